@@ -1,0 +1,47 @@
+/**
+ * The per-call audio path between sibling actors. Audio never goes through the call machine, and not through
+ * XState `send` either: every `send` is an inspection event, so 50 frames/s per call would flood the inspector
+ * and cost throughput. The pipe is a pair of plain synchronous hand-offs created by the server for each call.
+ *
+ * - inbound: caller audio, transport → stt.
+ * - outbound: agent audio and marks, tts → transport, in one ordered channel so a mark can never overtake the
+ *   audio it must follow.
+ */
+export interface OutboundSink {
+  audio(chunk: Buffer): void;
+  /** Send a Twilio mark after all audio handed over so far. */
+  mark(name: string): void;
+}
+
+export class MediaPipe {
+  private inboundSink: ((chunk: Buffer) => void) | null = null;
+  private outboundSink: OutboundSink | null = null;
+  /** Inbound audio that arrived before the STT actor attached (kept, never silently lost). */
+  private early: Buffer[] = [];
+
+  onInbound(sink: ((chunk: Buffer) => void) | null): void {
+    this.inboundSink = sink;
+    if (sink && this.early.length > 0) {
+      const early = this.early;
+      this.early = [];
+      for (const chunk of early) sink(chunk);
+    }
+  }
+
+  sendInbound(chunk: Buffer): void {
+    if (this.inboundSink) this.inboundSink(chunk);
+    else if (this.early.length < 500) this.early.push(chunk); // ≤ 10 s of 20 ms frames
+  }
+
+  onOutbound(sink: OutboundSink | null): void {
+    this.outboundSink = sink;
+  }
+
+  sendOutbound(chunk: Buffer): void {
+    this.outboundSink?.audio(chunk);
+  }
+
+  sendMark(name: string): void {
+    this.outboundSink?.mark(name);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The one event union of a call. Children talk to the call machine with these (sendBack), and the machine talks
+ * to its children with the *Command types below (sendTo). Names are `SOURCE.WHAT`.
+ *
+ * Timestamps (`at`) are epoch milliseconds with sub-millisecond precision (see `actors/clock.ts`), taken by the
+ * child when the thing happened, so the machine stays pure and tests can feed any time they like.
+ */
+
+/** One Twilio custom parameter map (`<Parameter name value>` → `start.customParameters`). */
+export type CustomParameters = Readonly<Record<string, string>>;
+
+// ── Transport (Twilio Media Stream) → machine ───────────────────────────────────────────────────────────────
+export type TransportStart = {
+  type: 'TRANSPORT.START';
+  streamSid: string;
+  callSid: string;
+  accountSid: string;
+  customParameters: CustomParameters;
+  at: number;
+};
+/** Twilio echoed a mark. `played` is false when the echo was caused by our `clear` (the audio was NOT heard). */
+export type TransportMark = { type: 'TRANSPORT.MARK'; name: string; played: boolean; at: number };
+/** The first outbound media frame after the line was idle (nothing unplayed queued at Twilio). */
+export type TransportAudioStarted = { type: 'TRANSPORT.AUDIO_STARTED'; at: number };
+export type TransportDtmf = { type: 'TRANSPORT.DTMF'; digit: string; at: number };
+/** Twilio `stop`, or the media socket closed. The call is over. */
+export type TransportStop = { type: 'TRANSPORT.STOP'; reason: 'stop' | 'socket-closed'; at: number };
+
+// ── STT (Deepgram live) → machine ──────────────────────────────────────────────────────────────────────────
+/** A non-empty interim transcript (is_final false). Empty transcripts are never sent. */
+export type SttInterim = { type: 'STT.INTERIM'; text: string; at: number };
+/** A non-empty is_final transcript; `speechFinal` mirrors Deepgram's speech_final (endpointing silence seen). */
+export type SttFinal = { type: 'STT.FINAL'; text: string; speechFinal: boolean; at: number };
+/** Deepgram UtteranceEnd: word-timing based end of speech, the fallback when speech_final never comes. */
+export type SttUtteranceEnd = { type: 'STT.UTTERANCE_END'; at: number };
+export type SttSpeechStarted = { type: 'STT.SPEECH_STARTED'; at: number };
+/**
+ * STT trouble. `recoverable: true` = the socket dropped and the actor is reconnecting (audio is buffered meanwhile);
+ * `recoverable: false` = it gave up. The call goes on either way (the caller can still hear the agent).
+ */
+export type SttError = { type: 'STT.ERROR'; message: string; recoverable: boolean; at: number };
+/** The STT socket is (re)open; `resentBytes` = buffered caller audio replayed after a reconnect. */
+export type SttConnected = { type: 'STT.CONNECTED'; resentBytes: number; at: number };
+
+// ── TTS (Deepgram speak) → machine ─────────────────────────────────────────────────────────────────────────
+/** First audio byte from Deepgram for a response (first audio after the TTS was idle or cleared). */
+export type TtsFirstAudio = { type: 'TTS.FIRST_AUDIO'; at: number };
+/** Deepgram confirmed our Clear: no more audio of the cleared text will come. */
+export type TtsCleared = { type: 'TTS.CLEARED'; at: number };
+export type TtsError = { type: 'TTS.ERROR'; message: string; recoverable: boolean; at: number };
+
+// ── LLM (one actor per turn) → machine ─────────────────────────────────────────────────────────────────────
+export type LlmText = { type: 'LLM.TEXT'; text: string; at: number };
+export type ToolName = 'end_call' | 'transfer_call';
+export type LlmToolCall = { type: 'LLM.TOOL_CALL'; name: ToolName; args: Readonly<Record<string, unknown>>; at: number };
+export type LlmDone = { type: 'LLM.DONE'; at: number };
+export type LlmError = { type: 'LLM.ERROR'; message: string; at: number };
+
+// ── Server → machine ───────────────────────────────────────────────────────────────────────────────────────
+/** Hang up from outside (operator, shutdown after the drain timeout). */
+export type CallHangup = { type: 'CALL.HANGUP'; reason: string };
+
+export type CallEvent =
+  | TransportStart
+  | TransportMark
+  | TransportAudioStarted
+  | TransportDtmf
+  | TransportStop
+  | SttInterim
+  | SttFinal
+  | SttUtteranceEnd
+  | SttSpeechStarted
+  | SttError
+  | SttConnected
+  | TtsFirstAudio
+  | TtsCleared
+  | TtsError
+  | LlmText
+  | LlmToolCall
+  | LlmDone
+  | LlmError
+  | CallHangup;
+
+// ── Machine → children (commands) ──────────────────────────────────────────────────────────────────────────
+/** To the transport actor. CLEAR = Twilio `clear`; HANGUP = close the media socket (Twilio then ends the call). */
+export type TransportCommand = { type: 'TRANSPORT.CLEAR' } | { type: 'TRANSPORT.HANGUP' };
+
+/**
+ * To the TTS actor.
+ * - SPEAK: text to synthesise (a sentence or clause; never a single token).
+ * - FLUSH: ends segment `segment`; when Deepgram answers Flushed, the TTS actor asks the transport to send a Twilio
+ *   mark named `segment` right after that segment's audio.
+ * - SAY: a whole fixed phrase (greeting, re-prompt, apology, goodbye) as its own segment; served from the phrase
+ *   cache when present (no Deepgram round trip), else Speak+Flush. Keeps order with audio already queued.
+ * - CLEAR: Deepgram Clear; audio is dropped until Cleared, pending flushes are forgotten (no marks for them).
+ */
+export type TtsCommand =
+  | { type: 'TTS.SPEAK'; text: string }
+  | { type: 'TTS.FLUSH'; segment: string }
+  | { type: 'TTS.SAY'; text: string; segment: string }
+  | { type: 'TTS.CLEAR' };
+
+export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+/** Input of one LLM turn actor: the whole conversation so far, system prompt first. */
+export type LlmInput = { messages: readonly ChatMessage[] };
+
+export type ChildCommand = TransportCommand | TtsCommand;

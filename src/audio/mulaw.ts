@@ -1,0 +1,35 @@
+/** G.711 µ-law helpers for Twilio's 8 kHz mono audio (codec from the `alawmulaw` package). */
+import alawmulaw from 'alawmulaw';
+
+const { mulaw } = alawmulaw;
+
+export const SAMPLE_RATE = 8000;
+/** µ-law is one byte per sample: 8 bytes per millisecond at 8 kHz. */
+export const BYTES_PER_MS = SAMPLE_RATE / 1000;
+/** Twilio sends 20 ms frames. */
+export const FRAME_MS = 20;
+export const FRAME_BYTES = FRAME_MS * BYTES_PER_MS;
+/** µ-law encoding of a zero sample. */
+export const MULAW_SILENCE = 0xff;
+
+export function bytesToMs(bytes: number): number {
+  return bytes / BYTES_PER_MS;
+}
+
+export function silence(ms: number): Buffer {
+  return Buffer.alloc(Math.round(ms * BYTES_PER_MS), MULAW_SILENCE);
+}
+
+/** Root-mean-square level of a µ-law chunk on the 16-bit linear scale (0 … 32767). */
+export function rms(chunk: Uint8Array): number {
+  if (chunk.length === 0) return 0;
+  let sum = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    const s = mulaw.decodeSample(chunk[i] as number);
+    sum += s * s;
+  }
+  return Math.sqrt(sum / chunk.length);
+}
+
+/** Level above which a frame counts as speech (≈ -30 dBFS). */
+export const SPEECH_RMS_THRESHOLD = 1000;

@@ -1,0 +1,104 @@
+/**
+ * Configuration from the environment, validated once at start. A bad value fails with one line naming the variable.
+ * With no Deepgram key and no LLM key the server runs fully offline on the built-in simulators.
+ */
+import { z } from 'zod';
+import { defaultCallOptions } from '../machines/options.js';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes' || v === 'on');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const httpUrl = z
+  .url({ protocol: /^https?$/ })
+  .transform((u) => u.replace(/\/+$/, ''));
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  PORT: int(0, 65535).default(8080),
+  PUBLIC_URL: httpUrl.optional(),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_ACCOUNT_SID: optionalString.refine((v) => v === undefined || /^AC[0-9a-f]{32}$/i.test(v), 'must look like AC + 32 hex digits'),
+  DEEPGRAM_API_KEY: optionalString,
+  DEEPGRAM_BASE_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
+  STT_MODEL: z.string().min(1).default('nova-3'),
+  STT_ENDPOINTING_MS: int(10, 10000).default(300),
+  STT_UTTERANCE_END_MS: int(1000, 5000).default(1000),
+  TTS_MODEL: z.string().min(1).default('aura-2-thalia-en'),
+  LLM_PROVIDER: z.enum(['openai', 'anthropic']).default('openai'),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: httpUrl.optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  ANTHROPIC_MODEL: z.string().min(1).default('claude-3-5-haiku-latest'),
+  SYSTEM_PROMPT: z.string().min(1).default(defaultCallOptions.systemPrompt),
+  GREETING: z.string().min(1).default(defaultCallOptions.greeting),
+  GREETING_INTERRUPTIBLE: bool.default(defaultCallOptions.greetingInterruptible),
+  MIN_INTERRUPT_WORDS: int(1, 20).default(defaultCallOptions.minInterruptWords),
+  FILLER_WORDS: z
+    .string()
+    .transform((s) => s.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w.length > 0))
+    .default([...defaultCallOptions.fillerWords]),
+  IDLE_TIMEOUT_MS: int(1000, 600000).default(defaultCallOptions.idleTimeoutMs),
+  MAX_REPROMPTS: int(0, 10).default(defaultCallOptions.maxReprompts),
+  LLM_TIMEOUT_MS: int(500, 120000).default(defaultCallOptions.llmTimeoutMs),
+  DRAIN_TIMEOUT_MS: int(0, 3600000).default(30000),
+  INSPECT: bool.default(false),
+  INSPECT_PORT: int(1, 65535).default(5678),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  NODE_ENV: z.string().optional(),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface Config extends Env {
+  /** No real Deepgram/LLM key: the built-in simulators stand in for every provider. */
+  readonly offline: boolean;
+  /** The auth token used to check webhook signatures (a fixed local token when offline). */
+  readonly twilioAuthToken: string;
+  readonly logFormat: 'json' | 'pretty';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Token the offline simulators sign webhooks with; never valid against real Twilio. */
+export const OFFLINE_TWILIO_AUTH_TOKEN = 'offline-simulator-auth-token';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const value = env[variable];
+    const shown = /KEY|TOKEN/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
+  }
+  const e = parsed.data;
+  const llmKey = e.LLM_PROVIDER === 'openai' ? e.OPENAI_API_KEY : e.ANTHROPIC_API_KEY;
+  const offline = e.DEEPGRAM_API_KEY === undefined && llmKey === undefined;
+  if (!offline) {
+    if (e.DEEPGRAM_API_KEY === undefined) throw new ConfigError('DEEPGRAM_API_KEY', 'is required when an LLM key is set');
+    if (llmKey === undefined) {
+      const v = e.LLM_PROVIDER === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+      throw new ConfigError(v, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} when DEEPGRAM_API_KEY is set`);
+    }
+    if (e.TWILIO_AUTH_TOKEN === undefined) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required with real providers (webhook signatures are checked)');
+    if (e.PUBLIC_URL === undefined) throw new ConfigError('PUBLIC_URL', 'is required with real providers (the URL Twilio reaches, e.g. https://voice.example.com)');
+  }
+  return {
+    ...e,
+    offline,
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? OFFLINE_TWILIO_AUTH_TOKEN,
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : process.stdout.isTTY ? 'pretty' : 'json'),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * winston logger: JSON lines in production, readable lines on a terminal. One line per meaningful event, with
+ * `callSid` on every call line (use `callLogger`). Never log per audio frame. Secret-looking fields are redacted.
+ */
+import winston from 'winston';
+
+export type Logger = winston.Logger;
+
+const SECRET_KEY = /(api[_-]?key|token|secret|authorization|password)/i;
+
+const redact = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (SECRET_KEY.test(key)) info[key] = '[redacted]';
+  }
+  return info;
+});
+
+export interface LoggerOptions {
+  level?: string;
+  format?: 'json' | 'pretty';
+  /** Tests pass `true` to keep the output clean. */
+  silent?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const format =
+    opts.format === 'pretty'
+      ? winston.format.combine(redact(), winston.format.timestamp({ format: 'HH:mm:ss.SSS' }), winston.format.colorize(), winston.format.printf(prettyLine))
+      : winston.format.combine(redact(), winston.format.timestamp(), winston.format.json());
+  return winston.createLogger({
+    level: opts.level ?? 'info',
+    format,
+    silent: opts.silent ?? false,
+    transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
+  });
+}
+
+function prettyLine(info: winston.Logform.TransformableInfo): string {
+  const { level, message, timestamp, ...rest } = info;
+  const extra = Object.keys(rest).length > 0 ? ' ' + JSON.stringify(rest) : '';
+  return `${String(timestamp)} ${level} ${String(message)}${extra}`;
+}
+
+/** A child logger that stamps every line with the call's id. */
+export function callLogger(log: Logger, callSid: string): Logger {
+  return log.child({ callSid });
+}
+
+/** A logger that prints nothing: the default in tests. */
+export const silentLogger: Logger = createLogger({ silent: true });

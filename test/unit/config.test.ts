@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/config.js';
+
+describe('config', () => {
+  it('runs offline with no keys and sensible defaults', () => {
+    const c = loadConfig({});
+    expect(c.offline).toBe(true);
+    expect(c.PORT).toBe(8080);
+    expect(c.LLM_PROVIDER).toBe('openai');
+    expect(c.twilioAuthToken).toBe(OFFLINE_TWILIO_AUTH_TOKEN);
+    expect(c.FILLER_WORDS).toContain('uh-huh');
+  });
+
+  it('names the variable of a bad value in one line', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^Invalid configuration: PORT /);
+    expect(() => loadConfig({ LLM_PROVIDER: 'gemini' })).toThrow(/LLM_PROVIDER/);
+    expect(() => loadConfig({ PUBLIC_URL: 'ftp://x' })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ STT_UTTERANCE_END_MS: '500' })).toThrow(/STT_UTTERANCE_END_MS/);
+  });
+
+  it('requires the whole set of real credentials once one key is given, without echoing secrets', () => {
+    let err: unknown;
+    try {
+      loadConfig({ OPENAI_API_KEY: 'sk-secret' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe('DEEPGRAM_API_KEY');
+    expect((err as Error).message).not.toContain('sk-secret');
+    expect(() => loadConfig({ OPENAI_API_KEY: 'k', DEEPGRAM_API_KEY: 'd' })).toThrow(/TWILIO_AUTH_TOKEN/);
+    const c = loadConfig({ OPENAI_API_KEY: 'k', DEEPGRAM_API_KEY: 'd', TWILIO_AUTH_TOKEN: 't', PUBLIC_URL: 'https://a.example/' });
+    expect(c.offline).toBe(false);
+    expect(c.PUBLIC_URL).toBe('https://a.example');
+  });
+
+  it('parses lists and booleans', () => {
+    const c = loadConfig({ FILLER_WORDS: 'Mm, uh-huh ,', GREETING_INTERRUPTIBLE: 'false', INSPECT: '1' });
+    expect(c.FILLER_WORDS).toEqual(['mm', 'uh-huh']);
+    expect(c.GREETING_INTERRUPTIBLE).toBe(false);
+    expect(c.INSPECT).toBe(true);
+  });
+});

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30000,
+    hookTimeout: 30000,
+    // Integration tests open real sockets on loopback; keep parallelism modest on 2-core machines.
+    maxWorkers: 2,
+  },
+});
