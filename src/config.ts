@@ -19,9 +19,17 @@ const optionalString = z
 
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
+  /** Interface to listen on (0.0.0.0 = all; 127.0.0.1 behind a local proxy or tunnel). */
+  HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_URL: httpUrl.optional(),
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_ACCOUNT_SID: optionalString.refine((v) => v === undefined || /^AC[0-9a-f]{32}$/i.test(v), 'must look like AC + 32 hex digits'),
+  /** Caller ID for outbound calls (a Twilio number you own), E.164. */
+  TWILIO_PHONE_NUMBER: optionalString.refine((v) => v === undefined || /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 number like +15551234567'),
+  /** Tests/offline only: where the Twilio REST client sends its requests (a local fake). */
+  TWILIO_API_BASE_URL: httpUrl.optional(),
+  /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
+  CALLS_API_TOKEN: optionalString,
   DEEPGRAM_API_KEY: optionalString,
   DEEPGRAM_BASE_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
   STT_MODEL: z.string().min(1).default('nova-3'),

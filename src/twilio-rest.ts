@@ -1,0 +1,59 @@
+/**
+ * Twilio REST client for outbound calls. `TWILIO_API_BASE_URL` (tests, offline demo) points the real `twilio` client
+ * at a local fake of the REST API through its documented `httpClient` hook; the request itself is untouched.
+ */
+import twilio from 'twilio';
+
+type Twilio = ReturnType<typeof twilio>;
+type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
+
+const TWILIO_API_ORIGIN = /^https:\/\/api(\.[a-z0-9-]+)*\.twilio\.com/;
+
+/** A RequestClient that sends Twilio API requests to another origin (a local fake). */
+class RedirectingRequestClient extends twilio.RequestClient {
+  constructor(private readonly baseUrl: string) {
+    super();
+  }
+
+  override request<TData>(opts: RequestOptions & { data?: TData }) {
+    return super.request<TData>({ ...opts, uri: opts.uri.replace(TWILIO_API_ORIGIN, this.baseUrl) });
+  }
+}
+
+export function createTwilioRestClient(accountSid: string, authToken: string, apiBaseUrl?: string): Twilio {
+  return twilio(accountSid, authToken, apiBaseUrl ? { httpClient: new RedirectingRequestClient(apiBaseUrl) } : {});
+}
+
+export interface OutboundCallRequest {
+  to: string;
+  from: string;
+  /** Base URL Twilio reaches: the call fetches `${publicUrl}/voice` (signed) and then streams to `/media`. */
+  publicUrl: string;
+}
+
+export interface OutboundCallResult {
+  sid: string;
+  status: string;
+}
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+export function isE164(number: string): boolean {
+  return E164.test(number);
+}
+
+/** Places a call that runs the same flow as an inbound one: Twilio fetches our `/voice` TwiML when answered. */
+export async function placeOutboundCall(client: Twilio, req: OutboundCallRequest): Promise<OutboundCallResult> {
+  if (!isE164(req.to)) throw new Error(`"to" must be an E.164 number like +15551234567 (got "${req.to}")`);
+  if (!isE164(req.from)) throw new Error(`"from" must be an E.164 number like +15551234567 (got "${req.from}")`);
+  const call = await client.calls.create({ to: req.to, from: req.from, url: `${req.publicUrl}/voice`, method: 'POST' });
+  return { sid: call.sid, status: call.status };
+}
+
+/** Hands the live call to another number: Twilio leaves our stream and dials `to` (the stream then stops). */
+export async function transferLiveCall(client: Twilio, callSid: string, to: string): Promise<void> {
+  if (!isE164(to)) throw new Error(`transfer target must be an E.164 number (got "${to}")`);
+  const response = new twilio.twiml.VoiceResponse();
+  response.dial(to);
+  await client.calls(callSid).update({ twiml: response.toString() });
+}
