@@ -1,0 +1,91 @@
+import type { ChatMessage, CustomParameters } from './events.js';
+import type { CallOptions } from './options.js';
+
+/** What the machine receives from the server (`createActor(callMachine, { input })`). */
+export type CallInput = { readonly options: CallOptions };
+
+export type PhraseKind = 'greeting' | 'reprompt' | 'apology' | 'goodbye';
+export type SpeechKind = PhraseKind | 'reply' | 'none';
+
+/**
+ * One flushed piece of agent audio. Its Twilio mark is named `name`; `heard` is null until the mark is echoed,
+ * then the echo's `played` (false = echoed because of our `clear`, so the caller did NOT hear it).
+ */
+export type Segment = { readonly name: string; readonly text: string; readonly heard: boolean | null };
+
+/** What the agent is saying now (a fixed phrase or an LLM reply), tracked segment by segment. */
+export type AgentSpeech = {
+  readonly kind: SpeechKind;
+  readonly segments: readonly Segment[];
+  /** LLM text received but not yet sent to TTS (an unfinished sentence). */
+  readonly buffer: string;
+  /** Text sent with TTS.SPEAK but not yet ended by a TTS.FLUSH. */
+  readonly open: string;
+  /** No more text will come (fixed phrase, or LLM.DONE / LLM.ERROR seen). */
+  readonly complete: boolean;
+};
+
+/** Per-turn latency marks (epoch ms from the events' `at`), for metrics. */
+export type TurnTimestamps = {
+  readonly userSpeechEndAt: number | null;
+  readonly llmFirstTextAt: number | null;
+  readonly ttsFirstAudioAt: number | null;
+  readonly firstAudioToTwilioAt: number | null;
+};
+
+export type CallContext = {
+  readonly options: CallOptions;
+  readonly callSid: string | null;
+  readonly streamSid: string | null;
+  readonly customParameters: CustomParameters;
+  /** The conversation as the caller experienced it: user turns and the assistant text they actually heard. */
+  readonly history: readonly ChatMessage[];
+  /** is_final transcripts not answered yet. */
+  readonly pending: readonly string[];
+  /** An end-of-turn signal (speech_final / UtteranceEnd) seen for `pending` that could not be acted on yet. */
+  readonly endOfTurnAt: number | null;
+  readonly lastFinalAt: number | null;
+  /** Turns started so far; names the reply segments (`t3-s2`). */
+  readonly turn: number;
+  /** The utterance the current turn answers (moved out of `pending` when the turn starts). */
+  readonly userText: string;
+  readonly speech: AgentSpeech;
+  /** Fixed phrases said so far; names their segments (`reprompt-2`). */
+  readonly phrases: number;
+  /** Re-prompts since the caller last took a turn. */
+  readonly reprompts: number;
+  /** The LLM called end_call: say goodbye once the current reply has played. */
+  readonly hangupAfterReply: boolean;
+  readonly timestamps: TurnTimestamps;
+  readonly endReason: string | null;
+};
+
+export const silentSpeech: AgentSpeech = { kind: 'none', segments: [], buffer: '', open: '', complete: true };
+
+export const emptyTimestamps: TurnTimestamps = {
+  userSpeechEndAt: null,
+  llmFirstTextAt: null,
+  ttsFirstAudioAt: null,
+  firstAudioToTwilioAt: null,
+};
+
+export function initialContext(input: CallInput): CallContext {
+  return {
+    options: input.options,
+    callSid: null,
+    streamSid: null,
+    customParameters: {},
+    history: [],
+    pending: [],
+    endOfTurnAt: null,
+    lastFinalAt: null,
+    turn: 0,
+    userText: '',
+    speech: silentSpeech,
+    phrases: 0,
+    reprompts: 0,
+    hangupAfterReply: false,
+    timestamps: emptyTimestamps,
+    endReason: null,
+  };
+}

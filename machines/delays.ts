@@ -1,0 +1,24 @@
+import type { AgentSpeech, CallContext } from './context.js';
+
+/** Speech runs ~15 characters per second; allow 90 ms per character plus 2 s of TTS and network slack. */
+export function phraseTimeoutMs(speech: AgentSpeech): number {
+  const characters = speech.segments.reduce((sum, segment) => sum + segment.text.length, 0);
+  return 2000 + 90 * characters;
+}
+
+/**
+ * The machine's named delays. `phraseTimeout` is the safety net for a fixed phrase whose mark never comes back
+ * (a dead TTS socket must not leave the call stuck in `greeting`, `prompting` or `goodbye`).
+ */
+export const callDelays = {
+  idleTimeout: ({ context }: { context: CallContext }) => context.options.idleTimeoutMs,
+  llmTimeout: ({ context }: { context: CallContext }) => context.options.llmTimeoutMs,
+  clearTimeout: ({ context }: { context: CallContext }) => context.options.clearTimeoutMs,
+  phraseTimeout: ({ context }: { context: CallContext }) => phraseTimeoutMs(context.speech),
+} as const;
+
+export type CallDelay = keyof typeof callDelays;
+
+export function callDelayMs(delay: CallDelay, context: CallContext): number {
+  return callDelays[delay]({ context });
+}
