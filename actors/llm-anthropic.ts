@@ -1,0 +1,130 @@
+/**
+ * Anthropic messages (`@anthropic-ai/sdk`, `stream: true`) → provider-neutral stream events.
+ * A tool call is a `tool_use` content block whose input arrives as `input_json_delta` fragments; it is complete at
+ * that block's `content_block_stop`. The reply is whole only once `message_stop` arrives.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
+import type { ChatMessage } from '../machines/events.js';
+import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
+import { nonEmptyMessages } from './llm-types.js';
+import { anthropicTools, parseToolArguments } from './llm-tools.js';
+
+/**
+ * Anthropic wants a user message first. A call usually starts with the agent's greeting, so a conversation may begin
+ * with the assistant: this stands in for the caller picking up.
+ */
+export const CALL_STARTED_USER_TEXT = '(The caller has picked up the phone.)';
+
+export interface AnthropicConversation {
+  system: string | undefined;
+  messages: MessageParam[];
+}
+
+/**
+ * System messages become the `system` parameter; the rest must alternate user/assistant and start with user, so
+ * consecutive same-role messages are merged (e.g. two caller utterances when a reply was cancelled).
+ */
+export function toAnthropicConversation(messages: readonly ChatMessage[]): AnthropicConversation {
+  const kept = nonEmptyMessages(messages);
+  const systemParts = kept.filter((m) => m.role === 'system').map((m) => m.content);
+  const merged: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+  for (const m of kept) {
+    if (m.role === 'system') continue;
+    const last = merged[merged.length - 1];
+    if (last && last.role === m.role) last.content = `${last.content}\n${m.content}`;
+    else merged.push({ role: m.role, content: m.content });
+  }
+  if (merged[0]?.role === 'assistant') merged.unshift({ role: 'user', content: CALL_STARTED_USER_TEXT });
+  return { system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined, messages: merged };
+}
+
+interface PendingToolUse {
+  id: string;
+  name: string;
+  args: string;
+  /** The block's initial `input` (normally `{}`; used when no fragments follow). */
+  initialInput: unknown;
+}
+
+export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
+  const client = new Anthropic({
+    apiKey: opts.apiKey,
+    baseURL: opts.baseURL,
+    maxRetries: opts.maxRetries,
+    timeout: opts.timeoutMs,
+  });
+
+  return async function* streamAnthropic(messages, signal): AsyncGenerator<LlmStreamEvent> {
+    const conversation = toAnthropicConversation(messages);
+    const stream = await client.messages.create(
+      {
+        model: opts.model,
+        max_tokens: opts.maxTokens,
+        messages: conversation.messages,
+        tools: anthropicTools(),
+        stream: true,
+        ...(conversation.system !== undefined ? { system: conversation.system } : {}),
+        ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+      },
+      { signal },
+    );
+
+    const pending = new Map<number, PendingToolUse>();
+    let stopReason: string | null = null;
+    let stopped = false;
+    for await (const event of stream) {
+      switch (event.type) {
+        case 'content_block_start': {
+          const block = event.content_block;
+          if (block.type === 'tool_use') {
+            pending.set(event.index, { id: block.id, name: block.name, args: '', initialInput: block.input });
+          } else if (block.type === 'text' && block.text !== '') {
+            yield { type: 'text', text: block.text };
+          }
+          break;
+        }
+        case 'content_block_delta': {
+          const delta = event.delta;
+          if (delta.type === 'text_delta' && delta.text !== '') yield { type: 'text', text: delta.text };
+          else if (delta.type === 'input_json_delta') {
+            const call = pending.get(event.index);
+            if (call) call.args += delta.partial_json;
+          }
+          break;
+        }
+        case 'content_block_stop': {
+          const call = pending.get(event.index);
+          if (call) {
+            pending.delete(event.index);
+            yield toolCallEvent(call);
+          }
+          break;
+        }
+        case 'message_delta':
+          stopReason = event.delta.stop_reason ?? stopReason;
+          break;
+        case 'message_stop':
+          stopped = true;
+          break;
+        default:
+          break;
+      }
+    }
+    if (signal.aborted) return;
+    if (!stopped) throw new Error('Anthropic stream ended before message_stop');
+    yield { type: 'done', finishReason: stopReason ?? 'end_turn' };
+  };
+}
+
+function toolCallEvent(call: PendingToolUse): LlmStreamEvent {
+  const json = call.args === '' && call.initialInput !== undefined ? JSON.stringify(call.initialInput) : call.args;
+  const parsed = parseToolArguments(json);
+  return {
+    type: 'tool_call',
+    id: call.id,
+    name: call.name,
+    args: parsed.args,
+    ...(parsed.error !== undefined ? { argsError: parsed.error } : {}),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * OpenAI chat completions (`openai` v6, `stream: true`) → provider-neutral stream events.
+ * Tool calls arrive as `delta.tool_calls[]` fragments keyed by `index` (id and name first, then the arguments in
+ * pieces); a call is complete when another index starts or a `finish_reason` arrives.
+ */
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatMessage } from '../machines/events.js';
+import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
+import { nonEmptyMessages } from './llm-types.js';
+import { openAiTools, parseToolArguments } from './llm-tools.js';
+
+interface PendingToolCall {
+  id: string;
+  name: string;
+  args: string;
+}
+
+/** OpenAI takes the system prompt as the first message, so the conversation maps one to one. */
+export function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessageParam[] {
+  return nonEmptyMessages(messages).map((m) => ({ role: m.role, content: m.content }));
+}
+
+export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
+  const client = new OpenAI({
+    apiKey: opts.apiKey,
+    baseURL: opts.baseURL,
+    maxRetries: opts.maxRetries,
+    timeout: opts.timeoutMs,
+  });
+
+  return async function* streamOpenAi(messages, signal): AsyncGenerator<LlmStreamEvent> {
+    const stream = await client.chat.completions.create(
+      {
+        model: opts.model,
+        messages: toOpenAiMessages(messages),
+        tools: openAiTools(),
+        stream: true,
+        stream_options: { include_usage: true },
+        max_completion_tokens: opts.maxTokens,
+        ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+      },
+      { signal },
+    );
+
+    const pending = new Map<number, PendingToolCall>();
+    let finishReason: string | null = null;
+    const flushToolCalls = function* (): Generator<LlmStreamEvent> {
+      const indexes = [...pending.keys()].sort((a, b) => a - b);
+      for (const index of indexes) {
+        const call = pending.get(index);
+        pending.delete(index);
+        if (call) yield toolCallEvent(call);
+      }
+    };
+
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (!choice) continue; // the trailing usage chunk has no choices
+      const delta = choice.delta;
+      if (typeof delta.content === 'string' && delta.content !== '') yield { type: 'text', text: delta.content };
+      for (const fragment of delta.tool_calls ?? []) {
+        // A new index means every earlier call is complete: emit those now rather than at the end.
+        for (const index of [...pending.keys()]) {
+          if (index < fragment.index) {
+            const done = pending.get(index);
+            pending.delete(index);
+            if (done) yield toolCallEvent(done);
+          }
+        }
+        const call = pending.get(fragment.index) ?? { id: '', name: '', args: '' };
+        if (fragment.id) call.id = fragment.id;
+        if (fragment.function?.name) call.name += fragment.function.name;
+        if (fragment.function?.arguments) call.args += fragment.function.arguments;
+        pending.set(fragment.index, call);
+      }
+      if (choice.finish_reason) {
+        finishReason = choice.finish_reason;
+        yield* flushToolCalls();
+      }
+    }
+    if (signal.aborted) return;
+    // The SDK ends quietly when the body ends early; only a finish_reason proves the reply is whole.
+    if (finishReason === null) throw new Error('OpenAI stream ended before a finish_reason');
+    yield { type: 'done', finishReason };
+  };
+}
+
+function toolCallEvent(call: PendingToolCall): LlmStreamEvent {
+  const parsed = parseToolArguments(call.args);
+  return {
+    type: 'tool_call',
+    id: call.id,
+    name: call.name,
+    args: parsed.args,
+    ...(parsed.error !== undefined ? { argsError: parsed.error } : {}),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The per-turn LLM actor: invoked with the conversation so far, it streams one reply and reports it to the call
+ * machine as LLM.TEXT / LLM.TOOL_CALL / LLM.DONE / LLM.ERROR. Stopping it (barge-in, caller resumed, hangup) aborts
+ * the HTTP stream; that abort is ours and is not reported as an error. It never throws.
+ */
+import { fromCallback, type EventObject } from 'xstate';
+import type { LlmDone, LlmError, LlmInput, LlmText, LlmToolCall } from '../machines/events.js';
+import type { Logger } from '../src/logger.js';
+import { now } from './clock.js';
+import type { LlmClient } from './llm-types.js';
+import { isToolName } from './llm-tools.js';
+
+export interface LlmActorDeps {
+  client: LlmClient;
+  log: Logger;
+}
+
+type LlmEvent = LlmText | LlmToolCall | LlmDone | LlmError;
+
+export function createLlmActor(deps: LlmActorDeps) {
+  const { client, log } = deps;
+  return fromCallback<EventObject, LlmInput>(({ input, sendBack }) => {
+    const controller = new AbortController();
+    let stopped = false;
+    const report = (event: LlmEvent): void => {
+      if (!stopped) sendBack(event);
+    };
+
+    const run = async (): Promise<void> => {
+      const startedAt = now();
+      let firstTokenAt: number | undefined;
+      let chars = 0;
+      let toolCalls = 0;
+      log.debug('llm request', { provider: client.provider, model: client.model, messages: input.messages.length });
+      try {
+        for await (const event of client.stream(input.messages, controller.signal)) {
+          if (stopped) return;
+          if (event.type === 'text') {
+            if (event.text === '') continue;
+            if (firstTokenAt === undefined) {
+              firstTokenAt = now();
+              log.debug('llm first token', { provider: client.provider, ms: Math.round(firstTokenAt - startedAt) });
+            }
+            chars += event.text.length;
+            report({ type: 'LLM.TEXT', text: event.text, at: now() });
+          } else if (event.type === 'tool_call') {
+            if (!isToolName(event.name)) {
+              log.warn('llm called an unknown tool; ignored', { provider: client.provider, tool: event.name });
+              continue;
+            }
+            if (event.argsError !== undefined) {
+              log.warn('llm tool call arguments were not valid JSON; using {}', { tool: event.name, error: event.argsError });
+            }
+            if (event.name === 'transfer_call' && typeof event.args['to'] !== 'string') {
+              log.warn('llm transfer_call without a "to" number', { args: event.args });
+            }
+            toolCalls += 1;
+            log.info('llm tool call', { provider: client.provider, tool: event.name, args: event.args });
+            report({ type: 'LLM.TOOL_CALL', name: event.name, args: event.args, at: now() });
+          } else {
+            log.info('llm done', {
+              provider: client.provider,
+              finishReason: event.finishReason,
+              chars,
+              toolCalls,
+              firstTokenMs: firstTokenAt === undefined ? undefined : Math.round(firstTokenAt - startedAt),
+              totalMs: Math.round(now() - startedAt),
+            });
+            report({ type: 'LLM.DONE', at: now() });
+            return;
+          }
+        }
+        // The stream ends without `done` only when it was aborted (the client throws otherwise).
+        if (!stopped && !controller.signal.aborted) {
+          report({ type: 'LLM.ERROR', message: `${client.provider}: stream ended without completion`, at: now() });
+        }
+      } catch (err) {
+        if (stopped || controller.signal.aborted) {
+          log.debug('llm stream aborted', { provider: client.provider });
+          return;
+        }
+        const message = describeLlmError(client.provider, err);
+        log.error('llm stream failed', { provider: client.provider, error: message });
+        report({ type: 'LLM.ERROR', message, at: now() });
+      }
+    };
+    // run() catches everything itself; the extra catch only guards against a throwing logger.
+    run().catch(() => undefined);
+
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      controller.abort();
+      log.debug('llm actor stopped', { provider: client.provider });
+    };
+  });
+}
+
+/**
+ * One readable line: "anthropic: HTTP 529 overloaded_error: Overloaded", "openai: server_error: …" (an error event
+ * mid-stream), "openai: terminated (other side closed)". Both SDKs' APIError carry `status` and the error body.
+ */
+export function describeLlmError(provider: string, err: unknown): string {
+  if (!(err instanceof Error)) return `${provider}: ${String(err)}`;
+  const status = (err as { status?: unknown }).status;
+  const detail = apiErrorDetail((err as { error?: unknown }).error);
+  const where = typeof status === 'number' ? `${provider}: HTTP ${status}` : `${provider}:`;
+  if (detail) return `${where} ${detail}`;
+  const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  return `${where} ${err.message}${cause}`;
+}
+
+/** `type: message` from an OpenAI (`{message, type}`) or Anthropic (`{type:'error', error:{type, message}}`) body. */
+function apiErrorDetail(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const outer = body as { error?: unknown };
+  const inner = (typeof outer.error === 'object' && outer.error !== null ? outer.error : body) as { type?: unknown; message?: unknown };
+  if (typeof inner.message !== 'string') return undefined;
+  return typeof inner.type === 'string' ? `${inner.type}: ${inner.message}` : inner.message;
+}
