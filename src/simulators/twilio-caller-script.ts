@@ -1,0 +1,84 @@
+/**
+ * Runs a caller script step by step against one simulated call. The call (the ScriptHost) owns time: every wait is
+ * a predicate it checks on its 20 ms tick, so a script adds no timers of its own.
+ */
+import { BYTES_PER_MS } from '../audio/mulaw.js';
+import type { AgentCondition, ScriptStep } from './twilio-caller-types.js';
+
+export interface ScriptHost {
+  readonly ended: boolean;
+  readonly quietMs: number;
+  readonly waitTimeoutMs: number;
+  /** Speak as simulated speech; resolves when the last frame is sent (or the call ends). */
+  speak(text: string, bargeIn: boolean): Promise<void>;
+  /** Resolves true once `predicate(at)` holds on a tick; false on timeout or when the call ends. */
+  waitUntil(predicate: (at: number) => boolean, timeoutMs: number | null): Promise<boolean>;
+  agentPlaying(): boolean;
+  /** ms since agent audio last played (0 while it plays). */
+  quietFor(at: number): number;
+  playedBytes(): number;
+  /** Marks echoed because their audio played (not those echoed by a clear). */
+  playedMarkEchoes(): number;
+  now(): number;
+  dtmf(digit: string): void;
+  hangup(): void;
+  note(kind: 'timeout', text: string): void;
+}
+
+export async function runScript(host: ScriptHost, steps: readonly ScriptStep[]): Promise<void> {
+  for (const step of steps) {
+    if (host.ended) return;
+    await runStep(host, step);
+  }
+}
+
+async function runStep(host: ScriptHost, step: ScriptStep): Promise<void> {
+  if ('say' in step) return host.speak(step.say, false);
+  if ('pause' in step) {
+    const until = host.now() + step.pause;
+    await host.waitUntil((at) => at >= until, null);
+    return;
+  }
+  if ('waitForAgent' in step) {
+    await waitForAgent(host, step.waitForAgent, step.timeoutMs ?? host.waitTimeoutMs);
+    return;
+  }
+  if ('bargeIn' in step) {
+    const timeoutMs = step.timeoutMs ?? host.waitTimeoutMs;
+    if (!(await waitForAgent(host, 'speaking', timeoutMs))) return;
+    const from = host.playedBytes();
+    const bytes = (step.afterMs ?? 0) * BYTES_PER_MS;
+    // If the agent stops before `afterMs`, speak anyway: the script goes on, the timeline shows what happened.
+    await host.waitUntil(() => host.playedBytes() - from >= bytes || !host.agentPlaying(), timeoutMs);
+    if (!host.ended) await host.speak(step.bargeIn, true);
+    return;
+  }
+  if ('dtmf' in step) return host.dtmf(step.dtmf);
+  if ('hangup' in step) return host.hangup();
+}
+
+async function waitForAgent(host: ScriptHost, condition: AgentCondition, timeoutMs: number): Promise<boolean> {
+  const deadline = host.now() + timeoutMs;
+  const remaining = (): number => Math.max(0, deadline - host.now());
+  let ok: boolean;
+  switch (condition) {
+    case 'speaking':
+      ok = await host.waitUntil(() => host.agentPlaying(), timeoutMs);
+      break;
+    case 'silent':
+      ok = await host.waitUntil((at) => host.quietFor(at) >= host.quietMs, timeoutMs);
+      break;
+    case 'mark': {
+      const seen = host.playedMarkEchoes();
+      ok = await host.waitUntil(() => host.playedMarkEchoes() > seen, timeoutMs);
+      break;
+    }
+    case 'reply':
+      ok =
+        (await host.waitUntil(() => host.agentPlaying(), timeoutMs)) &&
+        (await host.waitUntil((at) => host.quietFor(at) >= host.quietMs, remaining()));
+      break;
+  }
+  if (!ok && !host.ended) host.note('timeout', `waitForAgent ${condition} timed out after ${timeoutMs} ms`);
+  return ok;
+}

@@ -1,0 +1,142 @@
+/** Types of the simulated Twilio caller: its script, its options and the record of what happened on the call. */
+import type { FrameTicker } from './twilio-ticker.js';
+
+/** What the agent must be doing before the script goes on. */
+export type AgentCondition =
+  /** Agent audio is playing (at once if it already is). */
+  | 'speaking'
+  /** Nothing has played for `quietMs` (at once if that is already so). */
+  | 'silent'
+  /** A mark was echoed because its audio finished playing. */
+  | 'mark'
+  /** 'speaking' then 'silent': one whole reply has been heard. */
+  | 'reply';
+
+export type ScriptStep =
+  /** Speak the text, one word per `wordMs`, as simulated speech audio. */
+  | { say: string }
+  /** Stream silence for `pause` ms. */
+  | { pause: number }
+  | { waitForAgent: AgentCondition; timeoutMs?: number }
+  /** Wait until agent audio plays, let `afterMs` of it play, then speak over it. */
+  | { bargeIn: string; afterMs?: number; timeoutMs?: number }
+  /** Send `stop` and close the stream, as Twilio does when the caller hangs up. */
+  | { hangup: true }
+  | { dtmf: string };
+
+export type TimelineKind =
+  | 'webhook'
+  | 'connected'
+  | 'start'
+  | 'sayStart'
+  | 'said'
+  | 'bargeIn'
+  | 'dtmf'
+  | 'agentAudioStart'
+  | 'agentAudioEnd'
+  | 'heard'
+  | 'mark'
+  | 'markEcho'
+  | 'clear'
+  | 'timeout'
+  | 'hangup'
+  | 'closed'
+  | 'error';
+
+export interface TimelineEntry {
+  /** ms since the call was placed (the webhook POST). */
+  t: number;
+  kind: TimelineKind;
+  text?: string;
+}
+
+export interface CallerTurn {
+  role: 'caller';
+  text: string;
+  bargeIn: boolean;
+  /** Epoch ms of the first and last frame of the utterance (endAt null while speaking). */
+  startAt: number;
+  endAt: number | null;
+}
+
+export interface AgentTurn {
+  role: 'agent';
+  /** What the caller actually heard (played audio, decoded). */
+  text: string;
+  /** What was received but dropped by a `clear` (decoded too). */
+  cut: string;
+  interrupted: boolean;
+  /** Epoch ms when the first audio of the turn started playing, and when the turn ended. */
+  startAt: number;
+  endAt: number | null;
+  /** From the end of the caller's last utterance to the first agent audio received; null for unprompted speech. */
+  latencyMs: number | null;
+}
+
+export type TranscriptEntry = CallerTurn | AgentTurn;
+
+export type CallEnd = 'server' | 'caller' | 'maxDuration' | 'webhook' | 'no-stream' | 'error';
+
+export interface CallRecord {
+  callSid: string;
+  accountSid: string;
+  streamSid: string;
+  /** Epoch ms: webhook POST, and `start` sent on the stream. */
+  placedAt: number;
+  startedAt: number | null;
+  webhookStatus: number | null;
+  twiml: string;
+  streamUrl: string | null;
+  customParameters: Record<string, string>;
+  timeline: TimelineEntry[];
+  transcript: TranscriptEntry[];
+  /** ms from `start` to the first agent audio received. */
+  firstAgentAudioMs: number | null;
+  framesSent: number;
+  mediaBytesReceived: number;
+  marksReceived: number;
+  marksEchoed: number;
+  clears: number;
+  /** Media/marks from the server carrying another call's streamSid. */
+  wrongStreamSid: number;
+  /** Agent audio still unplayed when the stream closed (decoded): the server hung up over its own speech. */
+  unplayedAtEnd: string;
+  endedBy: CallEnd | null;
+  closeCode: number | null;
+  errors: string[];
+}
+
+export interface SimulatedCallOptions {
+  /** Where the server really listens, e.g. http://127.0.0.1:8080. */
+  serverUrl: string;
+  /** The public base URL the server signs against (PUBLIC_URL); default serverUrl. */
+  publicUrl?: string;
+  authToken: string;
+  /** Sign with this token instead of authToken (to test rejected signatures). */
+  signWith?: string;
+  from?: string;
+  to?: string;
+  accountSid?: string;
+  script: readonly ScriptStep[];
+  /** Duration of each spoken word (default 250 ms). */
+  wordMs?: number;
+  /** How long the line must be quiet for waitForAgent 'silent' (default 700 ms). */
+  quietMs?: number;
+  /** Default timeout of waitForAgent / bargeIn waits (default 15 s). A timeout is recorded, the script goes on. */
+  waitTimeoutMs?: number;
+  /** The call hangs up by itself after this long (default 120 s). */
+  maxDurationMs?: number;
+  /** An agent turn ends when the line has been quiet this long (default 1500 ms). */
+  agentTurnGapMs?: number;
+  onEvent?: (entry: TimelineEntry) => void;
+  /** Clock driving the 20 ms frames; default the process-wide shared ticker. */
+  ticker?: FrameTicker;
+}
+
+export interface SimulatedCall {
+  /** Resolves when the stream is over (server closed it, caller hung up, max duration, webhook refused). Never rejects. */
+  done: Promise<CallRecord>;
+  hangup(): void;
+  /** The record, updated live. */
+  record: CallRecord;
+}
