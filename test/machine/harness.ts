@@ -1,0 +1,198 @@
+/**
+ * Live test rig for the call machine: recording stub children (provided with `machine.provide`), a SimulatedClock,
+ * and a driver that replays model events (including `xstate.after.*` timers and `xstate.error.actor.*` child
+ * failures) on a real actor while recording, per step, the commands each child received, starts/stops, emitted
+ * events and the transitions taken (from the inspector's microsteps).
+ */
+import {
+  createActor,
+  fromCallback,
+  SimulatedClock,
+  type AnyActorRef,
+  type AnyTransitionDefinition,
+  type EventObject,
+  type InspectionEvent,
+} from 'xstate';
+import { callMachine, type CallActorRef, type CallSnapshot } from '../../machines/call.machine.js';
+import type { CallEmitted } from '../../machines/emitted.js';
+import type { CallEvent, LlmInput, TransportCommand, TtsCommand } from '../../machines/events.js';
+import { callDelayMs, type CallDelay } from '../../machines/delays.js';
+import { defaultCallOptions, type CallOptions } from '../../machines/options.js';
+
+export type ChildName = 'transport' | 'stt' | 'tts' | 'llm';
+
+/** Tells a stub child to throw from its receive handler, which XState reports as `xstate.error.actor.<id>`. */
+export const THROW_COMMAND = 'TEST.THROW';
+
+export type ChildRecord =
+  | { child: ChildName; kind: 'start'; instance: number; input: unknown }
+  | { child: ChildName; kind: 'command'; instance: number; event: EventObject }
+  | { child: ChildName; kind: 'stop'; instance: number }
+  /** Threw on purpose. XState does not run a failed callback child's cleanup: it is simply dead. */
+  | { child: ChildName; kind: 'failed'; instance: number };
+
+/** Recording stubs for the four children. Every child instance gets a number so restarts are visible. */
+export function recordingChildren() {
+  const records: ChildRecord[] = [];
+  let instances = 0;
+  function stub<TEvent extends EventObject, TInput>(child: ChildName) {
+    return fromCallback<TEvent, TInput>(({ receive, input }) => {
+      const instance = ++instances;
+      records.push({ child, kind: 'start', instance, input });
+      receive((event) => {
+        if (event.type === THROW_COMMAND) {
+          records.push({ child, kind: 'failed', instance });
+          throw new Error(`${child} stub failed on purpose`);
+        }
+        records.push({ child, kind: 'command', instance, event });
+      });
+      return () => records.push({ child, kind: 'stop', instance });
+    });
+  }
+  const actors = {
+    transport: stub<TransportCommand, unknown>('transport'),
+    stt: stub<EventObject, unknown>('stt'),
+    tts: stub<TtsCommand, unknown>('tts'),
+    llm: stub<EventObject, LlmInput>('llm'),
+  };
+  return { actors, records };
+}
+
+export type ModelEvent = CallEvent | { type: `xstate.after.${string}` } | { type: `xstate.error.actor.${string}`; error: unknown };
+
+export type StepRecord = {
+  event: ModelEvent;
+  before: CallSnapshot;
+  after: CallSnapshot;
+  children: ChildRecord[];
+  emitted: CallEmitted[];
+  transitions: AnyTransitionDefinition[];
+};
+
+/** Walked transitions are reported to this callback (coverage). */
+export type TransitionSink = (transition: AnyTransitionDefinition) => void;
+
+export class CallDriver {
+  readonly clock = new SimulatedClock();
+  readonly records: ChildRecord[];
+  readonly emitted: CallEmitted[] = [];
+  readonly steps: StepRecord[] = [];
+  readonly actor: CallActorRef;
+  readonly errors: unknown[] = [];
+  /** `to` of every transferCall action the machine ran. */
+  readonly transfers: string[] = [];
+  private transitions: AnyTransitionDefinition[] = [];
+
+  constructor(options: CallOptions = defaultCallOptions, sink?: TransitionSink) {
+    const { actors, records } = recordingChildren();
+    this.records = records;
+    const machine = callMachine.provide({
+      actors,
+      actions: { transferCall: (_, params: { to: string }) => void this.transfers.push(params.to) },
+    });
+    this.actor = createActor(machine, {
+      input: { options },
+      clock: this.clock,
+      inspect: (event: InspectionEvent) => {
+        if (event.type !== '@xstate.microstep' || event.actorRef !== this.actor) return;
+        for (const transition of event._transitions) {
+          this.transitions.push(transition);
+          sink?.(transition);
+        }
+      },
+    });
+    this.actor.on('*', (event) => this.emitted.push(event));
+    this.actor.subscribe({ error: (error) => this.errors.push(error) });
+    this.actor.start();
+  }
+
+  get snapshot(): CallSnapshot {
+    return this.actor.getSnapshot();
+  }
+
+  /** Replays one model event; timers advance the simulated clock by exactly their delay. */
+  send(event: ModelEvent): StepRecord {
+    const before = this.snapshot;
+    const childMark = this.records.length;
+    const emittedMark = this.emitted.length;
+    this.transitions = [];
+    if (event.type.startsWith('xstate.after.')) {
+      const delay = event.type.split('.')[2] as CallDelay;
+      this.clock.increment(callDelayMs(delay, before.context));
+    } else if (event.type.startsWith('xstate.error.actor.')) {
+      const id = event.type.slice('xstate.error.actor.'.length);
+      const child = before.children[id as ChildName];
+      if (child === undefined) throw new Error(`no child ${id} to fail in ${JSON.stringify(before.value)}`);
+      // A child fails for real (its receive handler throws). One that already failed cannot fail again, so its
+      // second failure is delivered as the event XState would have produced.
+      if (child.getSnapshot().status === 'active') (child as AnyActorRef).send({ type: THROW_COMMAND });
+      else this.actor.send(event as unknown as CallEvent);
+    } else {
+      this.actor.send(event as CallEvent);
+    }
+    const step: StepRecord = {
+      event,
+      before,
+      after: this.snapshot,
+      children: this.records.slice(childMark),
+      emitted: this.emitted.slice(emittedMark),
+      transitions: this.transitions,
+    };
+    this.steps.push(step);
+    return step;
+  }
+
+  /** Commands one child received so far (or in `records`). */
+  commands(child: ChildName, records: readonly ChildRecord[] = this.records): EventObject[] {
+    return records.flatMap((record) => (record.child === child && record.kind === 'command' ? [record.event] : []));
+  }
+
+  running(child: ChildName): number {
+    const started = this.records.filter((record) => record.child === child && record.kind === 'start').length;
+    const stopped = this.records.filter(
+      (record) => record.child === child && (record.kind === 'stop' || record.kind === 'failed'),
+    ).length;
+    return started - stopped;
+  }
+
+  llmInputs(): LlmInput[] {
+    return this.records.flatMap((record) =>
+      record.child === 'llm' && record.kind === 'start' ? [record.input as LlmInput] : [],
+    );
+  }
+}
+
+// ── Event builders (times are arbitrary but increasing; the machine only copies them) ──────────────────────
+let now = 1_700_000_000_000;
+const at = () => (now += 10);
+
+export const ev = {
+  start: (): CallEvent => ({
+    type: 'TRANSPORT.START',
+    streamSid: 'MZ0001',
+    callSid: 'CA0001',
+    accountSid: 'AC0001',
+    customParameters: { From: '+15550100' },
+    at: at(),
+  }),
+  mark: (name: string, played = true): CallEvent => ({ type: 'TRANSPORT.MARK', name, played, at: at() }),
+  final: (text: string, speechFinal: boolean): CallEvent => ({ type: 'STT.FINAL', text, speechFinal, at: at() }),
+  interim: (text: string): CallEvent => ({ type: 'STT.INTERIM', text, at: at() }),
+  utteranceEnd: (): CallEvent => ({ type: 'STT.UTTERANCE_END', at: at() }),
+  text: (text: string): CallEvent => ({ type: 'LLM.TEXT', text, at: at() }),
+  done: (): CallEvent => ({ type: 'LLM.DONE', at: at() }),
+  llmError: (): CallEvent => ({ type: 'LLM.ERROR', message: 'upstream 500', at: at() }),
+  tool: (name: 'end_call' | 'transfer_call', args: Record<string, unknown> = {}): CallEvent => ({
+    type: 'LLM.TOOL_CALL',
+    name,
+    args,
+    at: at(),
+  }),
+  cleared: (): CallEvent => ({ type: 'TTS.CLEARED', at: at() }),
+  firstAudio: (): CallEvent => ({ type: 'TTS.FIRST_AUDIO', at: at() }),
+  audioStarted: (): CallEvent => ({ type: 'TRANSPORT.AUDIO_STARTED', at: at() }),
+  stop: (): CallEvent => ({ type: 'TRANSPORT.STOP', reason: 'stop', at: at() }),
+  hangup: (): CallEvent => ({ type: 'CALL.HANGUP', reason: 'operator' }),
+  sttError: (recoverable: boolean): CallEvent => ({ type: 'STT.ERROR', message: 'socket dropped', recoverable, at: at() }),
+  ttsError: (recoverable: boolean): CallEvent => ({ type: 'TTS.ERROR', message: 'socket dropped', recoverable, at: at() }),
+};

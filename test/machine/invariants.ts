@@ -1,0 +1,178 @@
+/**
+ * Per-step invariants of a live call. The observer rebuilds, from what the stub children received and what the
+ * test sent, the facts the machine must respect — independently of the machine's own bookkeeping:
+ * segment texts (SPEAKs since the last FLUSH, or a SAY), which of them the caller heard (marks echoed
+ * played:true), LLM text per response, and what the caller said.
+ */
+import { expect } from 'vitest';
+import type { CallSnapshot } from '../../machines/call.machine.js';
+import type { LlmInput } from '../../machines/events.js';
+import { countSentences } from '../../machines/sentences.js';
+import type { CallDriver, StepRecord } from './harness.js';
+import { stateName, WORDS } from './model.js';
+
+
+function occurrences(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}
+
+export class CallObserver {
+  private openSpeak: string[] = [];
+  private readonly segmentText = new Map<string, string>();
+  private readonly heard = new Set<string>();
+  private readonly echoed = new Set<string>();
+  private clearedSinceResponse = false;
+  private responseText = '';
+  private responseFlushes = 0;
+  private responseSegments: string[] = [];
+  private wordsSaid = 0;
+
+  constructor(private readonly driver: CallDriver) {}
+
+  check(step: StepRecord): void {
+    const before = stateName(step.before);
+    const after = stateName(step.after);
+    const where = `${before} --${step.event.type}--> ${after}`;
+    this.follow(step, before, where);
+
+    expect(this.driver.errors, `${where}: the call actor must never error`).toEqual([]);
+    this.checkLlmChild(after, where);
+    this.checkBargeIn(step, before, after, where);
+    this.checkHistory(step.after, where);
+    this.checkPlaybackEnd(step, before, after, where);
+    this.checkNothingLost(step, after, where);
+    if (after === 'ended') this.checkEnded(step, before, where);
+  }
+
+  /** Update the rebuilt facts from this step's event and child records, checking command order on the way. */
+  private follow(step: StepRecord, before: string, where: string): void {
+    const event = step.event;
+    if (event.type === 'LLM.TEXT' && before.startsWith('respond.')) this.responseText += event.text;
+    if (event.type === 'STT.FINAL' && event.text === WORDS && !['connecting', 'goodbye'].includes(before)) {
+      this.wordsSaid++;
+    }
+    for (const record of step.children) {
+      if (record.child === 'llm' && record.kind === 'start') {
+        const input = record.input as LlmInput;
+        expect(input.messages[0]?.role, `${where}: LLM input starts with the system prompt`).toBe('system');
+        const last = input.messages[input.messages.length - 1];
+        expect(last?.role, `${where}: LLM input ends with the caller's utterance`).toBe('user');
+        expect(last?.content.trim(), `${where}: the utterance is not empty`).not.toBe('');
+        this.clearedSinceResponse = false;
+        this.responseText = '';
+        this.responseFlushes = 0;
+        this.responseSegments = [];
+      }
+      if (record.child !== 'tts' || record.kind !== 'command') continue;
+      const command = record.event;
+      if (command.type === 'TTS.SPEAK' || command.type === 'TTS.FLUSH') {
+        expect(this.clearedSinceResponse, `${where}: ${command.type} after TTS.CLEAR before a new response`).toBe(false);
+      }
+      if (command.type === 'TTS.SPEAK' && 'text' in command) this.openSpeak.push(String(command.text).trim());
+      if (command.type === 'TTS.FLUSH' && 'segment' in command) {
+        this.segmentText.set(String(command.segment), this.openSpeak.join(' '));
+        this.responseSegments.push(String(command.segment));
+        this.openSpeak = [];
+        this.responseFlushes++;
+      }
+      if (command.type === 'TTS.SAY' && 'segment' in command && 'text' in command) {
+        this.segmentText.set(String(command.segment), String(command.text));
+      }
+      if (command.type === 'TTS.CLEAR') {
+        this.openSpeak = [];
+        this.clearedSinceResponse = true;
+      }
+    }
+    expect(this.responseFlushes, `${where}: flushes ≤ sentences of "${this.responseText}"`).toBeLessThanOrEqual(
+      countSentences(this.responseText),
+    );
+    if (event.type === 'TRANSPORT.MARK') {
+      this.echoed.add(event.name);
+      const text = this.segmentText.get(event.name);
+      if (event.played && text !== undefined) this.heard.add(text);
+    }
+  }
+
+  private checkLlmChild(after: string, where: string): void {
+    const inTurn = after.startsWith('respond.');
+    expect(this.driver.snapshot.children.llm !== undefined, `${where}: llm child exists only while responding`).toBe(
+      inTurn,
+    );
+    // One LLM stream per turn at most (it may have failed and be answered by an apology meanwhile).
+    expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inTurn ? 1 : 0);
+  }
+
+  /** A barge-in is one step: Twilio clear, TTS Clear, LLM stopped, reported. */
+  private checkBargeIn(step: StepRecord, before: string, after: string, where: string): void {
+    const bargedIn = step.emitted.some((event) => event.type === 'call.bargeIn');
+    if (after === 'interrupted' && before !== 'interrupted') expect(bargedIn, `${where}: entered by barge-in`).toBe(true);
+    if (!bargedIn) return;
+    const commands = step.children.filter((record) => record.kind === 'command');
+    expect(
+      commands.some((record) => record.child === 'transport' && record.event.type === 'TRANSPORT.CLEAR'),
+      `${where}: barge-in sends Twilio clear`,
+    ).toBe(true);
+    expect(
+      commands.some((record) => record.child === 'tts' && record.event.type === 'TTS.CLEAR'),
+      `${where}: barge-in sends TTS Clear`,
+    ).toBe(true);
+    if (before.startsWith('respond.')) {
+      expect(
+        step.children.some((record) => record.child === 'llm' && record.kind === 'stop'),
+        `${where}: barge-in stops the LLM (its cleanup ran)`,
+      ).toBe(true);
+    }
+  }
+
+  /** History never holds assistant text the caller did not hear. */
+  private checkHistory(snapshot: CallSnapshot, where: string): void {
+    const heard = [...this.heard].sort((a, b) => b.length - a.length);
+    for (const message of snapshot.context.history) {
+      if (message.role !== 'assistant') continue;
+      const unheard = heard.reduce((rest, text) => rest.split(text).join(' '), message.content);
+      expect(unheard.trim(), `${where}: assistant text in history that was never heard`).toBe('');
+    }
+  }
+
+  /** A reply that ends normally ends when every one of its segments' marks came back. */
+  private checkPlaybackEnd(step: StepRecord, before: string, after: string, where: string): void {
+    if (before !== 'respond.speaking' || after.startsWith('respond.')) return;
+    const normalEnd = step.event.type === 'TRANSPORT.MARK' && !step.emitted.some((e) => e.type === 'call.bargeIn');
+    if (!normalEnd) return;
+    for (const segment of this.responseSegments) {
+      expect(this.echoed.has(segment), `${where}: reply ended before the mark of ${segment}`).toBe(true);
+    }
+  }
+
+  /** Every real final the caller said is pending, being answered, or in history. */
+  private checkNothingLost(step: StepRecord, after: string, where: string): void {
+    if (after === 'ended' || after === 'goodbye') return;
+    const { context } = step.after;
+    const kept = [
+      ...context.pending,
+      after === 'respond.thinking' ? context.userText : '',
+      ...context.history.filter((message) => message.role === 'user').map((message) => message.content),
+    ].join(' | ');
+    expect(occurrences(kept, WORDS), `${where}: caller words lost`).toBeGreaterThanOrEqual(this.wordsSaid);
+  }
+
+  /** `ended` is final: every child stopped; a hangup by us reached the transport before it stopped. */
+  private checkEnded(step: StepRecord, before: string, where: string): void {
+    expect(step.after.status, where).toBe('done');
+    for (const child of ['transport', 'stt', 'tts', 'llm'] as const) {
+      expect(this.driver.running(child), `${where}: ${child} still running`).toBe(0);
+    }
+    if (before === 'ended') return;
+    // Twilio ended it (stop / socket closed) or the transport died: nobody to hang up on. Otherwise we hung up.
+    const weHungUp = step.event.type !== 'TRANSPORT.STOP' && step.event.type !== 'xstate.error.actor.transport';
+    const transport = step.children.filter((record) => record.child === 'transport');
+    const hangupAt = transport.findIndex((r) => r.kind === 'command' && r.event.type === 'TRANSPORT.HANGUP');
+    const stopAt = transport.findIndex((r) => r.kind === 'stop');
+    if (weHungUp) {
+      expect(hangupAt, `${where}: TRANSPORT.HANGUP sent`).toBeGreaterThanOrEqual(0);
+      expect(hangupAt, `${where}: TRANSPORT.HANGUP before the transport stopped`).toBeLessThan(stopAt);
+    } else {
+      expect(hangupAt, `${where}: no TRANSPORT.HANGUP when Twilio ended the call`).toBe(-1);
+    }
+  }
+}
