@@ -1,0 +1,81 @@
+/**
+ * Caller audio the STT socket may still need, bounded (oldest dropped first):
+ * - `pending`: audio that could not be sent (socket connecting or down);
+ * - `unconfirmed`: audio sent on the current connection that Deepgram has not yet covered with an is_final result.
+ *
+ * After a drop both are replayed, in order, on the next connection: the words Deepgram had heard but not finalised
+ * are heard again instead of being lost, and finalised audio is never sent twice (no duplicate finals).
+ */
+export class SttAudioBuffer {
+  private unconfirmed: Buffer[] = [];
+  /** Byte offset (on the current connection) of `unconfirmed[0]`. */
+  private unconfirmedStart = 0;
+  private pending: Buffer[] = [];
+  private heldBytes = 0;
+  /** Audio never sent because the buffer overflowed during an outage. */
+  lostBytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Audio just sent on the open connection. */
+  sent(chunk: Buffer): void {
+    this.unconfirmed.push(chunk);
+    this.heldBytes += chunk.length;
+    this.trim();
+  }
+
+  /** Audio that could not be sent now. */
+  hold(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.heldBytes += chunk.length;
+    this.trim();
+  }
+
+  get pendingBytes(): number {
+    let n = 0;
+    for (const c of this.pending) n += c.length;
+    return n;
+  }
+
+  /** Deepgram finalised this connection's audio up to `byteOffset`. */
+  confirm(byteOffset: number): void {
+    while (this.unconfirmed.length > 0) {
+      const head = this.unconfirmed[0] as Buffer;
+      const end = this.unconfirmedStart + head.length;
+      if (end <= byteOffset) {
+        this.unconfirmed.shift();
+        this.unconfirmedStart = end;
+        this.heldBytes -= head.length;
+        continue;
+      }
+      if (byteOffset > this.unconfirmedStart) {
+        const cut = byteOffset - this.unconfirmedStart;
+        this.unconfirmed[0] = head.subarray(cut);
+        this.unconfirmedStart = byteOffset;
+        this.heldBytes -= cut;
+      }
+      return;
+    }
+  }
+
+  /** For a new connection: every chunk to (re)send, oldest first. Resets the connection's offsets. */
+  takeReplay(): Buffer[] {
+    const out = [...this.unconfirmed, ...this.pending];
+    this.unconfirmed = [];
+    this.pending = [];
+    this.unconfirmedStart = 0;
+    this.heldBytes = 0;
+    return out;
+  }
+
+  private trim(): void {
+    while (this.heldBytes > this.maxBytes) {
+      const fromUnconfirmed = this.unconfirmed.length > 0;
+      const dropped = fromUnconfirmed ? this.unconfirmed.shift() : this.pending.shift();
+      if (!dropped) return;
+      this.heldBytes -= dropped.length;
+      if (fromUnconfirmed) this.unconfirmedStart += dropped.length;
+      else this.lostBytes += dropped.length;
+    }
+  }
+}

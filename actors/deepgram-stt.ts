@@ -1,0 +1,224 @@
+/**
+ * The `stt` child: one Deepgram live-transcription socket (`listen.v1.connect`) for the life of the call.
+ *
+ * - Caller audio comes from the MediaPipe (attached synchronously at start), never through the machine.
+ * - Audio that arrives before the socket opens, or while it is down, is buffered (≤ maxBufferMs, oldest dropped)
+ *   and sent in order on open; audio Deepgram had not finalised when a socket dropped is replayed too
+ *   (see `SttAudioBuffer`), so a drop loses no words unless the outage outlasts the buffer.
+ * - `KeepAlive` after keepAliveMs without anything sent; never an empty binary frame; `CloseStream` on stop.
+ * - Reports STT.INTERIM / STT.FINAL / STT.UTTERANCE_END / STT.SPEECH_STARTED, STT.CONNECTED {resentBytes} on every
+ *   open (bytes replayed from the buffer), STT.ERROR recoverable:true on a drop (reconnecting) and
+ *   recoverable:false when it gives up (then caller audio is discarded). Never throws.
+ */
+import { fromCallback, type EventObject } from 'xstate';
+import type { CallEvent } from '../machines/events.js';
+import type { MediaPipe } from './media-pipe.js';
+import type { Logger } from '../src/logger.js';
+import { now } from './clock.js';
+import { BYTES_PER_MS } from '../src/audio/mulaw.js';
+import type { DeepgramClient, ListenSocket } from './deepgram-client.js';
+import { defaultReconnectPolicy, errorMessage, Reconnector, type ReconnectPolicy } from './deepgram-reconnect.js';
+import { SttAudioBuffer } from './deepgram-stt-buffer.js';
+import { isRecord } from './deepgram-messages.js';
+
+export interface SttOptions {
+  model: string;
+  endpointingMs: number;
+  utteranceEndMs: number;
+  /** Send KeepAlive after this long without audio. Default 5000 (Deepgram closes after 10 s). */
+  keepAliveMs?: number;
+  language?: string;
+  /** Caller audio kept while the socket is not open. Default 10000. */
+  maxBufferMs?: number;
+}
+
+export interface DeepgramSttDeps {
+  client: DeepgramClient;
+  pipe: MediaPipe;
+  log: Logger;
+  options: SttOptions;
+  reconnect?: ReconnectPolicy;
+}
+
+type ListenConnectArgs = Parameters<DeepgramClient['listen']['v1']['connect']>[0];
+
+export function listenConnectArgs(options: SttOptions): ListenConnectArgs {
+  return {
+    model: options.model,
+    encoding: 'mulaw',
+    sample_rate: 8000,
+    channels: 1,
+    interim_results: 'true',
+    endpointing: options.endpointingMs,
+    // Deepgram requires ≥ 1000 ms.
+    utterance_end_ms: Math.max(1000, options.utteranceEndMs),
+    vad_events: 'true',
+    smart_format: 'true',
+    ...(options.language ? { language: options.language } : {}),
+    queryParams: { no_delay: 'true' },
+    // We reconnect ourselves (see deepgram-reconnect.ts).
+    shouldReconnect: () => false,
+    connectionTimeoutInSeconds: 5,
+  };
+}
+
+export function createDeepgramStt(deps: DeepgramSttDeps) {
+  return fromCallback<EventObject>(({ sendBack }) => {
+    const session = new SttSession(deps, (event) => sendBack(event));
+    session.start();
+    return () => session.stop();
+  });
+}
+
+class SttSession {
+  private readonly buffer: SttAudioBuffer;
+  private readonly reconnector: Reconnector<ListenSocket>;
+  private readonly keepAliveMs: number;
+  private keepAliveTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private dead = false;
+
+  constructor(
+    private readonly deps: DeepgramSttDeps,
+    private readonly report: (event: CallEvent) => void,
+  ) {
+    this.keepAliveMs = deps.options.keepAliveMs ?? 5000;
+    this.buffer = new SttAudioBuffer((deps.options.maxBufferMs ?? 10_000) * BYTES_PER_MS);
+    const args = listenConnectArgs(deps.options);
+    this.reconnector = new Reconnector<ListenSocket>({
+      name: 'stt',
+      log: deps.log,
+      policy: deps.reconnect ?? defaultReconnectPolicy,
+      create: async (h) => {
+        const socket = await deps.client.listen.v1.connect(args);
+        socket.on('open', h.open);
+        socket.on('message', h.message);
+        socket.on('close', (e) => h.close(e.code, e.reason));
+        socket.on('error', h.error);
+        socket.connect();
+        return socket;
+      },
+      onOpen: (socket) => this.onOpen(socket),
+      onMessage: (msg) => this.onMessage(msg),
+      onDown: (reason) => this.report({ type: 'STT.ERROR', message: reason, recoverable: true, at: now() }),
+      onGiveUp: (reason) => {
+        this.dead = true;
+        this.buffer.takeReplay(); // nothing will ever send it
+        this.report({ type: 'STT.ERROR', message: reason, recoverable: false, at: now() });
+      },
+    });
+  }
+
+  start(): void {
+    // Attach first, synchronously: the pipe hands over audio it kept before we existed.
+    this.deps.pipe.onInbound((chunk) => this.onAudio(chunk));
+    this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs);
+    this.reconnector.start();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.deps.pipe.onInbound(null);
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    this.reconnector.stop((socket) => socket.sendCloseStream({ type: 'CloseStream' }));
+    this.deps.log.info('stt: stopped');
+  }
+
+  private onAudio(chunk: Buffer): void {
+    if (this.stopped || this.dead || chunk.length === 0) return; // never an empty binary frame
+    const socket = this.reconnector.current;
+    if (!socket) {
+      this.buffer.hold(chunk);
+      return;
+    }
+    try {
+      socket.sendMedia(chunk);
+      this.buffer.sent(chunk);
+      this.keepAliveTimer?.refresh();
+    } catch (err) {
+      // Closed between our check and the send: keep it for the next connection.
+      this.buffer.hold(chunk);
+      this.deps.log.debug('stt: audio held (socket not writable)', { error: errorMessage(err) });
+    }
+  }
+
+  private onOpen(socket: ListenSocket): void {
+    const replay = this.buffer.takeReplay();
+    let resentBytes = 0;
+    for (let i = 0; i < replay.length; i++) {
+      const chunk = replay[i] as Buffer;
+      try {
+        socket.sendMedia(chunk);
+      } catch (err) {
+        // Closed mid-replay: keep the rest for the next connection (the close handler follows).
+        for (const rest of replay.slice(i)) this.buffer.hold(rest);
+        this.deps.log.warn('stt: replay interrupted', { error: errorMessage(err) });
+        break;
+      }
+      this.buffer.sent(chunk);
+      resentBytes += chunk.length;
+    }
+    this.keepAliveTimer?.refresh();
+    if (this.buffer.lostBytes > 0) {
+      this.deps.log.warn('stt: caller audio lost while disconnected (buffer full)', { lostBytes: this.buffer.lostBytes });
+      this.buffer.lostBytes = 0;
+    }
+    this.report({ type: 'STT.CONNECTED', resentBytes, at: now() });
+  }
+
+  private onKeepAliveDue(): void {
+    if (this.stopped) return;
+    const socket = this.reconnector.current;
+    if (socket) {
+      try {
+        socket.sendKeepAlive({ type: 'KeepAlive' });
+      } catch (err) {
+        this.deps.log.debug('stt: KeepAlive not sent', { error: errorMessage(err) });
+      }
+    }
+    this.keepAliveTimer?.refresh();
+  }
+
+  private onMessage(msg: unknown): void {
+    if (this.stopped || !isRecord(msg)) return;
+    const at = now();
+    switch (msg.type) {
+      case 'Results':
+        return this.onResults(msg, at);
+      case 'SpeechStarted':
+        return this.report({ type: 'STT.SPEECH_STARTED', at });
+      case 'UtteranceEnd':
+        return this.report({ type: 'STT.UTTERANCE_END', at });
+      case 'Metadata':
+        this.deps.log.debug('stt: metadata', { requestId: msg.request_id });
+        return;
+      default:
+        this.deps.log.debug('stt: unhandled message', { type: String(msg.type) });
+    }
+  }
+
+  private onResults(msg: Record<string, unknown>, at: number): void {
+    const isFinal = msg.is_final === true;
+    const speechFinal = msg.speech_final === true;
+    const text = transcriptOf(msg);
+    if (isFinal) {
+      const start = typeof msg.start === 'number' ? msg.start : 0;
+      const duration = typeof msg.duration === 'number' ? msg.duration : 0;
+      this.buffer.confirm(Math.round((start + duration) * 1000 * BYTES_PER_MS));
+      if (text) this.report({ type: 'STT.FINAL', text, speechFinal, at });
+      // An empty speech_final carries no text; the machine ends the turn on the UtteranceEnd that follows.
+      else if (speechFinal) this.deps.log.debug('stt: empty speech_final');
+    } else if (text) {
+      this.report({ type: 'STT.INTERIM', text, at });
+    }
+  }
+}
+
+function transcriptOf(msg: Record<string, unknown>): string {
+  const channel = msg.channel;
+  if (!isRecord(channel) || !Array.isArray(channel.alternatives)) return '';
+  const first: unknown = channel.alternatives[0];
+  if (!isRecord(first) || typeof first.transcript !== 'string') return '';
+  return first.transcript.trim();
+}

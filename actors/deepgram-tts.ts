@@ -1,0 +1,325 @@
+/**
+ * The `tts` child: one Deepgram streaming-TTS socket (`speak.v1.connect`, µ-law 8 kHz, no container) per call,
+ * opened when the actor starts. Audio goes straight to the transport through the MediaPipe, never via the machine.
+ *
+ * Ordering: binary audio reaches us as Blobs whose bytes are read asynchronously, so every server message (and every
+ * cached phrase we play) runs on ONE promise chain: a `Flushed` can never overtake its audio, so the mark for a
+ * segment always follows that segment's audio in the pipe.
+ *
+ * Commands: SPEAK → Speak; FLUSH {segment} → Flush, and the mark `segment` is sent when its Flushed arrives;
+ * SAY → the cached audio + mark (after every segment still pending from Deepgram; Speak text not yet flushed does
+ * not hold it back), else Speak+Flush (merged with any unflushed text, as Deepgram would); CLEAR → Clear,
+ * forget pending segments (no marks), drop all audio until Cleared, then TTS.CLEARED. Commands before the socket is
+ * open (or while it is down) only update our state; the state is sent when the socket opens.
+ *
+ * A dropped socket (reported as TTS.ERROR recoverable:true) is reopened. The segment whose audio had started is
+ * marked at once (the caller hears it truncated, playback completes); segments with no audio yet and unflushed text
+ * are sent again on the new socket, so nothing is heard twice and the machine never waits for a lost Flushed.
+ * After giving up (TTS.ERROR recoverable:false) every pending and future segment is marked without audio (cached
+ * phrases still play) so playback completes and the call can go on. Never throws.
+ */
+import { fromCallback } from 'xstate';
+import type { CallEvent, TtsCommand } from '../machines/events.js';
+import type { MediaPipe } from './media-pipe.js';
+import type { Logger } from '../src/logger.js';
+import { now } from './clock.js';
+import type { DeepgramClient, SpeakSocket } from './deepgram-client.js';
+import { defaultReconnectPolicy, errorMessage, Reconnector, type ReconnectPolicy } from './deepgram-reconnect.js';
+import { isRecord, speakConnectArgs } from './deepgram-messages.js';
+import type { PhraseCache } from './phrase-cache.js';
+
+export interface DeepgramTtsDeps {
+  client: DeepgramClient;
+  pipe: MediaPipe;
+  log: Logger;
+  model: string;
+  cache?: PhraseCache;
+  reconnect?: ReconnectPolicy;
+}
+
+export function createDeepgramTts(deps: DeepgramTtsDeps) {
+  return fromCallback<TtsCommand>(({ sendBack, receive }) => {
+    const session = new TtsSession(deps, (event) => sendBack(event));
+    receive((command) => session.command(command));
+    session.start();
+    return () => session.stop();
+  });
+}
+
+/** A segment waiting for its mark: Deepgram audio (until Flushed) or a cached phrase queued behind one. */
+type Segment =
+  | { kind: 'deepgram'; segment: string; text: string; audioBytes: number }
+  | { kind: 'cached'; segment: string; audio: Buffer };
+
+type Outgoing = { type: 'Speak'; text: string } | { type: 'Flush' } | { type: 'Clear' };
+
+class TtsSession {
+  private readonly reconnector: Reconnector<SpeakSocket>;
+  private fifo: Segment[] = [];
+  /** Speak texts since the last flush. */
+  private unflushed: string[] = [];
+  /** Clears sent and not yet confirmed: all audio is dropped meanwhile. */
+  private clearing = 0;
+  /** Bumped by every CLEAR: anything that arrived before it is dropped. */
+  private epoch = 0;
+  private idle = true;
+  /** The open socket has been given our whole state; commands go straight out. */
+  private synced = false;
+  private dead = false;
+  private stopped = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: DeepgramTtsDeps,
+    private readonly report: (event: CallEvent) => void,
+  ) {
+    const args = speakConnectArgs(deps.model);
+    this.reconnector = new Reconnector<SpeakSocket>({
+      name: 'tts',
+      log: deps.log,
+      policy: deps.reconnect ?? defaultReconnectPolicy,
+      create: async (h) => {
+        const socket = await deps.client.speak.v1.connect(args);
+        socket.on('open', h.open);
+        socket.on('message', h.message);
+        socket.on('close', (e) => h.close(e.code, e.reason));
+        socket.on('error', h.error);
+        socket.connect();
+        return socket;
+      },
+      onOpen: (socket) => this.inOrder(() => this.sync(socket)),
+      onMessage: (msg) => this.onMessage(msg),
+      onDown: (reason) => {
+        this.synced = false;
+        this.report({ type: 'TTS.ERROR', message: reason, recoverable: true, at: now() });
+        this.inOrder(() => this.afterDrop());
+      },
+      onGiveUp: (reason) => {
+        this.synced = false;
+        this.dead = true;
+        this.report({ type: 'TTS.ERROR', message: reason, recoverable: false, at: now() });
+        this.inOrder(() => this.afterGiveUp());
+      },
+    });
+  }
+
+  start(): void {
+    this.reconnector.start();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.reconnector.stop((socket) => socket.sendClose({ type: 'Close' }));
+    this.deps.log.info('tts: stopped');
+  }
+
+  command(cmd: TtsCommand): void {
+    if (this.stopped) return;
+    switch (cmd.type) {
+      case 'TTS.SPEAK':
+        if (cmd.text.length === 0 || this.dead) return;
+        this.unflushed.push(cmd.text);
+        return this.send({ type: 'Speak', text: cmd.text });
+      case 'TTS.FLUSH':
+        return this.flush(cmd.segment);
+      case 'TTS.SAY':
+        return this.say(cmd.text, cmd.segment);
+      case 'TTS.CLEAR':
+        return this.clear();
+    }
+  }
+
+  private flush(segment: string): void {
+    if (this.dead) return this.inOrder(() => this.deps.pipe.sendMark(segment));
+    this.fifo.push({ kind: 'deepgram', segment, text: this.unflushed.join(''), audioBytes: 0 });
+    this.unflushed = [];
+    this.send({ type: 'Flush' });
+  }
+
+  private say(text: string, segment: string): void {
+    const audio = this.deps.cache?.get(text);
+    if (audio) {
+      // Behind any segment still expected from Deepgram; otherwise behind whatever the chain is still forwarding.
+      if (this.fifo.length > 0) this.fifo.push({ kind: 'cached', segment, audio });
+      else {
+        const epoch = this.epoch;
+        this.inOrder(() => this.playCached(segment, audio, epoch));
+      }
+      return;
+    }
+    if (this.dead) return this.inOrder(() => this.deps.pipe.sendMark(segment));
+    this.unflushed.push(text);
+    this.send({ type: 'Speak', text });
+    this.flush(segment);
+  }
+
+  private clear(): void {
+    this.epoch++;
+    this.fifo = [];
+    this.unflushed = [];
+    this.deps.log.info('tts: clear');
+    if (this.synced) {
+      this.clearing++;
+      this.send({ type: 'Clear' });
+      return;
+    }
+    // No socket: Deepgram holds nothing of ours, the clear is complete once the chain has dropped what it holds.
+    this.inOrder(() => {
+      if (this.clearing > 0) return;
+      this.idle = true;
+      this.report({ type: 'TTS.CLEARED', at: now() });
+    });
+  }
+
+  private send(msg: Outgoing): void {
+    if (!this.synced) return; // the state is sent by sync() when the socket opens
+    const socket = this.reconnector.current;
+    if (!socket) return;
+    try {
+      if (msg.type === 'Speak') socket.sendText(msg);
+      else if (msg.type === 'Flush') socket.sendFlush(msg);
+      else socket.sendClear(msg);
+    } catch (err) {
+      // The socket is closing; the drop handler re-sends our state on the next socket.
+      this.deps.log.debug('tts: send failed', { type: msg.type, error: errorMessage(err) });
+    }
+  }
+
+  /** On (re)open: send every pending segment's text + Flush, then the unflushed text, in order. */
+  private sync(socket: SpeakSocket): void {
+    if (this.stopped || this.dead || this.reconnector.current !== socket) return;
+    try {
+      for (const seg of this.fifo) {
+        if (seg.kind !== 'deepgram') continue;
+        if (seg.text.length > 0) socket.sendText({ type: 'Speak', text: seg.text });
+        socket.sendFlush({ type: 'Flush' });
+      }
+      if (this.unflushed.length > 0) socket.sendText({ type: 'Speak', text: this.unflushed.join('') });
+      this.synced = true;
+    } catch (err) {
+      this.deps.log.warn('tts: sync failed', { error: errorMessage(err) });
+    }
+  }
+
+  /** Runs after every message of the dropped socket has been handled. */
+  private afterDrop(): void {
+    if (this.clearing > 0) {
+      this.clearing = 0;
+      this.idle = true;
+      this.report({ type: 'TTS.CLEARED', at: now() });
+    }
+    const head = this.fifo[0];
+    if (head?.kind === 'deepgram' && head.audioBytes > 0) {
+      this.fifo.shift();
+      this.deps.log.warn('tts: segment truncated by the drop', { segment: head.segment, bytes: head.audioBytes });
+      this.deps.pipe.sendMark(head.segment);
+      this.drainCached();
+    }
+    for (const seg of this.fifo) if (seg.kind === 'deepgram') seg.audioBytes = 0;
+  }
+
+  private afterGiveUp(): void {
+    if (this.clearing > 0) {
+      this.clearing = 0;
+      this.report({ type: 'TTS.CLEARED', at: now() });
+    }
+    const pending = this.fifo;
+    this.fifo = [];
+    this.unflushed = [];
+    for (const seg of pending) {
+      if (seg.kind === 'cached') this.playCached(seg.segment, seg.audio, this.epoch);
+      else this.deps.pipe.sendMark(seg.segment);
+    }
+    this.idle = true;
+  }
+
+  private onMessage(msg: unknown): void {
+    const at = now();
+    const epoch = this.epoch;
+    if (msg instanceof Blob) {
+      this.inOrder(async () => this.onAudio(Buffer.from(await msg.arrayBuffer()), at, epoch));
+    } else if (isRecord(msg)) {
+      this.inOrder(() => this.onControl(msg, epoch));
+    } else {
+      this.deps.log.debug('tts: unexpected text message');
+    }
+  }
+
+  private onAudio(audio: Buffer, at: number, epoch: number): void {
+    if (this.stopped || epoch !== this.epoch || this.clearing > 0 || audio.length === 0) return;
+    const head = this.fifo[0];
+    if (head?.kind === 'deepgram') head.audioBytes += audio.length;
+    this.markBusy(at);
+    this.deps.pipe.sendOutbound(audio);
+  }
+
+  private onControl(msg: Record<string, unknown>, epoch: number): void {
+    switch (msg.type) {
+      case 'Flushed': {
+        // A Flushed for a flush sent before our last Clear belongs to forgotten segments.
+        if (epoch !== this.epoch || this.clearing > 0) return;
+        const head = this.fifo[0];
+        if (head?.kind !== 'deepgram') {
+          this.deps.log.warn('tts: Flushed with no pending segment');
+          return;
+        }
+        this.fifo.shift();
+        this.deps.pipe.sendMark(head.segment);
+        this.drainCached();
+        this.settleIdle();
+        return;
+      }
+      case 'Cleared':
+        if (this.clearing === 0) return;
+        this.clearing--;
+        if (this.clearing === 0) {
+          this.idle = true;
+          this.report({ type: 'TTS.CLEARED', at: now() });
+        }
+        return;
+      case 'Warning':
+        this.deps.log.warn('tts: Deepgram warning', { code: msg.code, description: msg.description });
+        return;
+      case 'Metadata':
+        this.deps.log.debug('tts: metadata', { requestId: msg.request_id, model: msg.model_name });
+        return;
+      default:
+        this.deps.log.debug('tts: unhandled message', { type: String(msg.type) });
+    }
+  }
+
+  /** Plays cached phrases that were waiting behind the segment just finished. */
+  private drainCached(): void {
+    while (this.fifo[0]?.kind === 'cached') {
+      const seg = this.fifo.shift();
+      if (seg?.kind === 'cached') this.playCached(seg.segment, seg.audio, this.epoch);
+    }
+  }
+
+  private playCached(segment: string, audio: Buffer, epoch: number): void {
+    if (this.stopped || epoch !== this.epoch) return;
+    this.markBusy(now());
+    this.deps.pipe.sendOutbound(audio);
+    this.deps.pipe.sendMark(segment);
+    this.settleIdle();
+  }
+
+  private markBusy(at: number): void {
+    if (!this.idle) return;
+    this.idle = false;
+    this.report({ type: 'TTS.FIRST_AUDIO', at });
+  }
+
+  /** Idle again once nothing is outstanding: the next audio is the first of a new response. */
+  private settleIdle(): void {
+    if (this.fifo.length === 0 && this.unflushed.length === 0) this.idle = true;
+  }
+
+  /** One chain per call keeps audio, marks and cached phrases in arrival order. */
+  private inOrder(task: () => void | Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err: unknown) => {
+      this.deps.log.error('tts: message handling failed', { error: errorMessage(err) });
+    });
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Wire-faithful local Deepgram: one HTTP server on 127.0.0.1 upgrading `/v1/listen` (live STT) and `/v1/speak`
+ * (streaming TTS) WebSockets, with `Authorization: Token <key>` checked on the upgrade (401 otherwise). The real
+ * `@deepgram/sdk` connects to it unchanged through `new DeepgramClient({ apiKey, baseUrl: sim.url })`.
+ *
+ * `observer` emits timestamped events (see `DeepgramSimEventMap`) so tests and the benchmark can see what Deepgram
+ * saw and when; `dropConnections()` simulates a network drop (sockets destroyed without a close frame).
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ListenSession, parseListenParams } from './deepgram-listen.js';
+import { SpeakSession } from './deepgram-speak.js';
+import {
+  newStats,
+  simNow,
+  type DeepgramSimEventMap,
+  type DeepgramSimOptions,
+  type DeepgramSimStats,
+  type ResolvedSimOptions,
+  type SessionContext,
+  type SocketKind,
+} from './deepgram-sim-types.js';
+
+export type { DeepgramSimEventMap, DeepgramSimOptions, DeepgramSimStats } from './deepgram-sim-types.js';
+
+export interface DeepgramSimulator {
+  port: number;
+  /** `ws://127.0.0.1:PORT`: pass it as the SDK's `baseUrl`. */
+  url: string;
+  observer: EventEmitter<DeepgramSimEventMap>;
+  stats: DeepgramSimStats;
+  /** Simulate a network drop: destroy the open sockets (of one kind, or all) without a close handshake. */
+  dropConnections(kind?: SocketKind): number;
+  close(): Promise<void>;
+}
+
+function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
+  return {
+    port: opts.port ?? 0,
+    apiKey: opts.apiKey,
+    log: opts.log,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 10_000,
+    interimIntervalMs: opts.interimIntervalMs ?? 200,
+    maxFinalSpanMs: opts.maxFinalSpanMs ?? 3000,
+    sttLatencyMs: opts.sttLatencyMs ?? 0,
+    withholdSpeechFinal: opts.withholdSpeechFinal,
+    ttsFirstByteMs: opts.ttsFirstByteMs ?? 50,
+    ttsMsPerChar: opts.ttsMsPerChar ?? 60,
+    ttsChunkBytes: Math.max(1, opts.ttsChunkBytes ?? 1600),
+    ttsChunkIntervalMs: opts.ttsChunkIntervalMs ?? 5,
+    ttsClearDelayMs: opts.ttsClearDelayMs ?? 0,
+    flushLimit: opts.flushLimit ?? { count: 20, windowMs: 60_000 },
+  };
+}
+
+/** True when the `Authorization` header carries an acceptable key. */
+function authorised(req: IncomingMessage, apiKey: string | undefined): boolean {
+  const header = req.headers.authorization ?? '';
+  const match = /^(?:token|bearer)\s+(\S+)$/i.exec(header.trim());
+  const key = match?.[1];
+  if (!key) return false;
+  return apiKey === undefined || key === apiKey;
+}
+
+function reject(socket: Duplex, status: number, message: string, body: Record<string, string>): void {
+  const json = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
+      `dg-error: ${body.err_msg ?? message}\r\nConnection: close\r\n\r\n${json}`,
+  );
+}
+
+export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Promise<DeepgramSimulator> {
+  const options = resolveOptions(opts);
+  const log = options.log;
+  const stats = newStats();
+  const observer = new EventEmitter<DeepgramSimEventMap>();
+  const sockets = new Map<WebSocket, SocketKind>();
+  let nextConnection = 1;
+
+  const server = createServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'application/json' }).end('{"err_code":"NOT_FOUND"}');
+  });
+  const wss = new WebSocketServer({ noServer: true });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const kind: SocketKind | null = url.pathname === '/v1/listen' ? 'listen' : url.pathname === '/v1/speak' ? 'speak' : null;
+    if (!kind) return reject(socket, 404, 'Not Found', { err_code: 'NOT_FOUND', err_msg: 'Unknown path' });
+    if (!authorised(req, options.apiKey)) {
+      stats.authRejected++;
+      observer.emit('auth.rejected', { path: url.pathname, at: simNow() });
+      log?.info('deepgram sim: rejected upgrade (bad credentials)', { path: url.pathname });
+      return reject(socket, 401, 'Unauthorized', {
+        err_code: 'INVALID_AUTH',
+        err_msg: 'Invalid credentials.',
+        request_id: '00000000-0000-0000-0000-000000000000',
+      });
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = nextConnection++;
+      const params = Object.fromEntries(url.searchParams.entries());
+      sockets.set(ws, kind);
+      ws.on('close', () => sockets.delete(ws));
+      const ctx: SessionContext = {
+        connection,
+        options,
+        stats,
+        // EventEmitter's generic emit cannot be called with a generic key; the map type still checks every caller.
+        emit: (name, ...payload) => (observer.emit as (n: string, ...a: unknown[]) => boolean).call(observer, name, ...payload),
+      };
+      if (kind === 'listen') {
+        stats.listenConnections++;
+        new ListenSession(ws, parseListenParams(url.searchParams), ctx);
+        observer.emit('listen.open', { connection, at: simNow(), params });
+      } else {
+        stats.speakConnections++;
+        new SpeakSession(ws, url.searchParams.get('model') ?? 'aura-2-thalia-en', ctx);
+        observer.emit('speak.open', { connection, at: simNow(), params });
+      }
+      log?.debug('deepgram sim: connection opened', { kind, connection });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  log?.info('deepgram sim: listening', { port });
+
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    observer,
+    stats,
+    dropConnections(kind?: SocketKind): number {
+      let dropped = 0;
+      for (const [ws, k] of sockets) {
+        if (kind && k !== kind) continue;
+        ws.terminate();
+        dropped++;
+      }
+      log?.info('deepgram sim: dropped connections', { kind: kind ?? 'all', dropped });
+      return dropped;
+    },
+    close(): Promise<void> {
+      for (const ws of sockets.keys()) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** For `src/simulators/cli.ts`: simulator options from environment variables (all optional). */
+export function deepgramSimOptionsFromEnv(env: NodeJS.ProcessEnv): DeepgramSimOptions {
+  const num = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+    return n;
+  };
+  const opts: DeepgramSimOptions = {};
+  const assign = <K extends keyof DeepgramSimOptions>(key: K, value: DeepgramSimOptions[K] | undefined): void => {
+    if (value !== undefined) opts[key] = value;
+  };
+  assign('port', num('DEEPGRAM_SIM_PORT'));
+  assign('apiKey', env.DEEPGRAM_SIM_API_KEY || undefined);
+  assign('idleTimeoutMs', num('DEEPGRAM_SIM_IDLE_TIMEOUT_MS'));
+  assign('interimIntervalMs', num('DEEPGRAM_SIM_INTERIM_INTERVAL_MS'));
+  assign('sttLatencyMs', num('DEEPGRAM_SIM_STT_LATENCY_MS'));
+  assign('ttsFirstByteMs', num('DEEPGRAM_SIM_TTS_FIRST_BYTE_MS'));
+  assign('ttsMsPerChar', num('DEEPGRAM_SIM_TTS_MS_PER_CHAR'));
+  assign('ttsChunkIntervalMs', num('DEEPGRAM_SIM_TTS_CHUNK_INTERVAL_MS'));
+  return opts;
+}
