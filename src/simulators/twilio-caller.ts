@@ -7,6 +7,7 @@
  * pre-encoded payload, nothing is logged per frame.
  */
 import { WebSocket, type RawData } from 'ws';
+import twilio from 'twilio';
 import { now } from '../../actors/clock.js';
 import { FRAME_BYTES } from '../audio/mulaw.js';
 import { encodeSpeech } from './speech-codec.js';
@@ -126,14 +127,15 @@ class SimulatedCallSession implements ScriptHost {
       if (this.hangingUp) return this.finish('caller');
       record.customParameters = stream.parameters;
       record.streamUrl = reachableStreamUrl(stream.url, serverUrl, publicUrl);
-      this.connect(record.streamUrl);
+      // Twilio signs the WebSocket handshake too: the stream URL from the TwiML, with no parameters.
+      this.connect(record.streamUrl, twilio.getExpectedTwilioSignature(opts.signWith ?? opts.authToken, stream.url, {}));
     } catch (err) {
       this.finish('error', `call setup failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  private connect(url: string): void {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+  private connect(url: string, signature: string): void {
+    const ws = new WebSocket(url, { perMessageDeflate: false, headers: { 'X-Twilio-Signature': signature } });
     this.ws = ws;
     ws.on('open', () => this.onOpen());
     ws.on('message', (data: RawData, isBinary: boolean) => this.onServerFrame(data, isBinary));
