@@ -206,9 +206,9 @@ class SttSession {
       const start = typeof msg.start === 'number' ? msg.start : 0;
       const duration = typeof msg.duration === 'number' ? msg.duration : 0;
       this.buffer.confirm(Math.round((start + duration) * 1000 * BYTES_PER_MS));
-      if (text) this.report({ type: 'STT.FINAL', text, speechFinal, at });
-      // An empty speech_final carries no text; the machine ends the turn on the UtteranceEnd that follows.
-      else if (speechFinal) this.deps.log.debug('stt: empty speech_final');
+      // An empty speech_final still ends the turn (its words came in earlier finals): waiting for the
+      // UtteranceEnd instead would add utterance_end_ms to the reply latency.
+      if (text || speechFinal) this.report({ type: 'STT.FINAL', text, speechFinal, at });
     } else if (text) {
       this.report({ type: 'STT.INTERIM', text, at });
     }
