@@ -37,7 +37,7 @@ describe.each(configs)('call machine model: $name', (config) => {
   it('replays every path on a live actor, checking invariants after every step', () => {
     for (const path of plan.paths) {
       const driver = new CallDriver(config.options, coverage.mark);
-      const observer = new CallObserver(driver);
+      const observer = new CallObserver(driver, config.options);
       const trail: string[] = [];
       try {
         for (const { event, expected } of path) {

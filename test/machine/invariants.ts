@@ -7,9 +7,10 @@
 import { expect } from 'vitest';
 import type { CallSnapshot } from '../../machines/call.machine.js';
 import type { LlmInput } from '../../machines/events.js';
+import type { CallOptions } from '../../machines/options.js';
 import { countSentences } from '../../machines/sentences.js';
 import type { CallDriver, StepRecord } from './harness.js';
-import { stateName, WORDS } from './model.js';
+import { SHORT, stateName, WORDS } from './model.js';
 
 
 function occurrences(haystack: string, needle: string): number {
@@ -26,28 +27,35 @@ export class CallObserver {
   private responseFlushes = 0;
   private responseSegments: string[] = [];
   private wordsSaid = 0;
+  /** LLM.DONE / LLM.ERROR / llm failure seen for the current response: no more text will come. */
+  private responseEnded = false;
 
-  constructor(private readonly driver: CallDriver) {}
+  constructor(
+    private readonly driver: CallDriver,
+    private readonly options: CallOptions,
+  ) {}
 
   check(step: StepRecord): void {
     const before = stateName(step.before);
     const after = stateName(step.after);
     const where = `${before} --${step.event.type}--> ${after}`;
-    this.follow(step, before, where);
+    this.follow(step, before, after, where);
 
     expect(this.driver.errors, `${where}: the call actor must never error`).toEqual([]);
     this.checkLlmChild(after, where);
     this.checkBargeIn(step, before, after, where);
     this.checkHistory(step.after, where);
     this.checkPlaybackEnd(step, before, after, where);
+    this.checkPlaybackNotOverdue(after, where);
     this.checkNothingLost(step, after, where);
     if (after === 'ended') this.checkEnded(step, before, where);
   }
 
   /** Update the rebuilt facts from this step's event and child records, checking command order on the way. */
-  private follow(step: StepRecord, before: string, where: string): void {
+  private follow(step: StepRecord, before: string, after: string, where: string): void {
     const event = step.event;
     if (event.type === 'LLM.TEXT' && before.startsWith('respond.')) this.responseText += event.text;
+    if (['LLM.DONE', 'LLM.ERROR', 'xstate.error.actor.llm'].includes(event.type)) this.responseEnded = true;
     if (event.type === 'STT.FINAL' && event.text === WORDS && !['connecting', 'goodbye'].includes(before)) {
       this.wordsSaid++;
     }
@@ -62,6 +70,7 @@ export class CallObserver {
         this.responseText = '';
         this.responseFlushes = 0;
         this.responseSegments = [];
+        this.responseEnded = false;
       }
       if (record.child !== 'tts' || record.kind !== 'command') continue;
       const command = record.event;
@@ -77,6 +86,7 @@ export class CallObserver {
       }
       if (command.type === 'TTS.SAY' && 'segment' in command && 'text' in command) {
         this.segmentText.set(String(command.segment), String(command.text));
+        if (after === 'respond.speaking') this.responseSegments.push(String(command.segment)); // mid-reply apology
       }
       if (command.type === 'TTS.CLEAR') {
         this.openSpeak = [];
@@ -102,9 +112,19 @@ export class CallObserver {
     expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inTurn ? 1 : 0);
   }
 
-  /** A barge-in is one step: Twilio clear, TTS Clear, LLM stopped, reported. */
+  /** A barge-in is one step: Twilio clear, TTS Clear, LLM stopped, reported — exactly when the caller's words
+   * count as an interruption while agent audio plays. */
   private checkBargeIn(step: StepRecord, before: string, after: string, where: string): void {
     const bargedIn = step.emitted.some((event) => event.type === 'call.bargeIn');
+    const event = step.event;
+    const words = event.type === 'STT.FINAL' || event.type === 'STT.INTERIM' ? event.text : null;
+    const interrupts = words === WORDS || (words === SHORT && this.options.minInterruptWords < 2);
+    const agentAudio =
+      ['respond.speaking', 'prompting'].includes(before) ||
+      (before === 'greeting' && this.options.greetingInterruptible);
+    expect(bargedIn, `${where}: barge-in iff real words over interruptible agent audio ("${words}")`).toBe(
+      agentAudio && interrupts,
+    );
     if (after === 'interrupted' && before !== 'interrupted') expect(bargedIn, `${where}: entered by barge-in`).toBe(true);
     if (!bargedIn) return;
     const commands = step.children.filter((record) => record.kind === 'command');
@@ -141,6 +161,22 @@ export class CallObserver {
     if (!normalEnd) return;
     for (const segment of this.responseSegments) {
       expect(this.echoed.has(segment), `${where}: reply ended before the mark of ${segment}`).toBe(true);
+    }
+  }
+
+  /** Playback done must end the speech at once: nothing may wait on marks that all came back already. */
+  private checkPlaybackNotOverdue(after: string, where: string): void {
+    if (after === 'respond.speaking' && this.responseEnded) {
+      const allEchoed = this.responseSegments.every((segment) => this.echoed.has(segment));
+      expect(allEchoed, `${where}: reply played out but still speaking`).toBe(false);
+    }
+    if (['greeting', 'prompting', 'goodbye'].includes(after)) {
+      // (Read from the machine: with a dead TTS child no TTS.SAY reaches the stub.)
+      const phrase = this.driver.snapshot.context.speech.segments.map((segment) => segment.name);
+      expect(phrase.length, `${where}: a fixed phrase is being said`).toBe(1);
+      expect(phrase.every((name) => this.echoed.has(name)), `${where}: ${phrase} played out but still waiting`).toBe(
+        false,
+      );
     }
   }
 
