@@ -1,0 +1,141 @@
+/**
+ * One call = one root actor (never thousands of children under one parent). Builds the call's actors around its
+ * media socket, runs the call machine, turns what the machine emits into log lines and metrics, and resolves
+ * `done` when the call is over and every child has been stopped.
+ */
+import type { WebSocket } from 'ws';
+import { createActor } from 'xstate';
+import { callMachine } from '../machines/call.machine.js';
+import type { CallEmitted } from '../machines/emitted.js';
+import { MediaPipe } from '../actors/media-pipe.js';
+import { createTwilioTransport } from '../actors/twilio-transport.js';
+import { createDeepgramStt } from '../actors/deepgram-stt.js';
+import { createDeepgramTts } from '../actors/deepgram-tts.js';
+import { createLlmActor } from '../actors/llm.js';
+import type { ServerDeps } from './server.js';
+import { createTwilioRestClient, transferLiveCall } from './twilio-rest.js';
+
+export interface CallHandle {
+  readonly done: Promise<void>;
+  callSid(): string | undefined;
+  /** Hang up from our side (drain timeout, shutdown). */
+  hangup(reason: string): void;
+}
+
+let streamCounter = 0;
+
+export function startCall(socket: WebSocket, deps: ServerDeps): CallHandle {
+  const { providers, metrics, config } = deps;
+  // winston child loggers keep a reference to this object: the callSid appears on every line once `start` arrives.
+  const meta: { callSid: string; stream: number } = { callSid: 'pending', stream: ++streamCounter };
+  const log = deps.log.child(meta);
+  const pipe = new MediaPipe();
+
+  const machine = callMachine.provide({
+    actors: {
+      transport: createTwilioTransport({
+        socket,
+        pipe,
+        log,
+        onStart: (start) => {
+          meta.callSid = start.callSid;
+        },
+      }),
+      stt: createDeepgramStt({ client: providers.deepgram, pipe, log, options: providers.stt }),
+      tts: createDeepgramTts({ client: providers.deepgram, pipe, log, model: providers.ttsModel, cache: providers.phrases }),
+      llm: createLlmActor({ client: providers.llm, log }),
+    },
+    actions: {
+      transferCall: (_args, params: { to: string }) => {
+        const callSid = meta.callSid;
+        if (config.TWILIO_ACCOUNT_SID === undefined) {
+          log.warn('transfer requested but TWILIO_ACCOUNT_SID is not set', { to: params.to });
+          return;
+        }
+        const client = createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
+        log.info('transferring call', { to: params.to });
+        transferLiveCall(client, callSid, params.to).catch((err: unknown) =>
+          log.error('transfer failed', { to: params.to, error: err instanceof Error ? err.message : String(err) }),
+        );
+      },
+    },
+  });
+
+  const actor = createActor(machine, { input: { options: providers.callOptions }, inspect: deps.inspector?.inspect });
+  observe(actor.on.bind(actor) as Listen, log, metrics, deps.onCallEvent);
+
+  let lastState = '';
+  const done = new Promise<void>((resolve) => {
+    actor.subscribe({
+      next(snapshot) {
+        const state = JSON.stringify(snapshot.value);
+        if (state !== lastState) {
+          lastState = state;
+          log.debug('state', { state: snapshot.value });
+        }
+      },
+      complete() {
+        log.info('call ended');
+        resolve();
+      },
+      // Without an error observer XState re-throws asynchronously and the whole process dies.
+      error(err) {
+        log.error('call machine failed; hanging up', { error: err instanceof Error ? err.message : String(err) });
+        if (socket.readyState === socket.OPEN) socket.close(1011, 'internal error');
+        resolve();
+      },
+    });
+  });
+  actor.start();
+  log.info('media stream connected');
+
+  return {
+    done,
+    callSid: () => (meta.callSid === 'pending' ? undefined : meta.callSid),
+    hangup(reason) {
+      actor.send({ type: 'CALL.HANGUP', reason });
+    },
+  };
+}
+
+type Listen = <T extends CallEmitted['type']>(type: T, handler: (e: Extract<CallEmitted, { type: T }>) => void) => unknown;
+
+/** One log line (and metrics) per meaningful call event. */
+function observe(on: Listen, log: ServerDeps['log'], metrics: ServerDeps['metrics'], onEvent?: (e: CallEmitted) => void): void {
+  on('call.started', (e) => {
+    log.info('call started', { streamSid: e.streamSid });
+    onEvent?.(e);
+  });
+  on('call.userUtterance', (e) => {
+    log.info('caller said', { turn: e.turn, text: e.text });
+    onEvent?.(e);
+  });
+  on('call.turn', (e) => {
+    const t = e.timestamps;
+    const span = (a: number | null, b: number | null) => (a !== null && b !== null && b >= a ? Math.round((b - a) * 100) / 100 : undefined);
+    const total = span(t.userSpeechEndAt, t.firstAudioToTwilioAt);
+    const llm = span(t.userSpeechEndAt, t.llmFirstTextAt);
+    const tts = span(t.llmFirstTextAt, t.ttsFirstAudioAt);
+    const transport = span(t.ttsFirstAudioAt, t.firstAudioToTwilioAt);
+    if (total !== undefined) metrics.turnLatency.observe(total);
+    if (llm !== undefined) metrics.turnPartLatency.observe({ part: 'llm' }, llm);
+    if (tts !== undefined) metrics.turnPartLatency.observe({ part: 'tts' }, tts);
+    if (transport !== undefined) metrics.turnPartLatency.observe({ part: 'transport' }, transport);
+    log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, text: e.assistantText, latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
+    onEvent?.(e);
+  });
+  on('call.bargeIn', (e) => {
+    metrics.bargeIns.inc();
+    log.info('barge-in', { turn: e.turn, during: e.during, callerText: e.callerText, heard: e.heard, cut: e.cut });
+    onEvent?.(e);
+  });
+  on('call.error', (e) => {
+    metrics.providerErrors.inc({ source: e.source });
+    log.warn('provider error', { source: e.source, message: e.message, recoverable: e.recoverable });
+    onEvent?.(e);
+  });
+  on('call.ended', (e) => {
+    log.info('call ending', { reason: e.reason });
+    onEvent?.(e);
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * `npm start`: validated config → providers (real, or built-in simulators when no keys) → server.
+ * SIGTERM/SIGINT: stop taking calls, let active calls finish (DRAIN_TIMEOUT_MS), then exit 0.
+ */
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { createProviders } from './providers.js';
+import { startInspector, type CallInspector } from './inspector.js';
+import { startServer } from './server.js';
+
+function configOrExit(): Config {
+  try {
+    const argv = process.argv.slice(2);
+    const env = argv.includes('--inspect-calls') || argv.includes('--inspect') ? { ...process.env, INSPECT: '1' } : process.env;
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + '\n');
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
+  const metrics = createMetrics();
+  const providers = await createProviders(config, log);
+  let inspector: CallInspector | undefined;
+  if (config.INSPECT) inspector = startInspector(config.INSPECT_PORT, log);
+  const server = await startServer({ config, log, metrics, providers, inspector });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutdown requested', { signal, activeCalls: server.activeCalls(), drainTimeoutMs: config.DRAIN_TIMEOUT_MS });
+    const { finished, cut } = await server.drain(config.DRAIN_TIMEOUT_MS);
+    inspector?.stop();
+    await providers.close();
+    log.info('shutdown complete', { finished, cut });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+/**
+ * The whole offline world in one process: simulators + the real server on loopback, built exactly as `npm start`
+ * builds it with no keys. Used by the demo and the end-to-end tests.
+ */
+import { loadConfig, type Config } from './config.js';
+import { silentLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createProviders, type Providers, type SimulatorOptions } from './providers.js';
+import { startServer, type RunningServer, type ServerDeps } from './server.js';
+import type { CallInspector } from './inspector.js';
+
+export interface OfflineStack {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  providers: Providers;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export interface OfflineStackOptions {
+  /** Extra environment (keys are ignored: this stack is always offline). */
+  env?: Record<string, string>;
+  simulators?: SimulatorOptions;
+  log?: Logger | 'silent';
+  inspector?: CallInspector;
+  onCallEvent?: ServerDeps['onCallEvent'];
+}
+
+export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise<OfflineStack> {
+  const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', ...opts.env };
+  for (const key of ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete env[key];
+  const config = loadConfig(env);
+  const log = opts.log === 'silent' || opts.log === undefined ? silentLogger : opts.log;
+  const metrics = createMetrics({ defaultMetrics: false });
+  const providers = await createProviders(config, log, opts.simulators);
+  const server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent });
+  return {
+    config,
+    log,
+    metrics,
+    providers,
+    server,
+    async close() {
+      await server.close();
+      await providers.close();
+    },
+  };
+}
+
+

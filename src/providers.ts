@@ -1,0 +1,104 @@
+/**
+ * Per-process provider clients. With real keys they point at Deepgram and OpenAI/Anthropic (or the base URLs
+ * configured); with no keys the built-in simulators start on loopback and everything runs offline.
+ */
+import type { DeepgramClient } from '@deepgram/sdk';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createDeepgramClient } from '../actors/deepgram-client.js';
+import type { SttOptions } from '../actors/deepgram-stt.js';
+import { PhraseCache } from '../actors/phrase-cache.js';
+import { createLlmClient, type LlmClient } from '../actors/llm-client.js';
+import { startDeepgramSimulator, type DeepgramSimulator } from './simulators/deepgram.js';
+import type { DeepgramSimOptions } from './simulators/deepgram-sim-types.js';
+import { startLlmSimulator, type LlmSimulator, type LlmSimOptions } from './simulators/llm.js';
+import { defaultCallOptions, type CallOptions } from '../machines/options.js';
+import { offlineLlmScript } from './simulators/offline-script.js';
+
+export interface Providers {
+  readonly deepgram: DeepgramClient;
+  readonly llm: LlmClient;
+  readonly phrases: PhraseCache;
+  readonly stt: SttOptions;
+  readonly ttsModel: string;
+  readonly callOptions: CallOptions;
+  /** Present when offline: the in-process simulators (the demo and tests look at what they saw). */
+  readonly simulators?: { deepgram: DeepgramSimulator; llm: LlmSimulator };
+  close(): Promise<void>;
+}
+
+export function callOptionsFrom(config: Config): CallOptions {
+  return {
+    ...defaultCallOptions,
+    greeting: config.GREETING,
+    greetingInterruptible: config.GREETING_INTERRUPTIBLE,
+    systemPrompt: config.SYSTEM_PROMPT,
+    minInterruptWords: config.MIN_INTERRUPT_WORDS,
+    fillerWords: config.FILLER_WORDS,
+    idleTimeoutMs: config.IDLE_TIMEOUT_MS,
+    maxReprompts: config.MAX_REPROMPTS,
+    llmTimeoutMs: config.LLM_TIMEOUT_MS,
+  };
+}
+
+/** Offline only: options for the built-in simulators (tests and the demo script them). */
+export interface SimulatorOptions {
+  deepgram?: DeepgramSimOptions;
+  llm?: LlmSimOptions;
+}
+
+export async function createProviders(config: Config, log: Logger, sim: SimulatorOptions = {}): Promise<Providers> {
+  let simulators: Providers['simulators'];
+  let deepgramKey = config.DEEPGRAM_API_KEY;
+  let deepgramUrl = config.DEEPGRAM_BASE_URL;
+  let llmBaseUrl = config.LLM_PROVIDER === 'openai' ? config.OPENAI_BASE_URL : config.ANTHROPIC_BASE_URL;
+  let llmKey = config.LLM_PROVIDER === 'openai' ? config.OPENAI_API_KEY : config.ANTHROPIC_API_KEY;
+
+  if (config.offline) {
+    const [deepgram, llm] = await Promise.all([
+      startDeepgramSimulator(sim.deepgram),
+      startLlmSimulator({ script: offlineLlmScript, ...sim.llm }),
+    ]);
+    simulators = { deepgram, llm };
+    deepgramKey = 'offline';
+    deepgramUrl = deepgram.url;
+    llmKey = 'offline';
+    llmBaseUrl = config.LLM_PROVIDER === 'openai' ? llm.openaiBaseUrl : llm.anthropicBaseUrl;
+    log.info('no provider keys: running offline on the built-in simulators', {
+      deepgram: deepgram.url,
+      llm: llmBaseUrl,
+      llmProvider: config.LLM_PROVIDER,
+    });
+  }
+
+  const deepgram = createDeepgramClient({ apiKey: deepgramKey ?? '', baseUrl: deepgramUrl });
+  const llm = createLlmClient({
+    provider: config.LLM_PROVIDER,
+    apiKey: llmKey ?? '',
+    baseURL: llmBaseUrl,
+    model: config.LLM_PROVIDER === 'openai' ? config.OPENAI_MODEL : config.ANTHROPIC_MODEL,
+  });
+  const callOptions = callOptionsFrom(config);
+  const phrases = new PhraseCache();
+  const fixed = [callOptions.greeting, callOptions.repromptText, callOptions.goodbyeText, callOptions.apologyText];
+  try {
+    await phrases.warm(deepgram, config.TTS_MODEL, fixed);
+    log.info('phrase cache warm', { phrases: fixed.length });
+  } catch (err) {
+    // Not fatal: uncached phrases are synthesised per call.
+    log.warn('phrase cache warm-up failed; fixed phrases will be synthesised per call', { error: String(err) });
+  }
+
+  return {
+    deepgram,
+    llm,
+    phrases,
+    stt: { model: config.STT_MODEL, endpointingMs: config.STT_ENDPOINTING_MS, utteranceEndMs: config.STT_UTTERANCE_END_MS },
+    ttsModel: config.TTS_MODEL,
+    callOptions,
+    simulators,
+    async close() {
+      if (simulators) await Promise.all([simulators.deepgram.close(), simulators.llm.close()]);
+    },
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * The phone server: express for the webhooks, ws for Twilio media streams (one call machine per stream), health,
+ * metrics and a graceful drain. Everything a call needs from outside comes in `ServerDeps`, so tests, the demo and
+ * the benchmark build servers with their own providers.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Request, type Response } from 'express';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { CallInspector } from './inspector.js';
+import type { Providers } from './providers.js';
+import { startCall, type CallHandle } from './call-session.js';
+import type { CallEmitted } from '../machines/emitted.js';
+import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from './twiml.js';
+import { createTwilioRestClient, placeOutboundCall } from './twilio-rest.js';
+
+/** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
+const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
+
+export interface ServerDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  providers: Providers;
+  inspector?: CallInspector;
+  /** Every event a call machine emits (the demo prints a transcript from these). */
+  onCallEvent?: (event: CallEmitted) => void;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** http://127.0.0.1:port — where local callers reach it. */
+  readonly localUrl: string;
+  /** The base Twilio signs against (PUBLIC_URL, or the local URL when none is configured). */
+  readonly publicUrl: string;
+  activeCalls(): number;
+  /** Stop taking new calls, let active ones finish up to `timeoutMs`, then hang up the rest and close. */
+  drain(timeoutMs: number): Promise<{ finished: number; cut: number }>;
+  close(): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const { config, log, metrics } = deps;
+  const calls = new Set<CallHandle>();
+  let draining = false;
+  let publicUrl = config.PUBLIC_URL ?? '';
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  app.use(express.json({ limit: '16kb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: draining ? 'draining' : 'ok', activeCalls: calls.size, offline: config.offline });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  app.post('/voice', (req: Request, res: Response) => {
+    const params = formParams(req.body);
+    const signature = req.header('X-Twilio-Signature');
+    if (!isValidTwilioSignature(config.twilioAuthToken, signature, `${publicUrl}/voice`, params)) {
+      metrics.callsRejected.inc({ reason: signature ? 'bad-signature' : 'no-signature' });
+      log.warn('webhook refused: bad or missing X-Twilio-Signature', { path: '/voice', callSid: params.CallSid });
+      res.status(403).type('text/plain').send('Forbidden');
+      return;
+    }
+    res.type('text/xml');
+    if (draining) {
+      metrics.callsRejected.inc({ reason: 'draining' });
+      log.info('call refused while draining', { callSid: params.CallSid });
+      res.send(unavailableTwiml());
+      return;
+    }
+    log.info('call webhook', { callSid: params.CallSid, direction: params.Direction });
+    res.send(connectStreamTwiml(publicUrl, params));
+  });
+
+  app.post('/calls', async (req: Request, res: Response) => {
+    const token = config.CALLS_API_TOKEN;
+    if (token === undefined) {
+      res.status(404).json({ error: 'POST /calls is disabled: set CALLS_API_TOKEN to enable it' });
+      return;
+    }
+    if (req.header('Authorization') !== `Bearer ${token}`) {
+      res.status(401).json({ error: 'missing or wrong bearer token' });
+      return;
+    }
+    const body: unknown = req.body;
+    const to = isRecord(body) && typeof body.to === 'string' ? body.to : '';
+    const from = isRecord(body) && typeof body.from === 'string' ? body.from : config.TWILIO_PHONE_NUMBER ?? '';
+    if (config.TWILIO_ACCOUNT_SID === undefined) {
+      res.status(503).json({ error: 'TWILIO_ACCOUNT_SID is not configured' });
+      return;
+    }
+    if (draining) {
+      res.status(503).json({ error: 'server is draining' });
+      return;
+    }
+    try {
+      const client = createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
+      const call = await placeOutboundCall(client, { to, from, publicUrl });
+      log.info('outbound call placed', { callSid: call.sid, to });
+      res.status(201).json(call);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const status = /must be an E\.164/.test(message) ? 400 : 502;
+      log.warn('outbound call failed', { to, error: message });
+      res.status(status).json({ error: message });
+    }
+  });
+
+  const server = http.createServer(app);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MEDIA_FRAME_BYTES });
+
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/media') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    // Twilio signs the WebSocket handshake too: the wss URL with no parameters.
+    const signature = headerValue(req.headers['x-twilio-signature']);
+    if (!isValidTwilioSignature(config.twilioAuthToken, signature, streamUrlFor(publicUrl), {})) {
+      metrics.callsRejected.inc({ reason: 'bad-stream-signature' });
+      log.warn('media stream refused: bad or missing X-Twilio-Signature', { path });
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws));
+  });
+
+  function acceptStream(ws: WebSocket): void {
+    metrics.callsTotal.inc();
+    metrics.activeCalls.inc();
+    const call = startCall(ws, deps);
+    calls.add(call);
+    void call.done.then(() => {
+      calls.delete(call);
+      metrics.activeCalls.dec();
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const localUrl = `http://127.0.0.1:${port}`;
+  if (publicUrl === '') publicUrl = localUrl;
+  log.info('server listening', { port, publicUrl, offline: config.offline, inspector: deps.inspector?.url });
+
+  async function close(): Promise<void> {
+    for (const call of calls) call.hangup('server closing');
+    await Promise.all([...calls].map((c) => c.done));
+    wss.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+  }
+
+  return {
+    port,
+    localUrl,
+    get publicUrl() {
+      return publicUrl;
+    },
+    activeCalls: () => calls.size,
+    async drain(timeoutMs: number) {
+      draining = true;
+      const active = [...calls];
+      log.info('draining', { activeCalls: active.length, timeoutMs });
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      await Promise.race([Promise.all(active.map((c) => c.done)), timedOut]);
+      clearTimeout(timer);
+      const cut = calls.size;
+      if (cut > 0) log.warn('drain timeout: hanging up remaining calls', { remaining: cut });
+      await close();
+      return { finished: active.length - cut, cut };
+    },
+    close,
+  };
+}
+
+function formParams(body: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isRecord(body)) return out;
+  for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

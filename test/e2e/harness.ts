@@ -1,0 +1,48 @@
+/** Shared set-up for end-to-end tests: the offline stack (real server + simulators) and simulated callers. */
+import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '../../src/offline-stack.js';
+import { placeSimulatedCall } from '../../src/simulators/twilio-caller.js';
+import type { CallRecord, ScriptStep, SimulatedCallOptions } from '../../src/simulators/twilio-caller-types.js';
+import type { CallEmitted } from '../../machines/emitted.js';
+
+export interface E2eStack extends OfflineStack {
+  events: CallEmitted[];
+}
+
+export async function startStack(opts: OfflineStackOptions = {}): Promise<E2eStack> {
+  const events: CallEmitted[] = [];
+  const stack = await startOfflineStack({ ...opts, onCallEvent: (e) => events.push(e) });
+  return Object.assign(stack, { events });
+}
+
+export function call(
+  stack: OfflineStack,
+  script: readonly ScriptStep[],
+  extra: Partial<SimulatedCallOptions> = {},
+): Promise<CallRecord> {
+  return placeSimulatedCall({
+    serverUrl: stack.server.localUrl,
+    authToken: stack.config.twilioAuthToken,
+    script,
+    maxDurationMs: 45000,
+    ...extra,
+  }).done;
+}
+
+export function sims(stack: OfflineStack) {
+  const s = stack.providers.simulators;
+  if (!s) throw new Error('offline stack without simulators');
+  return s;
+}
+
+export function agentTurns(record: CallRecord) {
+  return record.transcript.filter((t) => t.role === 'agent');
+}
+
+/** Polls `check` until it is true (loopback events land within milliseconds; the limit only bounds a failure). */
+export async function eventually(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
