@@ -170,6 +170,12 @@ export const callMachine = callSetup.createMachine({
       },
       onDone: [
         {
+          // end_call after a spoken reply: that reply was the goodbye; do not say a second one.
+          guard: and(['hangupRequested', 'replyWasHeard']),
+          target: 'ended',
+          actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }, 'hangUp'],
+        },
+        {
           guard: 'hangupRequested',
           target: 'goodbye',
           actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }],

@@ -88,7 +88,10 @@ export const callSetup = setup({
   actors: placeholderActors,
   delays: callDelays,
   guards: {
-    isSpeechFinal: ({ event }) => event.type === 'STT.FINAL' && event.speechFinal,
+    /** speech_final ends the turn only if there is something to answer: an empty one (its words came in
+     * earlier finals) ends a turn with pending finals, and is ignored with none. */
+    isSpeechFinal: ({ context, event }) =>
+      event.type === 'STT.FINAL' && event.speechFinal && (event.text.trim() !== '' || context.pending.length > 0),
     hasPending: ({ context }) => context.pending.length > 0,
     /** An end of turn arrived while we could not act on it (greeting, agent talking, interrupted). */
     turnEnded: ({ context }) => context.endOfTurnAt !== null && context.pending.length > 0,
@@ -103,6 +106,7 @@ export const callSetup = setup({
     speechPlayedOut: ({ context }) => playedOut(context.speech),
     canReprompt: ({ context }) => context.reprompts < context.options.maxReprompts,
     hangupRequested: ({ context }) => context.hangupAfterReply,
+    replyWasHeard: ({ context }) => context.speech.kind === 'reply' && context.speech.segments.some((s) => s.heard === true),
     isEndCall: ({ event }) => event.type === 'LLM.TOOL_CALL' && event.name === 'end_call',
     isValidTransfer: ({ event }) =>
       event.type === 'LLM.TOOL_CALL' &&
@@ -133,7 +137,7 @@ export const callSetup = setup({
     keepFinal: assign(({ context, event }) => {
       assertEvent(event, 'STT.FINAL');
       return {
-        pending: [...context.pending, event.text],
+        pending: event.text.trim() === '' ? context.pending : [...context.pending, event.text],
         lastFinalAt: event.at,
         endOfTurnAt: event.speechFinal ? event.at : context.endOfTurnAt,
       };

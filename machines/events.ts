@@ -29,7 +29,11 @@ export type TransportStop = { type: 'TRANSPORT.STOP'; reason: 'stop' | 'socket-c
 // ── STT (Deepgram live) → machine ──────────────────────────────────────────────────────────────────────────
 /** A non-empty interim transcript (is_final false). Empty transcripts are never sent. */
 export type SttInterim = { type: 'STT.INTERIM'; text: string; at: number };
-/** A non-empty is_final transcript; `speechFinal` mirrors Deepgram's speech_final (endpointing silence seen). */
+/**
+ * An is_final transcript; `speechFinal` mirrors Deepgram's speech_final (endpointing silence seen). `text` is empty
+ * only with `speechFinal` true: Deepgram sends an empty speech_final when every word of the utterance already came in
+ * earlier is_final results, and that still ends the turn.
+ */
 export type SttFinal = { type: 'STT.FINAL'; text: string; speechFinal: boolean; at: number };
 /** Deepgram UtteranceEnd: word-timing based end of speech, the fallback when speech_final never comes. */
 export type SttUtteranceEnd = { type: 'STT.UTTERANCE_END'; at: number };

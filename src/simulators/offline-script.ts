@@ -24,6 +24,10 @@ export const offlineLlmScript: LlmScriptEntry[] = [
       'Today most questions are answered in under a minute, day or night.',
   },
   {
+    when: /\b(sunday|sundays|weekend|weekends|saturday)\b/i,
+    text: 'Yes, we are open on weekends too, with the same hours.',
+  },
+  {
     when: /\b(hours|open)\b/i,
     text: 'We are open every day from eight in the morning to eight in the evening. Anything else?',
   },

@@ -102,17 +102,18 @@ describe('a whole call: greeting → question → answer → barge-in → goodby
     expect(stateName(driver.snapshot)).toBe('listening');
     expect(ttsSince(driver, mark)).toEqual([{ type: 'TTS.CLEAR' }]); // nothing spoken after the clear
 
-    // Goodbye: the LLM calls end_call; its reply plays, then our goodbye, then we hang up.
+    // Goodbye: the LLM says goodbye and calls end_call; once its reply has played we hang up (no second goodbye).
     driver.send(ev.final('Never mind, thanks, bye.', true));
     driver.send(ev.tool('end_call'));
     driver.send(ev.text('Goodbye! '));
     driver.send(ev.done());
-    driver.send(ev.mark('t3-s1'));
-    expect(stateName(driver.snapshot)).toBe('goodbye');
-    expect(driver.commands('tts').at(-1)).toEqual({ type: 'TTS.SAY', text: options.goodbyeText, segment: 'goodbye-1' });
-    const last = driver.send(ev.mark('goodbye-1'));
+    expect(stateName(driver.snapshot)).toBe('respond.speaking'); // still playing: hanging up now would cut it off
+    const last = driver.send(ev.mark('t3-s1'));
     expect(driver.snapshot.status).toBe('done');
+    expect(driver.commands('tts').some((c) => c.type === 'TTS.SAY' && 'text' in c && c.text === options.goodbyeText)).toBe(false);
+    expect(driver.snapshot.context.history.at(-1)).toEqual({ role: 'assistant', content: 'Goodbye!' });
     expect(last.children.map((record) => `${record.child} ${record.kind}`)).toEqual([
+      'llm stop',
       'transport command',
       'transport stop',
       'stt stop',
@@ -317,5 +318,34 @@ describe('silence, errors and tools', () => {
     expect(stopped.snapshot.status).toBe('done');
     expect(stopped.commands('transport')).toEqual([]);
     expect(stopped.emitted.at(-1)).toEqual({ type: 'call.ended', reason: 'transport-stop' });
+  });
+
+  it('says the canned goodbye when end_call comes with no spoken reply', () => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('bye', true));
+    driver.send(ev.tool('end_call'));
+    driver.send(ev.done());
+    expect(stateName(driver.snapshot)).toBe('goodbye');
+    expect(driver.commands('tts').at(-1)).toEqual({ type: 'TTS.SAY', text: options.goodbyeText, segment: 'goodbye-1' });
+    driver.send(ev.mark('goodbye-1'));
+    expect(driver.snapshot.status).toBe('done');
+    expect(driver.emitted.at(-1)).toEqual({ type: 'call.ended', reason: 'end_call' });
+  });
+});
+
+describe("Deepgram's empty speech_final (all words came in earlier finals)", () => {
+  it('ends the turn with the pending finals', () => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('What time do you open', false));
+    driver.send(ev.final('', true));
+    expect(stateName(driver.snapshot)).toBe('respond.thinking');
+    expect(driver.llmInputs()[0]?.messages.at(-1)).toEqual({ role: 'user', content: 'What time do you open' });
+  });
+
+  it('is ignored with nothing pending', () => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('', true));
+    expect(stateName(driver.snapshot)).toBe('listening');
+    expect(driver.llmInputs()).toEqual([]);
   });
 });

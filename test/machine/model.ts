@@ -86,7 +86,8 @@ export function modelEvents(config: ModelConfig) {
       ended: () => [],
       connecting: () => [ev.start()],
       greeting: () => [...markEvents(snapshot), ...callerTalksOverAgent(config)],
-      listening: () => [ev.final(WORDS, true), ev.final(WORDS, false), ev.interim(WORDS), ev.utteranceEnd()],
+      // ev.final('', true): Deepgram's empty speech_final (all words came in earlier finals).
+      listening: () => [ev.final(WORDS, true), ev.final(WORDS, false), ev.final('', true), ev.interim(WORDS), ev.utteranceEnd()],
       'respond.thinking': () => [
         ev.text('Sure thing. '),
         ev.text(' '),
@@ -107,6 +108,7 @@ export function modelEvents(config: ModelConfig) {
       interrupted: () => [
         ev.cleared(),
         ev.final(WORDS, true),
+        ev.final('', true),
         ev.final(FILLER, false),
         ev.utteranceEnd(),
         ev.mark('t0-stale', false),
