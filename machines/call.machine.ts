@@ -210,8 +210,11 @@ export const callMachine = callSetup.createMachine({
         speaking: {
           // Playback done = the mark of the last segment echoed after LLM.DONE (not when TTS stops generating).
           always: { guard: 'speechPlayedOut', target: 'replied' },
+          // A stream that stops mid-reply (no delta, no DONE): say what we have, then apologise. Each delta
+          // re-enters this state, which restarts the timer.
+          after: { llmTimeout: { guard: 'replyStreaming', actions: ['reportLlmStall', 'apologizeAfterReply'] } },
           on: {
-            'LLM.TEXT': { actions: 'speakReply' },
+            'LLM.TEXT': { target: 'speaking', reenter: true, actions: 'speakReply' },
             'LLM.DONE': { actions: 'finishReply' },
             'LLM.ERROR': { actions: [{ type: 'reportError', params: { source: 'llm' } }, 'apologizeAfterReply'] },
             ...whileAgentTalks('isInterruption'),

@@ -104,6 +104,8 @@ export const callSetup = setup({
     callerResumes: ({ context, event }) => hasRealWords(callerText(event), context.options.fillerWords),
     hasText: ({ event }) => event.type === 'LLM.TEXT' && event.text.trim() !== '',
     speechPlayedOut: ({ context }) => playedOut(context.speech),
+    /** The LLM is still expected to send more of this reply (no LLM.DONE, no apology yet). */
+    replyStreaming: ({ context }) => context.speech.kind === 'reply' && !context.speech.complete,
     canReprompt: ({ context }) => context.reprompts < context.options.maxReprompts,
     hangupRequested: ({ context }) => context.hangupAfterReply,
     replyWasHeard: ({ context }) => context.speech.kind === 'reply' && context.speech.segments.some((s) => s.heard === true),
@@ -227,6 +229,12 @@ export const callSetup = setup({
     /** Provided by the server (Twilio REST call update); the machine only decides when. */
     transferCall: (_, _params: TransferParams) => undefined,
     reportError: emit(({ event }, params: { source: ErrorSource }) => errorReport(params.source, event)),
+    reportLlmStall: emit(({ context }) => ({
+      type: 'call.error' as const,
+      source: 'llm' as const,
+      message: `LLM stream stalled: nothing for ${context.options.llmTimeoutMs} ms mid-reply`,
+      recoverable: false,
+    })),
     reportLlmTimeout: emit(({ context }) => ({
       type: 'call.error' as const,
       source: 'llm' as const,

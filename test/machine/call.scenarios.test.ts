@@ -349,3 +349,26 @@ describe("Deepgram's empty speech_final (all words came in earlier finals)", () 
     expect(driver.llmInputs()).toEqual([]);
   });
 });
+
+describe('an LLM stream that stalls mid-reply', () => {
+  it('keeps waiting while deltas flow, then says what it has and apologises', () => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('Tell me everything.', true));
+    driver.send(ev.text('First part. '));
+    driver.clock.increment(options.llmTimeoutMs - 1);
+    driver.send(ev.text('Second part, '));
+    driver.clock.increment(options.llmTimeoutMs - 1);
+    const apology = { type: 'TTS.SAY', text: options.apologyText, segment: 't1-apology' };
+    expect(driver.commands('tts')).not.toContainEqual(apology); // each delta restarted the timer
+    driver.clock.increment(1);
+    expect(driver.emitted.some((e) => e.type === 'call.error' && e.message.includes('stalled'))).toBe(true);
+    const commands = driver.commands('tts');
+    expect(commands.at(-1)).toEqual(apology);
+    expect(commands).toContainEqual({ type: 'TTS.SPEAK', text: 'Second part, ' });
+    driver.send(ev.mark('t1-s1'));
+    driver.send(ev.mark('t1-s2'));
+    driver.send(ev.mark('t1-apology'));
+    expect(stateName(driver.snapshot)).toBe('listening');
+    expect(driver.running('llm')).toBe(0); // the stalled stream was stopped
+  });
+});
