@@ -117,6 +117,8 @@ export interface SimulatedCallOptions {
   from?: string;
   to?: string;
   accountSid?: string;
+  /** The call's CallSid (an outbound call answered through the REST fake keeps the sid it was created with). */
+  callSid?: string;
   script: readonly ScriptStep[];
   /** Duration of each spoken word (default 250 ms). */
   wordMs?: number;

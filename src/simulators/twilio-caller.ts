@@ -75,7 +75,7 @@ class SimulatedCallSession implements ScriptHost {
     this.ticker = opts.ticker ?? sharedTicker;
     this.frames = new StreamFrameWriter(newSid('MZ'));
     this.record = {
-      callSid: newSid('CA'),
+      callSid: opts.callSid ?? newSid('CA'),
       accountSid: opts.accountSid ?? newSid('AC'),
       streamSid: this.frames.streamSid,
       placedAt: now(),
