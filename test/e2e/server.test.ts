@@ -57,13 +57,16 @@ describe('server HTTP surface', () => {
     const wsUrl = stack.server.publicUrl.replace('http', 'ws') + '/media';
     expect(await openStream(stack)).toEqual({ opened: false, status: 403 });
     expect(await openStream(stack, twilio.getExpectedTwilioSignature('nope', wsUrl, {}))).toEqual({ opened: false, status: 403 });
-    expect((await openStream(stack, twilio.getExpectedTwilioSignature(stack.config.twilioAuthToken, wsUrl, {}))).opened).toBe(true);
 
     const rejected = placeSimulatedCall({ serverUrl: stack.server.localUrl, authToken: stack.config.twilioAuthToken, signWith: 'bad', script: [] });
     const record = await rejected.done;
     expect(record.webhookStatus).toBe(403);
     expect(record.startedAt).toBeNull();
-    expect(sims(stack).deepgram.stats.listenConnections).toBe(1); // only the one validly signed stream above
+    // Nothing was started for any refused attempt: no call, no provider socket.
+    expect(stack.server.activeCalls()).toBe(0);
+    expect(sims(stack).deepgram.stats.listenConnections).toBe(0);
+    expect((await openStream(stack, twilio.getExpectedTwilioSignature(stack.config.twilioAuthToken, wsUrl, {}))).opened).toBe(true);
+
   });
 
   it('serves health and Prometheus metrics with call and latency series', async () => {
