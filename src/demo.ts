@@ -99,7 +99,8 @@ function printServerTurns(turns: readonly TurnEmitted[]): void {
     console.log(
       style.dim(
         `  turn ${t.turn}: ${ms(ts.userSpeechEndAt, ts.firstAudioToTwilioAt)}` +
-          ` = LLM ${ms(ts.userSpeechEndAt, ts.llmFirstTextAt)} + TTS ${ms(ts.llmFirstTextAt, ts.ttsFirstAudioAt)}` +
+          ` = LLM first token ${ms(ts.userSpeechEndAt, ts.llmFirstTextAt)}` +
+          ` + first clause & TTS first byte ${ms(ts.llmFirstTextAt, ts.ttsFirstAudioAt)}` +
           ` + to Twilio ${ms(ts.ttsFirstAudioAt, ts.firstAudioToTwilioAt)}${t.interrupted ? ' (interrupted)' : ''}`,
       ),
     );
