@@ -1,0 +1,109 @@
+/**
+ * One benchmark run against one checkout: simulators in this process, the server as a child process, a sweep of
+ * concurrency levels one after another (after a short warm-up), results analysed per level.
+ */
+import { execFileSync } from 'node:child_process';
+import { analyzeLevel, type LevelResult } from './analyze.js';
+import { AUTH_TOKEN, runLevel } from './level.js';
+import { PhasedTickers } from './phases.js';
+import { machineInfo, TARGETS, type BenchResult } from './report.js';
+import { startServerProcess } from './server-process.js';
+import { defaultLatencies, startWorld, type ProviderLatencies } from './world.js';
+
+export interface BenchOptions {
+  /** Checkout whose server is measured. */
+  cwd: string;
+  concurrency: number[];
+  /** Caller turns per call (≥ 2; the second is the barge-in turn). */
+  turns: number;
+  rampMs?: number;
+  wordMs?: number;
+  quietMs?: number;
+  warmUpCalls?: number;
+  latencies?: ProviderLatencies;
+  /** Directory for the server's V8 CPU profile (node --cpu-prof), written when the server exits. */
+  cpuProfileDir?: string;
+  log?: (line: string) => void;
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const startedAt = performance.now();
+  const log = opts.log ?? (() => undefined);
+  const latencies = opts.latencies ?? defaultLatencies;
+  const wordMs = opts.wordMs ?? 200;
+  const quietMs = opts.quietMs ?? 500;
+  const world = await startWorld(latencies);
+  const server = await startServerProcess({
+    cwd: opts.cwd,
+    deepgramUrl: world.deepgram.url,
+    openaiBaseUrl: world.tap.openaiBaseUrl,
+    authToken: AUTH_TOKEN,
+    endpointingMs: latencies.endpointingMs,
+    nodeFlags: opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [],
+  });
+  log(`server pid ${server.pid} on ${server.url} (${opts.cwd})`);
+
+  const tickers = await PhasedTickers.start();
+  const levels: LevelResult[] = [];
+  let nextCallId = 1;
+  try {
+    const warmUp = opts.warmUpCalls ?? 4;
+    if (warmUp > 0) {
+      log(`warm-up: ${warmUp} calls`);
+      const raw = await runLevel(world, server, tickers, { concurrency: warmUp, turns: 2, firstCallId: nextCallId, rampMs: 200, wordMs, quietMs });
+      nextCallId += warmUp;
+      const w = analyzeLevel(raw);
+      if (w.failedCalls > 0) log(`warm-up had ${w.failedCalls} failed calls: ${JSON.stringify(w.failures)}`);
+    }
+    for (const concurrency of opts.concurrency) {
+      const rampMs = opts.rampMs ?? autoRampMs(concurrency);
+      log(`level ${concurrency}: ramp ${rampMs} ms`);
+      const raw = await runLevel(world, server, tickers, { concurrency, turns: opts.turns, firstCallId: nextCallId, rampMs, wordMs, quietMs });
+      nextCallId += concurrency;
+      const result = analyzeLevel(raw);
+      levels.push(result);
+      log(
+        `level ${concurrency}: ${result.durationS.toFixed(1)} s, overhead p50 ${result.turnOverheadMs.p50} p99 ${result.turnOverheadMs.p99} ms, ` +
+          `failed ${result.failedCalls}/${result.calls}`,
+      );
+    }
+  } finally {
+    tickers.stop();
+    await server.stop();
+    await world.close();
+  }
+
+  return {
+    rev: gitRev(opts.cwd),
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    config: {
+      concurrency: opts.concurrency,
+      turns: opts.turns,
+      rampMs: opts.rampMs ?? null,
+      wordMs,
+      quietMs,
+      latencies,
+      cpuProfile: opts.cpuProfileDir !== undefined,
+    },
+    durationS: (performance.now() - startedAt) / 1000,
+    levels,
+    targets: TARGETS,
+  };
+}
+
+/** Setting up a call costs the server a webhook, a WebSocket and two provider sockets: ~80 new calls per second. */
+export function autoRampMs(concurrency: number): number {
+  return Math.min(5000, concurrency * 12);
+}
+
+/** Short revision of the checkout, `-dirty` when files the server runs (not bench results) have local changes. */
+export function gitRev(cwd: string): string {
+  try {
+    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'actors', 'machines'], { cwd, encoding: 'utf8' }).trim();
+    return status === '' ? rev : `${rev}-dirty`;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The server under test, as its own process (`node --import tsx src/main.ts`), configured like production with real
+ * provider clients pointed at the bench's simulators. The bench reads its CPU time and RSS from /proc, scrapes its
+ * /metrics, and keeps its log lines (level warn and above) as evidence of failures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+
+export interface ServerOptions {
+  /** Checkout to run (a git worktree for --compare). */
+  cwd: string;
+  deepgramUrl: string;
+  openaiBaseUrl: string;
+  authToken: string;
+  endpointingMs: number;
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
+  nodeFlags?: string[];
+}
+
+export interface CpuTimes {
+  userMs: number;
+  systemMs: number;
+}
+
+export interface ServerLogLine {
+  level: string;
+  message: string;
+}
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly url: string;
+  readonly port: number;
+  /** Log lines at warn or above (and anything unparsable on stderr) since the last take. */
+  takeLogs(): ServerLogLine[];
+  /** CPU time used so far (utime, stime) in ms. */
+  cpuTimes(): CpuTimes;
+  rssBytes(): number;
+  metrics(): Promise<Map<string, number>>;
+  health(): Promise<{ activeCalls: number }>;
+  /** SIGTERM (graceful drain, writes the CPU profile when one was asked for). */
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS = clockTicks();
+
+function clockTicks(): number {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startServerProcess(opts: ServerOptions): Promise<ServerProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: url,
+    TWILIO_AUTH_TOKEN: opts.authToken,
+    DEEPGRAM_API_KEY: 'bench-deepgram-key',
+    DEEPGRAM_BASE_URL: opts.deepgramUrl,
+    LLM_PROVIDER: 'openai',
+    OPENAI_API_KEY: 'bench-openai-key',
+    OPENAI_BASE_URL: opts.openaiBaseUrl,
+    STT_ENDPOINTING_MS: String(opts.endpointingMs),
+    DRAIN_TIMEOUT_MS: '3000',
+  };
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/main.ts'], {
+    cwd: opts.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('could not start the server process');
+
+  let logs: ServerLogLine[] = [];
+  const startupOutput: string[] = [];
+  const onLine = (line: string, stream: 'stdout' | 'stderr'): void => {
+    if (line.trim() === '') return;
+    if (startupOutput.length < 50) startupOutput.push(line);
+    const parsed = parseLogLine(line);
+    if (parsed) {
+      if (parsed.level === 'warn' || parsed.level === 'error') logs.push(parsed);
+    } else if (stream === 'stderr') logs.push({ level: 'stderr', message: line.slice(0, 300) });
+  };
+  lineReader(child, 'stdout', onLine);
+  lineReader(child, 'stderr', onLine);
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitHealthy(url, exited, () => startupOutput.join('\n'));
+
+  return {
+    pid,
+    url,
+    port,
+    takeLogs() {
+      const taken = logs;
+      logs = [];
+      return taken;
+    },
+    cpuTimes() {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { userMs: (Number(fields[11]) * 1000) / CLOCK_TICKS, systemMs: (Number(fields[12]) * 1000) / CLOCK_TICKS };
+    },
+    rssBytes() {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
+      return kb === undefined ? 0 : Number(kb) * 1024;
+    },
+    async metrics() {
+      const res = await fetch(`${url}/metrics`);
+      return parsePrometheus(await res.text());
+    },
+    async health() {
+      const res = await fetch(`${url}/healthz`);
+      const body = (await res.json()) as { activeCalls?: unknown };
+      return { activeCalls: typeof body.activeCalls === 'number' ? body.activeCalls : -1 };
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function lineReader(child: ChildProcess, stream: 'stdout' | 'stderr', onLine: (line: string, stream: 'stdout' | 'stderr') => void): void {
+  let rest = '';
+  child[stream]?.setEncoding('utf8');
+  child[stream]?.on('data', (chunk: string) => {
+    rest += chunk;
+    let nl: number;
+    while ((nl = rest.indexOf('\n')) >= 0) {
+      onLine(rest.slice(0, nl), stream);
+      rest = rest.slice(nl + 1);
+    }
+  });
+}
+
+function parseLogLine(line: string): ServerLogLine | null {
+  if (!line.startsWith('{')) return null;
+  try {
+    const v = JSON.parse(line) as { level?: unknown; message?: unknown };
+    if (typeof v.level !== 'string') return null;
+    return { level: v.level, message: typeof v.message === 'string' ? v.message : '' };
+  } catch {
+    return null;
+  }
+}
+
+async function waitHealthy(url: string, exited: Promise<number | null>, output: () => string): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (gone) throw new Error(`server exited during start-up:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become healthy within 30 s:\n${output()}`);
+}
+
+/** `name{labels} value` lines → map keyed by the whole series (`name` or `name{labels}`). */
+export function parsePrometheus(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    if (space < 0) continue;
+    const value = Number(line.slice(space + 1));
+    if (Number.isFinite(value)) out.set(line.slice(0, space), value);
+  }
+  return out;
+}
+
+/** Sum of every series of a metric (all label sets). */
+export function metricTotal(metrics: Map<string, number>, name: string): number {
+  let total = 0;
+  for (const [series, value] of metrics) if (series === name || series.startsWith(`${name}{`)) total += value;
+  return total;
+}
