@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30000,
     // Integration tests open real sockets on loopback; keep parallelism modest on 2-core machines.
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
