@@ -6,7 +6,8 @@ import winston from 'winston';
 
 export type Logger = winston.Logger;
 
-const SECRET_KEY = /(api[_-]?key|token|secret|authorization|password)/i;
+/** Field names that hold secrets (`apiKey`, `authToken`, `OPENAI_API_KEY`, …) — but not `firstTokenMs`. */
+const SECRET_KEY = /(^|[_-])?(api[_-]?key|auth[_-]?token|access[_-]?token|token|secret|password|authorization)$/i;
 
 const redact = winston.format((info) => {
   for (const key of Object.keys(info)) {
