@@ -68,6 +68,8 @@ export function startCall(socket: WebSocket, deps: ServerDeps): CallHandle {
   const done = new Promise<void>((resolve) => {
     actor.subscribe({
       next(snapshot) {
+        // Every event yields a snapshot: serialise the state only when the line can be printed.
+        if (!log.isLevelEnabled('debug')) return;
         const state = JSON.stringify(snapshot.value);
         if (state !== lastState) {
           lastState = state;

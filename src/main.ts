@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
+import { gateDisabledLevels } from './log-level-gate.js';
 import { createMetrics } from './metrics.js';
 import { createProviders } from './providers.js';
 import { startInspector, type CallInspector } from './inspector.js';
@@ -25,7 +26,7 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
+  const log = gateDisabledLevels(createLogger({ level: config.LOG_LEVEL, format: config.logFormat }));
   const metrics = createMetrics();
   const providers = await createProviders(config, log);
   let inspector: CallInspector | undefined;
