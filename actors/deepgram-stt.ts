@@ -75,6 +75,8 @@ class SttSession {
   private readonly reconnector: Reconnector<ListenSocket>;
   private readonly keepAliveMs: number;
   private keepAliveTimer: NodeJS.Timeout | null = null;
+  /** When we last sent anything (performance.now()): audio only records it, the timer checks it when due. */
+  private lastSentAt = 0;
   private stopped = false;
   private dead = false;
 
@@ -112,6 +114,7 @@ class SttSession {
   start(): void {
     // Attach first, synchronously: the pipe hands over audio it kept before we existed.
     this.deps.pipe.onInbound((chunk) => this.onAudio(chunk));
+    this.lastSentAt = performance.now();
     this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs);
     this.reconnector.start();
   }
@@ -135,7 +138,8 @@ class SttSession {
     try {
       socket.sendMedia(chunk);
       this.buffer.sent(chunk);
-      this.keepAliveTimer?.refresh();
+      // 50 frames a second: re-arming a timer per frame costs more than the frame's own bookkeeping.
+      this.lastSentAt = performance.now();
     } catch (err) {
       // Closed between our check and the send: keep it for the next connection.
       this.buffer.hold(chunk);
@@ -159,7 +163,7 @@ class SttSession {
       this.buffer.sent(chunk);
       resentBytes += chunk.length;
     }
-    this.keepAliveTimer?.refresh();
+    this.lastSentAt = performance.now();
     if (this.buffer.lostBytes > 0) {
       this.deps.log.warn('stt: caller audio lost while disconnected (buffer full)', { lostBytes: this.buffer.lostBytes });
       this.buffer.lostBytes = 0;
@@ -169,6 +173,13 @@ class SttSession {
 
   private onKeepAliveDue(): void {
     if (this.stopped) return;
+    const quietMs = performance.now() - this.lastSentAt;
+    // (1 ms of slack: libuv's cached loop time can fire a timer a hair before performance.now() says it is due.)
+    if (quietMs < this.keepAliveMs - 1) {
+      // Something was sent since the timer was armed: wait for the rest of the quiet period.
+      this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs - quietMs);
+      return;
+    }
     const socket = this.reconnector.current;
     if (socket) {
       try {
@@ -177,7 +188,8 @@ class SttSession {
         this.deps.log.debug('stt: KeepAlive not sent', { error: errorMessage(err) });
       }
     }
-    this.keepAliveTimer?.refresh();
+    this.lastSentAt = performance.now();
+    this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs);
   }
 
   private onMessage(msg: unknown): void {
