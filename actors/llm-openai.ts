@@ -9,6 +9,7 @@ import type { ChatMessage } from '../machines/events.js';
 import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
 import { nonEmptyMessages } from './llm-types.js';
 import { openAiTools, parseToolArguments } from './llm-tools.js';
+import { createKeepAliveFetch } from './keep-alive-fetch.js';
 
 interface PendingToolCall {
   id: string;
@@ -27,6 +28,8 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     baseURL: opts.baseURL,
     maxRetries: opts.maxRetries,
     timeout: opts.timeoutMs,
+    // Connections stay warm between turns (see keep-alive-fetch.ts).
+    fetch: createKeepAliveFetch(),
   });
 
   return async function* streamOpenAi(messages, signal): AsyncGenerator<LlmStreamEvent> {
