@@ -22,6 +22,8 @@ export function createLlmActor(deps: LlmActorDeps) {
   return fromCallback<EventObject, LlmInput>(({ input, sendBack }) => {
     const controller = new AbortController();
     let stopped = false;
+    /** The stream is over (done, error or abort): stopping then has nothing left to cancel. */
+    let finished = false;
     const report = (event: LlmEvent): void => {
       if (!stopped) sendBack(event);
     };
@@ -85,12 +87,14 @@ export function createLlmActor(deps: LlmActorDeps) {
       }
     };
     // run() catches everything itself; the extra catch only guards against a throwing logger.
-    run().catch(() => undefined);
+    run()
+      .catch(() => undefined)
+      .finally(() => (finished = true));
 
     return () => {
       if (stopped) return;
       stopped = true;
-      controller.abort();
+      if (!finished) controller.abort();
       log.debug('llm actor stopped', { provider: client.provider });
     };
   });
