@@ -6,9 +6,12 @@
  * After a drop both are replayed, in order, on the next connection: the words Deepgram had heard but not finalised
  * are heard again instead of being lost, and finalised audio is never sent twice (no duplicate finals).
  */
+import { ByteChunkQueue } from './stt-byte-queue.js';
+
 export class SttAudioBuffer {
-  private unconfirmed: Buffer[] = [];
-  /** Byte offset (on the current connection) of `unconfirmed[0]`. */
+  /** 50 chunks a second for seconds: stored as bytes, not as Buffer objects (see ByteChunkQueue). */
+  private unconfirmed = new ByteChunkQueue();
+  /** Byte offset (on the current connection) of the oldest unconfirmed chunk. */
   private unconfirmedStart = 0;
   private pending: Buffer[] = [];
   private heldBytes = 0;
@@ -39,18 +42,18 @@ export class SttAudioBuffer {
 
   /** Deepgram finalised this connection's audio up to `byteOffset`. */
   confirm(byteOffset: number): void {
-    while (this.unconfirmed.length > 0) {
-      const head = this.unconfirmed[0] as Buffer;
-      const end = this.unconfirmedStart + head.length;
+    while (this.unconfirmed.count > 0) {
+      const headLength = this.unconfirmed.firstLength;
+      const end = this.unconfirmedStart + headLength;
       if (end <= byteOffset) {
         this.unconfirmed.shift();
         this.unconfirmedStart = end;
-        this.heldBytes -= head.length;
+        this.heldBytes -= headLength;
         continue;
       }
       if (byteOffset > this.unconfirmedStart) {
         const cut = byteOffset - this.unconfirmedStart;
-        this.unconfirmed[0] = head.subarray(cut);
+        this.unconfirmed.trimFirst(cut);
         this.unconfirmedStart = byteOffset;
         this.heldBytes -= cut;
       }
@@ -60,8 +63,7 @@ export class SttAudioBuffer {
 
   /** For a new connection: every chunk to (re)send, oldest first. Resets the connection's offsets. */
   takeReplay(): Buffer[] {
-    const out = [...this.unconfirmed, ...this.pending];
-    this.unconfirmed = [];
+    const out = [...this.unconfirmed.drain(), ...this.pending];
     this.pending = [];
     this.unconfirmedStart = 0;
     this.heldBytes = 0;
@@ -70,12 +72,16 @@ export class SttAudioBuffer {
 
   private trim(): void {
     while (this.heldBytes > this.maxBytes) {
-      const fromUnconfirmed = this.unconfirmed.length > 0;
-      const dropped = fromUnconfirmed ? this.unconfirmed.shift() : this.pending.shift();
+      if (this.unconfirmed.count > 0) {
+        const dropped = this.unconfirmed.shift();
+        this.heldBytes -= dropped;
+        this.unconfirmedStart += dropped;
+        continue;
+      }
+      const dropped = this.pending.shift();
       if (!dropped) return;
       this.heldBytes -= dropped.length;
-      if (fromUnconfirmed) this.unconfirmedStart += dropped.length;
-      else this.lostBytes += dropped.length;
+      this.lostBytes += dropped.length;
     }
   }
 }
