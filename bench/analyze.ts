@@ -51,6 +51,8 @@ export interface LevelResult {
   /** Average cores used by the bench process and by unrelated processes during the level (noise indicator). */
   benchCores: number;
   otherCores: number;
+  /** Average cores the server process used during the level. */
+  serverCores: number;
   failedCalls: number;
   failures: Record<string, number>;
   unmeasuredTurns: number;
@@ -58,6 +60,10 @@ export interface LevelResult {
   peakActiveCalls: number;
   /** The first few problems, verbatim (call id first), to start an investigation from. */
   examples: string[];
+  /** Turn overhead by utterance of the script (1 = first question, … the barge-in is the third). */
+  overheadByUtteranceMs: Record<string, Summary>;
+  /** The slowest turns with their hops, to see where a tail comes from. */
+  slowestTurns: TurnSample[];
 }
 
 interface CallContextIndex {
@@ -146,13 +152,22 @@ export function analyzeLevel(raw: LevelRaw): LevelResult {
     benchSkippedTicks: raw.benchSkippedTicks,
     benchCores: raw.benchCores,
     otherCores: raw.otherCores,
+    serverCores: (raw.serverCpu.userMs + raw.serverCpu.systemMs) / raw.windowMs,
     failedCalls,
     failures,
     unmeasuredTurns: unmeasured,
     serverWarnings,
     peakActiveCalls: raw.peakActive,
     examples,
+    overheadByUtteranceMs: byUtterance(turns),
+    slowestTurns: [...turns].sort((a, b) => b.overheadMs - a.overheadMs).slice(0, 5),
   };
+}
+
+function byUtterance(turns: readonly TurnSample[]): Record<string, Summary> {
+  const groups = new Map<number, number[]>();
+  for (const t of turns) groups.set(t.utterance, [...(groups.get(t.utterance) ?? []), t.overheadMs]);
+  return Object.fromEntries([...groups].sort((a, b) => a[0] - b[0]).map(([u, v]) => [`u${u}`, summarize(v)]));
 }
 
 /** Simulator connection → call id, from the first tagged text seen on it. Returns call id → connection. */

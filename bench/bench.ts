@@ -55,10 +55,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       const w = analyzeLevel(raw);
       if (w.failedCalls > 0) log(`warm-up had ${w.failedCalls} failed calls: ${JSON.stringify(w.failures)}`);
     }
+    // RSS per call is measured against the idle server after the warm-up (V8 does not give memory back between levels).
+    await new Promise((r) => setTimeout(r, 500));
+    const idleRssBytes = server.rssBytes();
+    log(`idle server RSS after warm-up: ${(idleRssBytes / 1048576).toFixed(1)} MB`);
     for (const concurrency of opts.concurrency) {
       const rampMs = opts.rampMs ?? autoRampMs(concurrency);
       log(`level ${concurrency}: ramp ${rampMs} ms`);
-      const raw = await runLevel(world, server, tickers, { concurrency, turns: opts.turns, firstCallId: nextCallId, rampMs, wordMs, quietMs });
+      const cfg = { concurrency, turns: opts.turns, firstCallId: nextCallId, rampMs, wordMs, quietMs };
+      const raw = await runLevel(world, server, tickers, cfg, idleRssBytes);
       nextCallId += concurrency;
       const result = analyzeLevel(raw);
       levels.push(result);
@@ -92,9 +97,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   };
 }
 
-/** Setting up a call costs the server a webhook, a WebSocket and two provider sockets: ~80 new calls per second. */
+/** Setting up a call costs the server a webhook, a WebSocket and two provider sockets: 50 new calls per second. */
 export function autoRampMs(concurrency: number): number {
-  return Math.min(5000, concurrency * 12);
+  return Math.min(8000, concurrency * 20);
 }
 
 /** Short revision of the checkout, `-dirty` when files the server runs (not bench results) have local changes. */

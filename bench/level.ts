@@ -38,6 +38,7 @@ export interface LevelRaw {
   /** Average cores used by the bench process, and by every other process on the machine. */
   benchCores: number;
   otherCores: number;
+  /** Server RSS when idle after the warm-up (the baseline for RSS per call), measured once per run. */
   idleRssBytes: number;
   /** Highest RSS sampled while every call of the level was connected (null if that never happened). */
   fullRssBytes: number | null;
@@ -55,11 +56,16 @@ export interface LevelRaw {
 /** prom-client's monitorEventLoopDelay resolution (its default): every sample includes this interval. */
 const PROM_EVENT_LOOP_RESOLUTION_MS = 10;
 
-export async function runLevel(world: World, server: ServerProcess, tickers: PhasedTickers, cfg: LevelConfig): Promise<LevelRaw> {
+export async function runLevel(
+  world: World,
+  server: ServerProcess,
+  tickers: PhasedTickers,
+  cfg: LevelConfig,
+  idleRssBytes = server.rssBytes(),
+): Promise<LevelRaw> {
   world.take(); // drop anything recorded between levels
   server.takeLogs();
   const metricsBefore = await server.metrics(); // also resets prom-client's event-loop histogram
-  const idleRssBytes = server.rssBytes();
   const benchLoop = monitorEventLoopDelay({ resolution: 10 });
   benchLoop.enable();
   const skippedBefore = tickers.skippedTicks;

@@ -13,7 +13,7 @@ export interface BenchResult {
   config: {
     concurrency: number[];
     turns: number;
-    /** null = automatic (12 ms per call, at most 5 s). */
+    /** null = automatic (20 ms per call, at most 8 s). */
     rampMs: number | null;
     wordMs: number;
     quietMs: number;
@@ -105,8 +105,10 @@ export function notes(levels: readonly LevelResult[]): string {
       `hops p50 stt→llm ${fmt(l.hopsMs.sttToLlm.p50)} · llm→tts ${fmt(l.hopsMs.llmToTts.p50)} · tts→caller ${fmt(l.hopsMs.ttsToCaller.p50)} ms`,
     );
     parts.push(`end-to-end p50 ${fmt(l.endToEndMs.p50, 0)} ms (providers included)`);
-    parts.push(`bench loop p99 ${fmt(l.benchEventLoopP99Ms, 1)} ms, bench ${fmt(l.benchCores)} cores`);
-    if (l.otherCores > 0.1) parts.push(`⚠ other processes used ${fmt(l.otherCores)} cores meanwhile`);
+    parts.push(`cores used: server ${fmt(l.serverCores)}, bench ${fmt(l.benchCores)}, others ${fmt(l.otherCores)}`);
+    parts.push(`bench loop p99 ${fmt(l.benchEventLoopP99Ms, 1)} ms`);
+    if (l.otherCores > 0.1) parts.push(`⚠ other processes on the machine used ${fmt(l.otherCores)} cores meanwhile`);
+    if (l.serverCores + l.benchCores + l.otherCores > 1.8) parts.push('⚠ machine CPU saturated: latencies include queueing');
     if (l.benchSkippedTicks > 0) parts.push(`bench skipped ${l.benchSkippedTicks} caller ticks`);
     if (l.unmeasuredTurns > 0) parts.push(`${l.unmeasuredTurns} turns unmeasured`);
     const failures = Object.entries(l.failures);

@@ -3,8 +3,10 @@
  * whole run (`c<call>u<utterance>`), so the STT transcript, the LLM request and the TTS text of one turn (the default
  * LLM reply quotes the caller) can be tied to their call and turn by content.
  *
- * A call: greeting → `turns` caller turns, the second of which asks for a long story that the caller interrupts
- * (barge-in) after a moment of playback; the barge-in is answered too → hang up.
+ * A call: greeting → a pause of 0–4 s (fixed per call id) → `turns` caller turns, the second of which asks for a
+ * long story that the caller interrupts (barge-in) after a moment of playback; the barge-in is answered too → hang
+ * up. The pause keeps calls at different points of their script, as independent callers are: without it every
+ * call of a level would ask its questions within the same few seconds of the ramp.
  */
 import type { LlmScriptEntry } from '../src/simulators/llm.js';
 import type { ScriptStep } from '../src/simulators/twilio-caller-types.js';
@@ -66,9 +68,17 @@ export interface CallPlan {
 /** How long (ms of played agent audio) the caller lets the story play before talking over it. */
 export const BARGE_IN_AFTER_MS = 600;
 
+/** Longest pause before the first question (the server re-prompts after 8 s of silence). */
+export const MAX_START_PAUSE_MS = 4000;
+
+/** A deterministic, well-spread pause per call id (Knuth's multiplicative hash). */
+export function startPauseMs(callId: number): number {
+  return (Math.imul(callId, 2654435761) >>> 0) % (MAX_START_PAUSE_MS + 1);
+}
+
 export function planCall(callId: number, turns: number): CallPlan {
   const utterances: PlannedUtterance[] = [];
-  const script: ScriptStep[] = [{ waitForAgent: 'reply' }];
+  const script: ScriptStep[] = [{ waitForAgent: 'reply' }, { pause: startPauseMs(callId) }];
   let n = 0;
   const add = (text: string, opts: { bargeIn?: boolean; story?: boolean } = {}): PlannedUtterance => {
     n += 1;
