@@ -26,7 +26,7 @@ export async function runCompare(repo: string, revA: string, revB: string, base:
     '',
     markdownTable(b.levels),
     '',
-    '## Ratios B / A (< 1 = B is better, except where more is better)',
+    '## Ratios B / A (every metric is lower-is-better: < 1 means B is better)',
     '',
     ratioTable(a.levels, b.levels),
     '',

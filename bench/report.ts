@@ -57,6 +57,9 @@ export function writeResult(result: BenchResult, dir: string): string {
 const pair = (a: number | null, b: number | null, digits = 2): string => `${fmt(a, digits)} / ${fmt(b, digits)}`;
 const triple = (a: number | null, b: number | null, c: number | null): string => `${fmt(a)} / ${fmt(b)} / ${fmt(c)}`;
 
+/** Below this many calls the RSS difference is within GC noise (it can even be negative); the JSON keeps it. */
+export const RSS_MIN_CALLS = 100;
+
 export function markdownTable(levels: readonly LevelResult[]): string {
   const t = TARGETS;
   const head = [
@@ -77,7 +80,7 @@ export function markdownTable(levels: readonly LevelResult[]): string {
     pair(l.bargeInToTtsClearMs.p50, l.bargeInToTtsClearMs.p99),
     pair(l.greetingMs.p50, l.greetingMs.p99, 1),
     fmt(l.serverCpuMsPerCallSecond, 3),
-    fmt(l.rssKbPerCall, 0),
+    l.concurrency >= RSS_MIN_CALLS ? fmt(l.rssKbPerCall, 0) : '—',
     fmt(l.serverEventLoopP99Ms, 1),
     `${l.failedCalls} / ${l.calls}`,
   ]);
