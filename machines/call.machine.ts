@@ -210,11 +210,18 @@ export const callMachine = callSetup.createMachine({
         speaking: {
           // Playback done = the mark of the last segment echoed after LLM.DONE (not when TTS stops generating).
           always: { guard: 'speechPlayedOut', target: 'replied' },
-          // A stream that stops mid-reply (no delta, no DONE): say what we have, then apologise. Each delta
-          // re-enters this state, which restarts the timer.
-          after: { llmTimeout: { guard: 'replyStreaming', actions: ['reportLlmStall', 'apologizeAfterReply'] } },
+          // A stream that stops mid-reply (no delta, no DONE): say what we have, then apologise. One timer per
+          // period, not one per token: when it fires after progress it re-arms, so a stall is caught between
+          // llmTimeoutMs and twice that after the last delta.
+          entry: 'armStallTimer',
+          after: {
+            llmTimeout: [
+              { guard: and(['replyStreaming', not('replyProgressed')]), actions: ['reportLlmStall', 'apologizeAfterReply'] },
+              { guard: 'replyStreaming', target: 'speaking', reenter: true },
+            ],
+          },
           on: {
-            'LLM.TEXT': { target: 'speaking', reenter: true, actions: 'speakReply' },
+            'LLM.TEXT': { actions: ['speakReply', 'noteReplyProgress'] },
             'LLM.DONE': { actions: 'finishReply' },
             'LLM.ERROR': { actions: [{ type: 'reportError', params: { source: 'llm' } }, 'apologizeAfterReply'] },
             ...whileAgentTalks('isInterruption'),

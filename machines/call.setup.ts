@@ -106,6 +106,7 @@ export const callSetup = setup({
     speechPlayedOut: ({ context }) => playedOut(context.speech),
     /** The LLM is still expected to send more of this reply (no LLM.DONE, no apology yet). */
     replyStreaming: ({ context }) => context.speech.kind === 'reply' && !context.speech.complete,
+    replyProgressed: ({ context }) => context.replyProgressed,
     canReprompt: ({ context }) => context.reprompts < context.options.maxReprompts,
     hangupRequested: ({ context }) => context.hangupAfterReply,
     replyWasHeard: ({ context }) => context.speech.kind === 'reply' && context.speech.segments.some((s) => s.heard === true),
@@ -179,6 +180,8 @@ export const callSetup = setup({
       assertEvent(event, 'LLM.TEXT');
       applyPlan(addReplyText(context.speech, event.text, context.turn), enqueue);
     }),
+    armStallTimer: assign({ replyProgressed: false }),
+    noteReplyProgress: assign({ replyProgressed: true }),
     finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue)),
     apologizeAfterReply: enqueueActions(({ context, enqueue }) =>
       applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue),

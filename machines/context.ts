@@ -50,6 +50,8 @@ export type CallContext = {
   /** The utterance the current turn answers (moved out of `pending` when the turn starts). */
   readonly userText: string;
   readonly speech: AgentSpeech;
+  /** An LLM delta arrived since the stall timer was last armed (speaking). */
+  readonly replyProgressed: boolean;
   /** Fixed phrases said so far; names their segments (`reprompt-2`). */
   readonly phrases: number;
   /** Re-prompts since the caller last took a turn. */
@@ -82,6 +84,7 @@ export function initialContext(input: CallInput): CallContext {
     turn: 0,
     userText: '',
     speech: silentSpeech,
+    replyProgressed: false,
     phrases: 0,
     reprompts: 0,
     hangupAfterReply: false,

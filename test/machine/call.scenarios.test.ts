@@ -353,14 +353,16 @@ describe("Deepgram's empty speech_final (all words came in earlier finals)", () 
 describe('an LLM stream that stalls mid-reply', () => {
   it('keeps waiting while deltas flow, then says what it has and apologises', () => {
     const driver = answered(new CallDriver(options));
+    const T = options.llmTimeoutMs;
     driver.send(ev.final('Tell me everything.', true));
-    driver.send(ev.text('First part. '));
-    driver.clock.increment(options.llmTimeoutMs - 1);
-    driver.send(ev.text('Second part, '));
-    driver.clock.increment(options.llmTimeoutMs - 1);
+    driver.send(ev.text('First part. ')); // enters speaking: the stall timer is armed at t = 0
+    driver.clock.increment(T - 1);
+    driver.send(ev.text('Second part, ')); // progress within the first period
+    driver.clock.increment(1); // t = T: the timer fires, sees progress and re-arms until 2T
+    driver.clock.increment(T - 1); // t = 2T - 1
     const apology = { type: 'TTS.SAY', text: options.apologyText, segment: 't1-apology' };
-    expect(driver.commands('tts')).not.toContainEqual(apology); // each delta restarted the timer
-    driver.clock.increment(1);
+    expect(driver.commands('tts')).not.toContainEqual(apology);
+    driver.clock.increment(1); // t = 2T: a whole period without a delta
     expect(driver.emitted.some((e) => e.type === 'call.error' && e.message.includes('stalled'))).toBe(true);
     const commands = driver.commands('tts');
     expect(commands.at(-1)).toEqual(apology);

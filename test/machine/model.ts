@@ -138,6 +138,7 @@ export function serializeModelState(snapshot: CallSnapshot): string {
     c.userText !== '',
     c.reprompts,
     c.hangupAfterReply,
+    c.replyProgressed,
   ]);
 }
 
