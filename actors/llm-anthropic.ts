@@ -9,7 +9,7 @@ import type { ChatMessage } from '../machines/events.js';
 import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
 import { nonEmptyMessages } from './llm-types.js';
 import { anthropicTools, parseToolArguments } from './llm-tools.js';
-import { createKeepAliveFetch } from './keep-alive-fetch.js';
+import { llmFetchOptions } from './llm-http.js';
 
 /**
  * Anthropic wants a user message first. A call usually starts with the agent's greeting, so a conversation may begin
@@ -54,8 +54,8 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     baseURL: opts.baseURL,
     maxRetries: opts.maxRetries,
     timeout: opts.timeoutMs,
-    // Connections stay warm between turns (see keep-alive-fetch.ts).
-    fetch: createKeepAliveFetch(),
+    // Connections stay warm between turns (see llm-http.ts).
+    ...llmFetchOptions,
   });
 
   return async function* streamAnthropic(messages, signal): AsyncGenerator<LlmStreamEvent> {

@@ -9,7 +9,7 @@ import type { ChatMessage } from '../machines/events.js';
 import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
 import { nonEmptyMessages } from './llm-types.js';
 import { openAiTools, parseToolArguments } from './llm-tools.js';
-import { createKeepAliveFetch } from './keep-alive-fetch.js';
+import { llmFetchOptions } from './llm-http.js';
 
 interface PendingToolCall {
   id: string;
@@ -28,8 +28,8 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     baseURL: opts.baseURL,
     maxRetries: opts.maxRetries,
     timeout: opts.timeoutMs,
-    // Connections stay warm between turns (see keep-alive-fetch.ts).
-    fetch: createKeepAliveFetch(),
+    // Connections stay warm between turns (see llm-http.ts).
+    ...llmFetchOptions,
   });
 
   return async function* streamOpenAi(messages, signal): AsyncGenerator<LlmStreamEvent> {
