@@ -8,7 +8,7 @@ import type { MessageParam } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatMessage } from '../machines/events.js';
 import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
 import { nonEmptyMessages } from './llm-types.js';
-import { anthropicTools, parseToolArguments } from './llm-tools.js';
+import { anthropicTools, toolCallEvent } from './llm-tools.js';
 import { llmFetchOptions } from './llm-http.js';
 
 /**
@@ -100,7 +100,7 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
           const call = pending.get(event.index);
           if (call) {
             pending.delete(event.index);
-            yield toolCallEvent(call);
+            yield toolCallEvent(call.id, call.name, argumentsOf(call));
           }
           break;
         }
@@ -120,14 +120,7 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
   };
 }
 
-function toolCallEvent(call: PendingToolUse): LlmStreamEvent {
-  const json = call.args === '' && call.initialInput !== undefined ? JSON.stringify(call.initialInput) : call.args;
-  const parsed = parseToolArguments(json);
-  return {
-    type: 'tool_call',
-    id: call.id,
-    name: call.name,
-    args: parsed.args,
-    ...(parsed.error !== undefined ? { argsError: parsed.error } : {}),
-  };
+/** An empty `input_json_delta` stream means the block's initial `input` holds the arguments. */
+function argumentsOf(call: PendingToolUse): string {
+  return call.args === '' && call.initialInput !== undefined ? JSON.stringify(call.initialInput) : call.args;
 }

@@ -8,7 +8,7 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import type { ChatMessage } from '../machines/events.js';
 import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
 import { nonEmptyMessages } from './llm-types.js';
-import { openAiTools, parseToolArguments } from './llm-tools.js';
+import { openAiTools, toolCallEvent } from './llm-tools.js';
 import { llmFetchOptions } from './llm-http.js';
 
 interface PendingToolCall {
@@ -53,7 +53,7 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
       for (const index of indexes) {
         const call = pending.get(index);
         pending.delete(index);
-        if (call) yield toolCallEvent(call);
+        if (call) yield toolCallEvent(call.id, call.name, call.args);
       }
     };
 
@@ -68,7 +68,7 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
           if (index < fragment.index) {
             const done = pending.get(index);
             pending.delete(index);
-            if (done) yield toolCallEvent(done);
+            if (done) yield toolCallEvent(done.id, done.name, done.args);
           }
         }
         const call = pending.get(fragment.index) ?? { id: '', name: '', args: '' };
@@ -89,13 +89,3 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
   };
 }
 
-function toolCallEvent(call: PendingToolCall): LlmStreamEvent {
-  const parsed = parseToolArguments(call.args);
-  return {
-    type: 'tool_call',
-    id: call.id,
-    name: call.name,
-    args: parsed.args,
-    ...(parsed.error !== undefined ? { argsError: parsed.error } : {}),
-  };
-}

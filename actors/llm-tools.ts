@@ -3,6 +3,7 @@
  * provider adapters use to turn streamed argument fragments into arguments.
  */
 import type { ToolName } from '../machines/events.js';
+import type { LlmStreamEvent } from './llm-types.js';
 
 /**
  * A JSON-schema object for one tool's arguments (the subset both providers accept). A type alias, not an
@@ -81,4 +82,10 @@ export function parseToolArguments(json: string): ParsedToolArguments {
   } catch (err) {
     return { args: {}, error: `tool arguments are not valid JSON (${(err as Error).message}): ${json.slice(0, 200)}` };
   }
+}
+
+/** A completed tool call as a stream event: its streamed JSON arguments parsed (bad JSON → `{}` and `argsError`). */
+export function toolCallEvent(id: string, name: string, argsJson: string): LlmStreamEvent {
+  const parsed = parseToolArguments(argsJson);
+  return { type: 'tool_call', id, name, args: parsed.args, ...(parsed.error !== undefined ? { argsError: parsed.error } : {}) };
 }

@@ -87,14 +87,18 @@ function usageOf(req: ParsedLlmRequest, reply: PlannedReply) {
  */
 export function openAiStreamFrames(req: ParsedLlmRequest, reply: PlannedReply): { frames: SseFrame[]; errorFrame: string } {
   const ids = newIds();
+  // Every chunk of one completion shares this envelope.
+  const envelope = {
+    id: ids.id,
+    object: 'chat.completion.chunk',
+    created: ids.created,
+    model: req.model,
+    service_tier: 'default',
+    system_fingerprint: 'fp_simulator',
+  };
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null): string =>
     data({
-      id: ids.id,
-      object: 'chat.completion.chunk',
-      created: ids.created,
-      model: req.model,
-      service_tier: 'default',
-      system_fingerprint: 'fp_simulator',
+      ...envelope,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
       ...(req.includeUsage ? { usage: null } : {}),
     });
@@ -118,12 +122,7 @@ export function openAiStreamFrames(req: ParsedLlmRequest, reply: PlannedReply): 
   if (req.includeUsage) {
     frames.push({
       text: data({
-        id: ids.id,
-        object: 'chat.completion.chunk',
-        created: ids.created,
-        model: req.model,
-        service_tier: 'default',
-        system_fingerprint: 'fp_simulator',
+        ...envelope,
         choices: [],
         usage: usageOf(req, reply),
       }),
