@@ -4,7 +4,6 @@
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { gateDisabledLevels } from './log-level-gate.js';
 import { createMetrics } from './metrics.js';
 import { createProviders } from './providers.js';
 import { startInspector, type CallInspector } from './inspector.js';
@@ -26,7 +25,7 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const log = gateDisabledLevels(createLogger({ level: config.LOG_LEVEL, format: config.logFormat }));
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
   const metrics = createMetrics();
   const providers = await createProviders(config, log);
   let inspector: CallInspector | undefined;

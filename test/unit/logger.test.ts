@@ -31,3 +31,16 @@ describe('logger', () => {
     expect(lines[0]).toMatchObject({ callSid: 'CA123', turn: 1, message: 'turn' });
   });
 });
+
+describe('logger level gate', () => {
+  it('drops disabled levels before formatting, on the logger and its children alike', () => {
+    const { log, lines } = capture();
+    log.level = 'warn';
+    const child = callLogger(log, 'CA9');
+    log.info('hidden');
+    child.debug('hidden too');
+    child.warn('shown');
+    expect(lines.map((l) => l.message)).toEqual(['shown']);
+    expect(lines[0]?.callSid).toBe('CA9');
+  });
+});
