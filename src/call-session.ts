@@ -13,7 +13,7 @@ import { createDeepgramStt } from '../actors/deepgram-stt.js';
 import { createDeepgramTts } from '../actors/deepgram-tts.js';
 import { createLlmActor } from '../actors/llm.js';
 import type { ServerDeps } from './server.js';
-import { createTwilioRestClient, transferLiveCall } from './twilio-rest.js';
+import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
 
 export interface CallHandle {
   readonly done: Promise<void>;
@@ -24,8 +24,9 @@ export interface CallHandle {
 
 let streamCounter = 0;
 
-export function startCall(socket: WebSocket, deps: ServerDeps): CallHandle {
-  const { providers, metrics, config } = deps;
+/** `twilioRest` is the server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
+export function startCall(socket: WebSocket, deps: ServerDeps, twilioRest?: TwilioRestClient): CallHandle {
+  const { providers, metrics } = deps;
   // winston child loggers keep a reference to this object: the callSid appears on every line once `start` arrives.
   const meta: { callSid: string; stream: number } = { callSid: 'pending', stream: ++streamCounter };
   const log = deps.log.child(meta);
@@ -47,14 +48,12 @@ export function startCall(socket: WebSocket, deps: ServerDeps): CallHandle {
     },
     actions: {
       transferCall: (_args, params: { to: string }) => {
-        const callSid = meta.callSid;
-        if (config.TWILIO_ACCOUNT_SID === undefined) {
+        if (twilioRest === undefined) {
           log.warn('transfer requested but TWILIO_ACCOUNT_SID is not set', { to: params.to });
           return;
         }
-        const client = createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
         log.info('transferring call', { to: params.to });
-        transferLiveCall(client, callSid, params.to).catch((err: unknown) =>
+        transferLiveCall(twilioRest, meta.callSid, params.to).catch((err: unknown) =>
           log.error('transfer failed', { to: params.to, error: err instanceof Error ? err.message : String(err) }),
         );
       },

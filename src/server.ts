@@ -45,6 +45,11 @@ export interface RunningServer {
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log, metrics } = deps;
   const calls = new Set<CallHandle>();
+  // One REST client for outbound calls and transfers, when the account is configured.
+  const twilioRest =
+    config.TWILIO_ACCOUNT_SID === undefined
+      ? undefined
+      : createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
   let draining = false;
   let publicUrl = config.PUBLIC_URL ?? '';
 
@@ -95,7 +100,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const body: unknown = req.body;
     const to = isRecord(body) && typeof body.to === 'string' ? body.to : '';
     const from = isRecord(body) && typeof body.from === 'string' ? body.from : config.TWILIO_PHONE_NUMBER ?? '';
-    if (config.TWILIO_ACCOUNT_SID === undefined) {
+    if (twilioRest === undefined) {
       res.status(503).json({ error: 'TWILIO_ACCOUNT_SID is not configured' });
       return;
     }
@@ -104,8 +109,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     try {
-      const client = createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
-      const call = await placeOutboundCall(client, { to, from, publicUrl });
+      const call = await placeOutboundCall(twilioRest, { to, from, publicUrl });
       log.info('outbound call placed', { callSid: call.sid, to });
       res.status(201).json(call);
     } catch (err) {
@@ -139,7 +143,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   function acceptStream(ws: WebSocket): void {
     metrics.callsTotal.inc();
     metrics.activeCalls.inc();
-    const call = startCall(ws, deps);
+    const call = startCall(ws, deps, twilioRest);
     calls.add(call);
     void call.done.then(() => {
       calls.delete(call);

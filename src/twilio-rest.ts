@@ -4,7 +4,7 @@
  */
 import twilio from 'twilio';
 
-type Twilio = ReturnType<typeof twilio>;
+export type TwilioRestClient = ReturnType<typeof twilio>;
 type RequestOptions = Parameters<twilio.RequestClient['request']>[0];
 
 const TWILIO_API_ORIGIN = /^https:\/\/api(\.[a-z0-9-]+)*\.twilio\.com/;
@@ -20,7 +20,7 @@ class RedirectingRequestClient extends twilio.RequestClient {
   }
 }
 
-export function createTwilioRestClient(accountSid: string, authToken: string, apiBaseUrl?: string): Twilio {
+export function createTwilioRestClient(accountSid: string, authToken: string, apiBaseUrl?: string): TwilioRestClient {
   return twilio(accountSid, authToken, apiBaseUrl ? { httpClient: new RedirectingRequestClient(apiBaseUrl) } : {});
 }
 
@@ -43,7 +43,7 @@ export function isE164(number: string): boolean {
 }
 
 /** Places a call that runs the same flow as an inbound one: Twilio fetches our `/voice` TwiML when answered. */
-export async function placeOutboundCall(client: Twilio, req: OutboundCallRequest): Promise<OutboundCallResult> {
+export async function placeOutboundCall(client: TwilioRestClient, req: OutboundCallRequest): Promise<OutboundCallResult> {
   if (!isE164(req.to)) throw new Error(`"to" must be an E.164 number like +15551234567 (got "${req.to}")`);
   if (!isE164(req.from)) throw new Error(`"from" must be an E.164 number like +15551234567 (got "${req.from}")`);
   const call = await client.calls.create({ to: req.to, from: req.from, url: `${req.publicUrl}/voice`, method: 'POST' });
@@ -51,7 +51,7 @@ export async function placeOutboundCall(client: Twilio, req: OutboundCallRequest
 }
 
 /** Hands the live call to another number: Twilio leaves our stream and dials `to` (the stream then stops). */
-export async function transferLiveCall(client: Twilio, callSid: string, to: string): Promise<void> {
+export async function transferLiveCall(client: TwilioRestClient, callSid: string, to: string): Promise<void> {
   if (!isE164(to)) throw new Error(`transfer target must be an E.164 number (got "${to}")`);
   const response = new twilio.twiml.VoiceResponse();
   response.dial(to);
