@@ -108,5 +108,3 @@ export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: stri
 
 /** Input of one LLM turn actor: the whole conversation so far, system prompt first. */
 export type LlmInput = { messages: readonly ChatMessage[] };
-
-export type ChildCommand = TransportCommand | TtsCommand;

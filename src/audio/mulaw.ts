@@ -12,10 +12,6 @@ export const FRAME_BYTES = FRAME_MS * BYTES_PER_MS;
 /** µ-law encoding of a zero sample. */
 export const MULAW_SILENCE = 0xff;
 
-export function bytesToMs(bytes: number): number {
-  return bytes / BYTES_PER_MS;
-}
-
 export function silence(ms: number): Buffer {
   return Buffer.alloc(Math.round(ms * BYTES_PER_MS), MULAW_SILENCE);
 }
