@@ -17,6 +17,25 @@ export interface SocketHandlers {
   error(err: Error): void;
 }
 
+/** What the STT and TTS sockets of the SDK have in common for wiring. */
+interface WireableSocket {
+  on(event: 'open', cb: () => void): void;
+  on(event: 'message', cb: (msg: unknown) => void): void;
+  on(event: 'close', cb: (e: { code: number; reason: string }) => void): void;
+  on(event: 'error', cb: (err: Error) => void): void;
+  connect(): unknown;
+}
+
+/** Routes a fresh SDK socket's events to the reconnector's handlers, then connects it. */
+export function wireAndConnect<S extends WireableSocket>(socket: S, h: SocketHandlers): S {
+  socket.on('open', h.open);
+  socket.on('message', h.message);
+  socket.on('close', (e) => h.close(e.code, e.reason));
+  socket.on('error', h.error);
+  socket.connect();
+  return socket;
+}
+
 export interface ReconnectPolicy {
   /** Delay before each retry of one outage; its length is the number of retries before giving up. */
   delaysMs: readonly number[];

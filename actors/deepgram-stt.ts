@@ -17,7 +17,7 @@ import type { Logger } from '../src/logger.js';
 import { now } from './clock.js';
 import { BYTES_PER_MS } from '../src/audio/mulaw.js';
 import type { DeepgramClient, ListenSocket } from './deepgram-client.js';
-import { defaultReconnectPolicy, errorMessage, Reconnector, type ReconnectPolicy } from './deepgram-reconnect.js';
+import { defaultReconnectPolicy, errorMessage, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { SttAudioBuffer } from './deepgram-stt-buffer.js';
 import { isRecord } from './deepgram-messages.js';
 
@@ -91,15 +91,7 @@ class SttSession {
       name: 'stt',
       log: deps.log,
       policy: deps.reconnect ?? defaultReconnectPolicy,
-      create: async (h) => {
-        const socket = await deps.client.listen.v1.connect(args);
-        socket.on('open', h.open);
-        socket.on('message', h.message);
-        socket.on('close', (e) => h.close(e.code, e.reason));
-        socket.on('error', h.error);
-        socket.connect();
-        return socket;
-      },
+      create: async (h) => wireAndConnect(await deps.client.listen.v1.connect(args), h),
       onOpen: (socket) => this.onOpen(socket),
       onMessage: (msg) => this.onMessage(msg),
       onDown: (reason) => this.report({ type: 'STT.ERROR', message: reason, recoverable: true, at: now() }),

@@ -24,7 +24,7 @@ import type { MediaPipe } from './media-pipe.js';
 import type { Logger } from '../src/logger.js';
 import { now } from './clock.js';
 import type { DeepgramClient, SpeakSocket } from './deepgram-client.js';
-import { defaultReconnectPolicy, errorMessage, Reconnector, type ReconnectPolicy } from './deepgram-reconnect.js';
+import { defaultReconnectPolicy, errorMessage, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { isRecord, speakConnectArgs } from './deepgram-messages.js';
 import type { PhraseCache } from './phrase-cache.js';
 
@@ -78,15 +78,7 @@ class TtsSession {
       name: 'tts',
       log: deps.log,
       policy: deps.reconnect ?? defaultReconnectPolicy,
-      create: async (h) => {
-        const socket = await deps.client.speak.v1.connect(args);
-        socket.on('open', h.open);
-        socket.on('message', h.message);
-        socket.on('close', (e) => h.close(e.code, e.reason));
-        socket.on('error', h.error);
-        socket.connect();
-        return socket;
-      },
+      create: async (h) => wireAndConnect(await deps.client.speak.v1.connect(args), h),
       onOpen: (socket) => this.inOrder(() => this.sync(socket)),
       onMessage: (msg) => this.onMessage(msg),
       onDown: (reason) => {
