@@ -23,6 +23,14 @@ function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption'
   } as const;
 }
 
+/** STT or TTS is gone for good: report it, and the call ends with `<source>-failed` (after a goodbye). */
+function failed(source: 'stt' | 'tts') {
+  return [
+    { type: 'reportError', params: { source } },
+    { type: 'setEndReason', params: { reason: `${source}-failed` } },
+  ] as const;
+}
+
 const fatalUnlessSayingGoodbye = and(['isFatal', not(stateIn('#call.goodbye'))]);
 
 export const callMachine = callSetup.createMachine({
@@ -49,10 +57,7 @@ export const callMachine = callSetup.createMachine({
         { guard: stateIn('#call.goodbye'), actions: { type: 'reportError', params: { source: 'stt' } } },
         {
           target: '.goodbye',
-          actions: [
-            { type: 'reportError', params: { source: 'stt' } },
-            { type: 'setEndReason', params: { reason: 'stt-failed' } },
-          ],
+          actions: failed('stt'),
         },
       ],
     },
@@ -64,10 +69,7 @@ export const callMachine = callSetup.createMachine({
         { guard: stateIn('#call.goodbye'), actions: { type: 'reportError', params: { source: 'tts' } } },
         {
           target: '.goodbye',
-          actions: [
-            { type: 'reportError', params: { source: 'tts' } },
-            { type: 'setEndReason', params: { reason: 'tts-failed' } },
-          ],
+          actions: failed('tts'),
         },
       ],
     },
@@ -82,10 +84,7 @@ export const callMachine = callSetup.createMachine({
       {
         guard: fatalUnlessSayingGoodbye,
         target: '.goodbye',
-        actions: [
-          { type: 'reportError', params: { source: 'stt' } },
-          { type: 'setEndReason', params: { reason: 'stt-failed' } },
-        ],
+        actions: failed('stt'),
       },
       { actions: { type: 'reportError', params: { source: 'stt' } } },
     ],
@@ -93,10 +92,7 @@ export const callMachine = callSetup.createMachine({
       {
         guard: fatalUnlessSayingGoodbye,
         target: '.goodbye',
-        actions: [
-          { type: 'reportError', params: { source: 'tts' } },
-          { type: 'setEndReason', params: { reason: 'tts-failed' } },
-        ],
+        actions: failed('tts'),
       },
       { actions: { type: 'reportError', params: { source: 'tts' } } },
     ],
