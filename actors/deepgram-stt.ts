@@ -13,9 +13,9 @@
 import { fromCallback, type EventObject } from 'xstate';
 import type { CallEvent } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
-import type { Logger } from '../src/logger.js';
-import { now } from './clock.js';
-import { BYTES_PER_MS } from '../src/audio/mulaw.js';
+import type { Logger } from '../lib/logger.js';
+import { now } from '../lib/clock.js';
+import { BYTES_PER_MS } from '../lib/mulaw.js';
 import type { DeepgramClient, ListenSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, errorMessage, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { SttAudioBuffer } from './deepgram-stt-buffer.js';

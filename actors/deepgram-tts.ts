@@ -21,8 +21,8 @@
 import { fromCallback } from 'xstate';
 import type { CallEvent, TtsCommand } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
-import type { Logger } from '../src/logger.js';
-import { now } from './clock.js';
+import type { Logger } from '../lib/logger.js';
+import { now } from '../lib/clock.js';
 import type { DeepgramClient, SpeakSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, errorMessage, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { isRecord, speakConnectArgs } from './deepgram-messages.js';

@@ -5,8 +5,8 @@
  */
 import { fromCallback, type EventObject } from 'xstate';
 import type { LlmDone, LlmError, LlmInput, LlmText, LlmToolCall } from '../machines/events.js';
-import type { Logger } from '../src/logger.js';
-import { now } from './clock.js';
+import type { Logger } from '../lib/logger.js';
+import { now } from '../lib/clock.js';
 import type { LlmClient } from './llm-types.js';
 import { isToolName } from './llm-tools.js';
 

@@ -6,7 +6,7 @@
  * The line is idle when no un-cleared mark is outstanding and no audio went out since the last mark; the first audio
  * after that is the start of agent speech (TRANSPORT.AUDIO_STARTED).
  */
-import { BYTES_PER_MS } from '../src/audio/mulaw.js';
+import { BYTES_PER_MS } from '../lib/mulaw.js';
 
 export interface MarkEcho {
   name: string;

@@ -10,11 +10,11 @@ import { fromCallback } from 'xstate';
 import { WebSocket, type RawData } from 'ws';
 import type { TransportCommand, TransportStart } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
-import type { Logger } from '../src/logger.js';
-import { now } from './clock.js';
+import type { Logger } from '../lib/logger.js';
+import { now } from '../lib/clock.js';
 import { decodeBase64Payload, OutboundFrames, parseTwilioFrame, type GarbageKind, type TwilioInbound } from './twilio-frames.js';
 import { MarkTracker } from './twilio-mark-tracker.js';
-import { BYTES_PER_MS } from '../src/audio/mulaw.js';
+import { BYTES_PER_MS } from '../lib/mulaw.js';
 
 export interface TwilioTransportDeps {
   /** The server side of the Media Stream WebSocket (from `ws`), already open. */

@@ -9,7 +9,7 @@
  * Equivalently: (speech_final sent → first audio at the caller) − (LLM time to the first sentence) − (TTS time to
  * first audio), both measured at the simulators.
  */
-import type { AgentTurn, CallerTurn, CallRecord } from '../src/simulators/twilio-caller.js';
+import type { AgentTurn, CallerTurn, CallRecord } from '../offline/twilio-caller.js';
 import type { CallOutcome, LevelRaw } from './level.js';
 import { ECHO_PREFIX, lastTag, TAG_PATTERN, type PlannedUtterance } from './scenario.js';
 import { summarize, type Summary } from './stats.js';

@@ -10,7 +10,7 @@ import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { FRAME_BYTES, FRAME_MS } from '../src/audio/mulaw.js';
+import { FRAME_BYTES, FRAME_MS } from '../lib/mulaw.js';
 
 type Mode = 'drop' | 'parse' | 'forward';
 const MODES: Mode[] = ['drop', 'parse', 'forward'];

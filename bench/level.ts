@@ -4,8 +4,8 @@
  * calls are over and the server has released them; then hand everything to the analysis.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { now } from '../actors/clock.js';
-import { placeSimulatedCall, type CallRecord } from '../src/simulators/twilio-caller.js';
+import { now } from '../lib/clock.js';
+import { placeSimulatedCall, type CallRecord } from '../offline/twilio-caller.js';
 import { planCall, type CallPlan } from './scenario.js';
 import { metricTotal, type CpuTimes, type ServerLogLine, type ServerProcess } from './server-process.js';
 import type { PhasedTickers } from './phases.js';

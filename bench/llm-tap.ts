@@ -9,7 +9,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { now } from '../actors/clock.js';
+import { now } from '../lib/clock.js';
 import { addReplyText, startReply } from '../machines/reply.js';
 import type { AgentSpeech } from '../machines/context.js';
 

@@ -4,8 +4,8 @@
  * instant and measure bursts of N frames that never happen in production. Each ticker here starts `period / count`
  * after the previous one and is kept running (a no-op subscriber) so its phase stays put between levels.
  */
-import { FRAME_MS } from '../src/audio/mulaw.js';
-import { FrameTicker } from '../src/simulators/twilio-ticker.js';
+import { FRAME_MS } from '../lib/mulaw.js';
+import { FrameTicker } from '../offline/twilio-ticker.js';
 
 export class PhasedTickers {
   private constructor(

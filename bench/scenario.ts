@@ -8,8 +8,8 @@
  * up. The pause keeps calls at different points of their script, as independent callers are: without it every
  * call of a level would ask its questions within the same few seconds of the ramp.
  */
-import type { LlmScriptEntry } from '../src/simulators/llm.js';
-import type { ScriptStep } from '../src/simulators/twilio-caller-types.js';
+import type { LlmScriptEntry } from '../offline/llm.js';
+import type { ScriptStep } from '../offline/twilio-caller-types.js';
 
 /** The long reply of the barge-in turn: several sentences, so that plenty is still playing when the caller cuts in. */
 export const STORY_REPLY =

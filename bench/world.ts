@@ -3,8 +3,8 @@
  * tap, and recorders of what they saw and when (per connection, so events of one call can be picked out later).
  * All `at` values are `now()` of this process, directly comparable with the simulated callers' timestamps.
  */
-import { startDeepgramSimulator, type DeepgramSimulator } from '../src/simulators/deepgram.js';
-import { startLlmSimulator, type LlmSimulator } from '../src/simulators/llm.js';
+import { startDeepgramSimulator, type DeepgramSimulator } from '../offline/deepgram.js';
+import { startLlmSimulator, type LlmSimulator } from '../offline/llm.js';
 import { startLlmTap, type LlmTap, type TappedRequest } from './llm-tap.js';
 import { benchLlmScript } from './scenario.js';
 

@@ -12,7 +12,10 @@ import { createTwilioTransport } from '../actors/twilio-transport.js';
 import { createDeepgramStt } from '../actors/deepgram-stt.js';
 import { createDeepgramTts } from '../actors/deepgram-tts.js';
 import { createLlmActor } from '../actors/llm.js';
-import type { ServerDeps } from './server.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from './metrics.js';
+import type { CallInspector } from './inspector.js';
+import type { Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
 
 export interface CallHandle {
@@ -22,10 +25,20 @@ export interface CallHandle {
   hangup(reason: string): void;
 }
 
+/** What one call needs from the process (the server passes its own deps, which include these). */
+export interface CallDeps {
+  log: Logger;
+  metrics: Metrics;
+  providers: Providers;
+  inspector?: CallInspector;
+  /** Every event a call machine emits (the demo prints a transcript from these). */
+  onCallEvent?: (event: CallEmitted) => void;
+}
+
 let streamCounter = 0;
 
 /** `twilioRest` is the server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
-export function startCall(socket: WebSocket, deps: ServerDeps, twilioRest?: TwilioRestClient): CallHandle {
+export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: TwilioRestClient): CallHandle {
   const { providers, metrics } = deps;
   // winston child loggers keep a reference to this object: the callSid appears on every line once `start` arrives.
   const meta: { callSid: string; stream: number } = { callSid: 'pending', stream: ++streamCounter };
@@ -102,7 +115,7 @@ export function startCall(socket: WebSocket, deps: ServerDeps, twilioRest?: Twil
 type Listen = <T extends CallEmitted['type']>(type: T, handler: (e: Extract<CallEmitted, { type: T }>) => void) => unknown;
 
 /** One log line (and metrics) per meaningful call event. */
-function observe(on: Listen, log: ServerDeps['log'], metrics: ServerDeps['metrics'], onEvent?: (e: CallEmitted) => void): void {
+function observe(on: Listen, log: Logger, metrics: Metrics, onEvent?: (e: CallEmitted) => void): void {
   on('call.started', (e) => {
     log.info('call started', { streamSid: e.streamSid });
     onEvent?.(e);

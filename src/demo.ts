@@ -6,11 +6,11 @@
  *
  * Flags: --anthropic (use the Anthropic simulator instead of OpenAI), --inspect (Stately inspector on INSPECT_PORT).
  */
-import { startOfflineStack } from './offline-stack.js';
-import { createLogger } from './logger.js';
+import { startOfflineStack } from '../offline/offline-stack.js';
+import { createLogger } from '../lib/logger.js';
 import { startInspector } from './inspector.js';
-import { placeSimulatedCall } from './simulators/twilio-caller.js';
-import type { ScriptStep, TranscriptEntry } from './simulators/twilio-caller-types.js';
+import { placeSimulatedCall } from '../offline/twilio-caller.js';
+import type { ScriptStep, TranscriptEntry } from '../offline/twilio-caller-types.js';
 import type { TurnEmitted } from '../machines/emitted.js';
 
 const SCRIPT: readonly ScriptStep[] = [

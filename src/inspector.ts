@@ -9,7 +9,7 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { createInspectorServer } from '@statelyai/inspect/server';
 import type { InspectionEvent, Observer } from 'xstate';
-import type { Logger } from './logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface CallInspector {
   readonly url: string;

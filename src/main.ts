@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT: stop taking calls, let active calls finish (DRAIN_TIMEOUT_MS), then exit 0.
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../lib/logger.js';
 import { createMetrics } from './metrics.js';
 import { createProviders } from './providers.js';
 import { startInspector, type CallInspector } from './inspector.js';

@@ -4,16 +4,16 @@
  */
 import type { DeepgramClient } from '@deepgram/sdk';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../lib/logger.js';
 import { createDeepgramClient } from '../actors/deepgram-client.js';
 import type { SttOptions } from '../actors/deepgram-stt.js';
 import { PhraseCache } from '../actors/phrase-cache.js';
 import { createLlmClient, type LlmClient } from '../actors/llm-client.js';
-import { startDeepgramSimulator, type DeepgramSimulator } from './simulators/deepgram.js';
-import type { DeepgramSimOptions } from './simulators/deepgram-sim-types.js';
-import { startLlmSimulator, type LlmSimulator, type LlmSimOptions } from './simulators/llm.js';
+// Types only: the offline world itself is loaded with a dynamic import, and only when running offline.
+import type { DeepgramSimulator } from '../offline/deepgram.js';
+import type { DeepgramSimOptions } from '../offline/deepgram-sim-types.js';
+import type { LlmSimulator, LlmSimOptions } from '../offline/llm.js';
 import { defaultCallOptions, type CallOptions } from '../machines/options.js';
-import { offlineLlmScript } from './simulators/offline-script.js';
 
 export interface Providers {
   readonly deepgram: DeepgramClient;
@@ -55,10 +55,8 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
   let llmKey = config.LLM_PROVIDER === 'openai' ? config.OPENAI_API_KEY : config.ANTHROPIC_API_KEY;
 
   if (config.offline) {
-    const [deepgram, llm] = await Promise.all([
-      startDeepgramSimulator(sim.deepgram),
-      startLlmSimulator({ script: offlineLlmScript, ...sim.llm }),
-    ]);
+    const { startOfflineSimulators } = await import('../offline/offline-simulators.js');
+    const { deepgram, llm } = await startOfflineSimulators(sim);
     simulators = { deepgram, llm };
     deepgramKey = 'offline';
     deepgramUrl = deepgram.url;

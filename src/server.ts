@@ -8,26 +8,15 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
-import type { CallInspector } from './inspector.js';
-import type { Providers } from './providers.js';
-import { startCall, type CallHandle } from './call-session.js';
-import type { CallEmitted } from '../machines/emitted.js';
+import { startCall, type CallDeps, type CallHandle } from './call-session.js';
 import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from './twiml.js';
 import { createTwilioRestClient, placeOutboundCall } from './twilio-rest.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
 
-export interface ServerDeps {
+export interface ServerDeps extends CallDeps {
   config: Config;
-  log: Logger;
-  metrics: Metrics;
-  providers: Providers;
-  inspector?: CallInspector;
-  /** Every event a call machine emits (the demo prints a transcript from these). */
-  onCallEvent?: (event: CallEmitted) => void;
 }
 
 export interface RunningServer {

@@ -1,7 +1,7 @@
 /** `npm run call`: a real process placing an outbound call through the twilio client (against the local REST fake). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { startTwilioRestFake, type TwilioRestFake } from '../../src/simulators/twilio-rest.js';
+import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
 
 const ACCOUNT = 'AC' + 'b'.repeat(32);
 

@@ -1,7 +1,7 @@
 /** Shared set-up for end-to-end tests: the offline stack (real server + simulators) and simulated callers. */
-import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '../../src/offline-stack.js';
-import { placeSimulatedCall } from '../../src/simulators/twilio-caller.js';
-import type { CallRecord, ScriptStep, SimulatedCallOptions } from '../../src/simulators/twilio-caller-types.js';
+import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '../../offline/offline-stack.js';
+import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import type { CallRecord, ScriptStep, SimulatedCallOptions } from '../../offline/twilio-caller-types.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 
 export interface E2eStack extends OfflineStack {

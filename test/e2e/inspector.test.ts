@@ -4,7 +4,7 @@ import net from 'node:net';
 import { WebSocket } from 'ws';
 import { call, eventually, startStack, type E2eStack } from './harness.js';
 import { startInspector, type CallInspector } from '../../src/inspector.js';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../lib/logger.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

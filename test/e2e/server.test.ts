@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { WebSocket } from 'ws';
 import { call, eventually, sims, startStack, type E2eStack } from './harness.js';
-import { startTwilioRestFake, type TwilioRestFake } from '../../src/simulators/twilio-rest.js';
-import { placeSimulatedCall } from '../../src/simulators/twilio-caller.js';
+import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
+import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 
 const ACCOUNT = 'AC' + 'a'.repeat(32);
 

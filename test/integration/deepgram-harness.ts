@@ -5,9 +5,9 @@
 import { createActor, sendTo, setup, type AnyActorLogic, type EventObject } from 'xstate';
 import type { CallEvent } from '../../machines/events.js';
 import type { OutboundSink } from '../../actors/media-pipe.js';
-import { FRAME_BYTES, silence } from '../../src/audio/mulaw.js';
-import { encodeSpeech, SpeechDecoder } from '../../src/simulators/speech-codec.js';
-import type { DeepgramSimEventMap, DeepgramSimulator } from '../../src/simulators/deepgram.js';
+import { FRAME_BYTES, silence } from '../../lib/mulaw.js';
+import { encodeSpeech, SpeechDecoder } from '../../offline/speech-codec.js';
+import type { DeepgramSimEventMap, DeepgramSimulator } from '../../offline/deepgram.js';
 
 type Forward = { type: 'TEST.FORWARD'; command: EventObject };
 

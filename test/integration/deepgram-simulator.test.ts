@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../src/simulators/deepgram.js';
-import { SpeechDecoder } from '../../src/simulators/speech-codec.js';
+import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../offline/deepgram.js';
+import { SpeechDecoder } from '../../offline/speech-codec.js';
 import { delay, utterance } from './deepgram-harness.js';
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MediaPipe } from '../../actors/media-pipe.js';
 import { createDeepgramClient } from '../../actors/deepgram-client.js';
 import { createDeepgramStt, type SttOptions } from '../../actors/deepgram-stt.js';
-import { silentLogger } from '../../src/logger.js';
-import { silence } from '../../src/audio/mulaw.js';
-import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../src/simulators/deepgram.js';
+import { silentLogger } from '../../lib/logger.js';
+import { silence } from '../../lib/mulaw.js';
+import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../offline/deepgram.js';
 import { delay, feedFast, feedRealtime, nextSimEvent, runChild, utterance, type ChildHarness } from './deepgram-harness.js';
 
 const options: SttOptions = { model: 'nova-2', endpointingMs: 300, utteranceEndMs: 1000 };

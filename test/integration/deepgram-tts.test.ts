@@ -9,9 +9,9 @@ import { MediaPipe } from '../../actors/media-pipe.js';
 import { createDeepgramClient, type DeepgramClient } from '../../actors/deepgram-client.js';
 import { createDeepgramTts } from '../../actors/deepgram-tts.js';
 import { PhraseCache, synthesizePhrase } from '../../actors/phrase-cache.js';
-import { silentLogger } from '../../src/logger.js';
-import { SpeechDecoder } from '../../src/simulators/speech-codec.js';
-import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../src/simulators/deepgram.js';
+import { silentLogger } from '../../lib/logger.js';
+import { SpeechDecoder } from '../../offline/speech-codec.js';
+import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../offline/deepgram.js';
 import { delay, nextSimEvent, RecordingSink, runChild, type ChildHarness } from './deepgram-harness.js';
 
 let sim: DeepgramSimulator | null = null;

@@ -11,7 +11,7 @@ import { createLlmActor } from '../../actors/llm.js';
 import { createLlmClient, type LlmClient, type LlmProvider, type LlmStreamEvent } from '../../actors/llm-client.js';
 import { CALL_STARTED_USER_TEXT } from '../../actors/llm-anthropic.js';
 import type { ChatMessage } from '../../machines/events.js';
-import { startLlmSimulator, type LlmScriptEntry, type LlmSimulator } from '../../src/simulators/llm.js';
+import { startLlmSimulator, type LlmScriptEntry, type LlmSimulator } from '../../offline/llm.js';
 
 const SYSTEM = 'You are a helpful phone agent. Keep answers short.';
 const GREETING = 'Hello, thanks for calling. How can I help?';

@@ -6,8 +6,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startLlmSimulator, type LlmSimulator } from '../../src/simulators/llm.js';
-import { defaultReplyText, tokenize } from '../../src/simulators/llm-script.js';
+import { startLlmSimulator, type LlmSimulator } from '../../offline/llm.js';
+import { defaultReplyText, tokenize } from '../../offline/llm-script.js';
 
 type Json = Record<string, unknown>;
 

@@ -13,10 +13,10 @@ import { createActor, setup, type AnyActorRef } from 'xstate';
 import { createTwilioTransport } from '../../actors/twilio-transport.js';
 import { MediaPipe } from '../../actors/media-pipe.js';
 import type { CallEvent, TransportStart } from '../../machines/events.js';
-import { silentLogger } from '../../src/logger.js';
-import { rms, SPEECH_RMS_THRESHOLD } from '../../src/audio/mulaw.js';
-import { encodeSpeech, SpeechDecoder } from '../../src/simulators/speech-codec.js';
-import { placeSimulatedCall, type AgentTurn, type CallerTurn, type SimulatedCallOptions } from '../../src/simulators/twilio-caller.js';
+import { silentLogger } from '../../lib/logger.js';
+import { rms, SPEECH_RMS_THRESHOLD } from '../../lib/mulaw.js';
+import { encodeSpeech, SpeechDecoder } from '../../offline/speech-codec.js';
+import { placeSimulatedCall, type AgentTurn, type CallerTurn, type SimulatedCallOptions } from '../../offline/twilio-caller.js';
 
 const AUTH_TOKEN = 'test-auth-token';
 const PUBLIC_URL = 'https://voice.example.test'; // what the server signs against; the caller maps it to loopback

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTwilioRestClient, placeOutboundCall, transferLiveCall } from '../../src/twilio-rest.js';
-import { startTwilioRestFake, type TwilioRestFake } from '../../src/simulators/twilio-rest.js';
+import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
 
 const ACCOUNT = 'AC' + '0'.repeat(31) + '1';
 const TOKEN = 'rest-test-token';

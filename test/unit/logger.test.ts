@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { callLogger, createLogger } from '../../src/logger.js';
+import { callLogger, createLogger } from '../../lib/logger.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];

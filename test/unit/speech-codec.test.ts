@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeSpeech, SpeechDecoder } from '../../src/simulators/speech-codec.js';
-import { rms, silence, SPEECH_RMS_THRESHOLD, FRAME_BYTES } from '../../src/audio/mulaw.js';
+import { encodeSpeech, SpeechDecoder } from '../../offline/speech-codec.js';
+import { rms, silence, SPEECH_RMS_THRESHOLD, FRAME_BYTES } from '../../lib/mulaw.js';
 
 describe('simulated speech codec', () => {
   it('round-trips text through any chunking, including UTF-8', () => {

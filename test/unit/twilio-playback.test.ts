@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PlaybackBuffer } from '../../src/simulators/twilio-playback.js';
-import { encodeSpeech, SpeechDecoder } from '../../src/simulators/speech-codec.js';
+import { PlaybackBuffer } from '../../offline/twilio-playback.js';
+import { encodeSpeech, SpeechDecoder } from '../../offline/speech-codec.js';
 
 function harness(startAt = 0) {
   const echoes: { name: string; at: number }[] = [];

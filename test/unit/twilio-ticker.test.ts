@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FrameTicker } from '../../src/simulators/twilio-ticker.js';
+import { FrameTicker } from '../../offline/twilio-ticker.js';
 
 describe('FrameTicker (one shared drift-corrected 20 ms clock)', () => {
   beforeEach(() => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import twilio from 'twilio';
-import { inboundCallParams, newSid, parseConnectStream, reachableStreamUrl } from '../../src/simulators/twilio-webhook.js';
-import { StreamFrameWriter } from '../../src/simulators/twilio-stream-frames.js';
-import { encodeSpeech, SpeechDecoder } from '../../src/simulators/speech-codec.js';
+import { inboundCallParams, newSid, parseConnectStream, reachableStreamUrl } from '../../offline/twilio-webhook.js';
+import { StreamFrameWriter } from '../../offline/twilio-stream-frames.js';
+import { encodeSpeech, SpeechDecoder } from '../../offline/speech-codec.js';
 
 describe('simulated Twilio webhook pieces', () => {
   it('makes Twilio-shaped sids', () => {

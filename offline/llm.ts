@@ -7,8 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { now } from '../../actors/clock.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { now } from '../lib/clock.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
 import { anthropicError, anthropicErrorForStatus, anthropicMessage, anthropicStreamFrames, parseAnthropicRequest } from './llm-anthropic-wire.js';
 import { openAiAuthError, openAiCompletion, openAiError, openAiStreamFrames, parseOpenAiRequest } from './llm-openai-wire.js';
 import { planReply, type LlmScriptEntry, type PlannedReply } from './llm-script.js';

@@ -3,8 +3,8 @@
  * timestamp are strings). Media frames are built by concatenating pre-built parts; the silence payload is encoded
  * once per process, so a silent frame costs one string concatenation.
  */
-import type { CustomParameters } from '../../machines/events.js';
-import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE } from '../audio/mulaw.js';
+import type { CustomParameters } from '../machines/events.js';
+import { FRAME_BYTES, FRAME_MS, MULAW_SILENCE } from '../lib/mulaw.js';
 
 const SILENCE_PAYLOAD = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE).toString('base64');
 

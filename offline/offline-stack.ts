@@ -2,12 +2,12 @@
  * The whole offline world in one process: simulators + the real server on loopback, built exactly as `npm start`
  * builds it with no keys. Used by the demo and the end-to-end tests.
  */
-import { loadConfig, type Config } from './config.js';
-import { silentLogger, type Logger } from './logger.js';
-import { createMetrics, type Metrics } from './metrics.js';
-import { createProviders, type Providers, type SimulatorOptions } from './providers.js';
-import { startServer, type RunningServer, type ServerDeps } from './server.js';
-import type { CallInspector } from './inspector.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { silentLogger, type Logger } from '../lib/logger.js';
+import { createMetrics, type Metrics } from '../src/metrics.js';
+import { createProviders, type Providers, type SimulatorOptions } from '../src/providers.js';
+import { startServer, type RunningServer, type ServerDeps } from '../src/server.js';
+import type { CallInspector } from '../src/inspector.js';
 
 export interface OfflineStack {
   config: Config;

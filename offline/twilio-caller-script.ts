@@ -2,7 +2,7 @@
  * Runs a caller script step by step against one simulated call. The call (the ScriptHost) owns time: every wait is
  * a predicate it checks on its 20 ms tick, so a script adds no timers of its own.
  */
-import { BYTES_PER_MS } from '../audio/mulaw.js';
+import { BYTES_PER_MS } from '../lib/mulaw.js';
 import type { AgentCondition, ScriptStep } from './twilio-caller-types.js';
 
 export interface ScriptHost {

@@ -6,8 +6,8 @@
  * After a stall the missed ticks are delivered back to back (as a real network would deliver late frames), at most
  * `maxCatchUp` of them; beyond that the missed time is skipped.
  */
-import { now } from '../../actors/clock.js';
-import { FRAME_MS } from '../audio/mulaw.js';
+import { now } from '../lib/clock.js';
+import { FRAME_MS } from '../lib/mulaw.js';
 
 /** Called once per tick with the epoch time (ms) of the tick's delivery. */
 export type TickHandler = (at: number) => void;

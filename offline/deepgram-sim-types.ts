@@ -3,7 +3,7 @@
  * Every `at` is `performance.timeOrigin + performance.now()`, the same clock as `actors/clock.ts`, so the benchmark
  * can subtract simulator times from call-event times directly.
  */
-import type { Logger } from '../logger.js';
+import type { Logger } from '../lib/logger.js';
 
 export interface DeepgramSimOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */

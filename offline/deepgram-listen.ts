@@ -10,7 +10,7 @@
  */
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
-import { FRAME_MS, rms, SPEECH_RMS_THRESHOLD } from '../audio/mulaw.js';
+import { FRAME_MS, rms, SPEECH_RMS_THRESHOLD } from '../lib/mulaw.js';
 import { SpeechDecoder } from './speech-codec.js';
 import { parseJsonObject, simNow, type SessionContext } from './deepgram-sim-types.js';
 

@@ -8,8 +8,8 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import twilio from 'twilio';
-import { now } from '../../actors/clock.js';
-import { FRAME_BYTES } from '../audio/mulaw.js';
+import { now } from '../lib/clock.js';
+import { FRAME_BYTES } from '../lib/mulaw.js';
 import { encodeSpeech } from './speech-codec.js';
 import { CallerEar } from './twilio-caller-ear.js';
 import { StreamFrameWriter } from './twilio-stream-frames.js';

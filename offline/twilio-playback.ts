@@ -7,7 +7,7 @@
  * Positions are absolute byte counts since the call began: `received` = bytes ever queued, `played` = bytes ever
  * played or dropped. Times are epoch ms; the caller passes them in, so tests drive this with plain numbers.
  */
-import { BYTES_PER_MS } from '../audio/mulaw.js';
+import { BYTES_PER_MS } from '../lib/mulaw.js';
 
 export interface PlaybackSinks {
   /** Audio that has just been played, in order (a view into the received buffer; do not keep it). */
