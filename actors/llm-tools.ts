@@ -2,7 +2,8 @@
  * The agent's built-in tools, defined once and translated to each provider's schema, plus the helpers both
  * provider adapters use to turn streamed argument fragments into arguments.
  */
-import type { ToolName } from '../machines/events.js';
+/** The built-in tools (the agent registry replaces this list). */
+export type ToolName = 'end_call' | 'transfer_call';
 import type { LlmStreamEvent } from './llm-types.js';
 
 /**

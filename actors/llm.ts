@@ -58,7 +58,7 @@ export function createLlmActor(deps: LlmActorDeps) {
             }
             toolCalls += 1;
             log.info('llm tool call', { provider: client.provider, tool: event.name, args: event.args });
-            report({ type: 'LLM.TOOL_CALL', name: event.name, args: event.args, at: now() });
+            report({ type: 'LLM.TOOL_CALL', id: event.id, name: event.name, args: event.args, at: now() });
           } else {
             log.info('llm done', {
               provider: client.provider,

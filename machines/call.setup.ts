@@ -25,7 +25,7 @@ import {
 import { callDelays } from './delays.js';
 import type { CallEmitted, ErrorSource } from './emitted.js';
 import type { CallEvent, LlmInput, TransportCommand, TtsCommand } from './events.js';
-import { cutText, heardText, markSegment, playedOut } from './heard.js';
+import { cutText, generatedText, heardText, markSegment, playedOut } from './heard.js';
 import { appendMessage } from './history.js';
 import type { CallOptions } from './options.js';
 import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply, type SpeechPlan } from './reply.js';
@@ -125,7 +125,17 @@ export const callSetup = setup({
     }),
     emitStarted: emit(({ event }) => {
       assertEvent(event, 'TRANSPORT.START');
-      return { type: 'call.started' as const, callSid: event.callSid, streamSid: event.streamSid, at: event.at };
+      const p = event.customParameters;
+      return {
+        type: 'call.started' as const,
+        callSid: event.callSid,
+        streamSid: event.streamSid,
+        from: p['From'] ?? '',
+        to: p['To'] ?? '',
+        direction: p['Direction'] ?? '',
+        customParameters: p,
+        at: event.at,
+      };
     }),
     sayPhrase: enqueueActions(({ context, enqueue }, params: { kind: PhraseKind }) => {
       const segment = params.kind === 'greeting' ? 'greeting' : `${params.kind}-${context.phrases}`;
@@ -209,6 +219,7 @@ export const callSetup = setup({
         turn: context.turn,
         userText: context.userText,
         assistantText,
+        generatedText: generatedText(context.speech),
         interrupted: !playedOut(context.speech),
         timestamps: context.timestamps,
       });

@@ -9,21 +9,66 @@ export type CallStartedEmitted = {
   type: 'call.started';
   callSid: string;
   streamSid: string;
+  /** From the TwiML `<Parameter>`s (`From`, `To`, `Direction`); empty when absent. */
+  from: string;
+  to: string;
+  /** Twilio's `Direction`: `inbound`, `outbound-api`, … */
+  direction: string;
+  customParameters: Readonly<Record<string, string>>;
   at: number;
 };
 
 /** The caller finished a turn; `text` is every pending final joined. */
 export type UserUtteranceEmitted = { type: 'call.userUtterance'; turn: number; text: string; at: number | null };
 
-/** A reply ended: played out (`interrupted: false`) or cut by a barge-in. `assistantText` = what was heard. */
+/**
+ * A reply ended: played out (`interrupted: false`) or cut by a barge-in. `assistantText` = what was heard,
+ * `generatedText` = everything the LLM produced for the caller in this turn (all rounds), heard or not.
+ */
 export type TurnEmitted = {
   type: 'call.turn';
   turn: number;
   userText: string;
   assistantText: string;
+  generatedText: string;
   interrupted: boolean;
   timestamps: TurnTimestamps;
 };
+
+/** The model called a tool (one event per call, when its round starts running). */
+export type ToolStartedEmitted = {
+  type: 'call.toolStarted';
+  turn: number;
+  round: number;
+  id: string;
+  name: string;
+  args: Readonly<Record<string, unknown>>;
+  at: number;
+};
+
+/**
+ * A tool call finished: `ok` result or error result (both reach the model), or `cancelled` (the caller interrupted
+ * and the tool's signal was aborted; the model never sees it).
+ */
+export type ToolFinishedEmitted = {
+  type: 'call.toolFinished';
+  turn: number;
+  round: number;
+  id: string;
+  name: string;
+  args: Readonly<Record<string, unknown>>;
+  outcome: 'ok' | 'error' | 'cancelled';
+  /** What the model sees ('' when cancelled). */
+  content: string;
+  startedAt: number;
+  at: number;
+};
+
+/** The caller pressed keys; `digits` as collected (terminator included), ending a turn or not. */
+export type DtmfEmitted = { type: 'call.dtmf'; turn: number; digits: string; at: number };
+
+/** Outbound answering-machine detection said who answered. */
+export type AnsweredByEmitted = { type: 'call.answeredBy'; answeredBy: 'human' | 'machine' | 'unknown'; at: number };
 
 /** The caller talked over the agent. `heard` = agent text they heard, `cut` = agent text dropped. */
 export type BargeInEmitted = {
@@ -51,6 +96,10 @@ export type CallEmitted =
   | CallStartedEmitted
   | UserUtteranceEmitted
   | TurnEmitted
+  | ToolStartedEmitted
+  | ToolFinishedEmitted
+  | DtmfEmitted
+  | AnsweredByEmitted
   | BargeInEmitted
   | ErrorEmitted
   | EndedEmitted;

@@ -23,8 +23,11 @@ export type TransportMark = { type: 'TRANSPORT.MARK'; name: string; played: bool
 /** The first outbound media frame after the line was idle (nothing unplayed queued at Twilio). */
 export type TransportAudioStarted = { type: 'TRANSPORT.AUDIO_STARTED'; at: number };
 export type TransportDtmf = { type: 'TRANSPORT.DTMF'; digit: string; at: number };
-/** Twilio `stop`, or the media socket closed. The call is over. */
-export type TransportStop = { type: 'TRANSPORT.STOP'; reason: 'stop' | 'socket-closed'; at: number };
+/**
+ * Twilio `stop`, or the media socket closed. The call is over. `rejected` = the stream never presented a valid
+ * `start` (bad or missing stream token, or none within the start timeout) and the transport closed it.
+ */
+export type TransportStop = { type: 'TRANSPORT.STOP'; reason: 'stop' | 'socket-closed' | 'rejected'; at: number };
 
 // ── STT (Deepgram live) → machine ──────────────────────────────────────────────────────────────────────────
 /** A non-empty interim transcript (is_final false). Empty transcripts are never sent. */
@@ -46,6 +49,16 @@ export type SttError = { type: 'STT.ERROR'; message: string; recoverable: boolea
 /** The STT socket is (re)open; `resentBytes` = buffered caller audio replayed after a reconnect. */
 export type SttConnected = { type: 'STT.CONNECTED'; resentBytes: number; at: number };
 
+// ── STT, turn-taking engines only (Deepgram Flux /v2/listen) ─────────────────────────────────────────────────
+// Flux `Update` maps to STT.INTERIM and `EndOfTurn` to STT.FINAL {speechFinal: true} with the whole turn's text, so
+// the Nova events above keep their meaning; these three carry what only a turn-taking engine knows.
+/** Flux `StartOfTurn`: the caller started a turn (model-based, usually before the first word is transcribed). */
+export type SttTurnStarted = { type: 'STT.TURN_STARTED'; text: string; at: number };
+/** Flux `EagerEndOfTurn`: the turn is probably over; `text` is the turn's transcript so far (never empty). */
+export type SttEagerEnd = { type: 'STT.EAGER_END'; text: string; at: number };
+/** Flux `TurnResumed` (only after an EagerEndOfTurn): the caller went on talking. */
+export type SttTurnResumed = { type: 'STT.TURN_RESUMED'; at: number };
+
 // ── TTS (Deepgram speak) → machine ─────────────────────────────────────────────────────────────────────────
 /** First audio byte from Deepgram for a response (first audio after the TTS was idle or cleared). */
 export type TtsFirstAudio = { type: 'TTS.FIRST_AUDIO'; at: number };
@@ -55,14 +68,40 @@ export type TtsError = { type: 'TTS.ERROR'; message: string; recoverable: boolea
 
 // ── LLM (one actor per turn) → machine ─────────────────────────────────────────────────────────────────────
 export type LlmText = { type: 'LLM.TEXT'; text: string; at: number };
-export type ToolName = 'end_call' | 'transfer_call';
-export type LlmToolCall = { type: 'LLM.TOOL_CALL'; name: ToolName; args: Readonly<Record<string, unknown>>; at: number };
+/** One complete tool call of the current inference round (arguments parsed; `argsError` = they were not JSON). */
+export type LlmToolCall = {
+  type: 'LLM.TOOL_CALL';
+  id: string;
+  name: string;
+  args: Readonly<Record<string, unknown>>;
+  argsError?: string;
+  at: number;
+};
 export type LlmDone = { type: 'LLM.DONE'; at: number };
 export type LlmError = { type: 'LLM.ERROR'; message: string; at: number };
+
+// ── Tool runner (one per tool round) → machine ─────────────────────────────────────────────────────────────
+/**
+ * The outcome of one tool call: `ok: false` = an error result the model sees (the tool threw, timed out, got invalid
+ * arguments, or does not exist). `content` is what the model receives (a string; JSON for structured values).
+ */
+export type ToolResult = {
+  type: 'TOOL.RESULT';
+  id: string;
+  name: string;
+  ok: boolean;
+  content: string;
+  startedAt: number;
+  at: number;
+};
 
 // ── Server → machine ───────────────────────────────────────────────────────────────────────────────────────
 /** Hang up from outside (operator, shutdown after the drain timeout). */
 export type CallHangup = { type: 'CALL.HANGUP'; reason: string };
+/** Twilio answering-machine detection result for an outbound call (the signed AMD status callback). */
+export type CallAnsweredBy = { type: 'CALL.ANSWERED_BY'; answeredBy: AnsweredBy; at: number };
+/** Twilio's `AnsweredBy`, reduced to what changes the call's course. */
+export type AnsweredBy = 'human' | 'machine' | 'unknown';
 
 export type CallEvent =
   | TransportStart
@@ -76,6 +115,9 @@ export type CallEvent =
   | SttSpeechStarted
   | SttError
   | SttConnected
+  | SttTurnStarted
+  | SttEagerEnd
+  | SttTurnResumed
   | TtsFirstAudio
   | TtsCleared
   | TtsError
@@ -83,7 +125,9 @@ export type CallEvent =
   | LlmToolCall
   | LlmDone
   | LlmError
-  | CallHangup;
+  | ToolResult
+  | CallHangup
+  | CallAnsweredBy;
 
 // ── Machine → children (commands) ──────────────────────────────────────────────────────────────────────────
 /** To the transport actor. CLEAR = Twilio `clear`; HANGUP = close the media socket (Twilio then ends the call). */

@@ -23,6 +23,14 @@ export function cutText(speech: AgentSpeech): string {
     .join(' ');
 }
 
+/** Everything the agent produced for this speech, heard or not (flushed segments, then unflushed text). */
+export function generatedText(speech: AgentSpeech): string {
+  return [...speech.segments.map((segment) => segment.text), speech.open, speech.buffer]
+    .map((text) => text.trim())
+    .filter((text) => text.length > 0)
+    .join(' ');
+}
+
 /** Record a mark echo. Unknown names (stale echoes of an earlier, cleared speech) and repeats change nothing. */
 export function markSegment(speech: AgentSpeech, name: string, played: boolean): AgentSpeech {
   if (!speech.segments.some((segment) => segment.name === name && segment.heard === null)) return speech;

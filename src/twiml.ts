@@ -12,7 +12,7 @@ export function streamUrlFor(publicUrl: string): string {
 export function connectStreamTwiml(publicUrl: string, params: Readonly<Record<string, string | undefined>>): string {
   const response = new VoiceResponse();
   const stream = response.connect().stream({ url: streamUrlFor(publicUrl) });
-  for (const name of ['CallSid', 'From', 'To'] as const) {
+  for (const name of ['CallSid', 'From', 'To', 'Direction'] as const) {
     const value = params[name];
     if (value !== undefined && value !== '') stream.parameter({ name, value });
   }

@@ -184,6 +184,7 @@ export const ev = {
   llmError: (): CallEvent => ({ type: 'LLM.ERROR', message: 'upstream 500', at: at() }),
   tool: (name: 'end_call' | 'transfer_call', args: Record<string, unknown> = {}): CallEvent => ({
     type: 'LLM.TOOL_CALL',
+    id: `call_${name}`,
     name,
     args,
     at: at(),
