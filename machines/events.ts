@@ -96,8 +96,11 @@ export type ToolResult = {
 };
 
 // ── Server → machine ───────────────────────────────────────────────────────────────────────────────────────
-/** Hang up from outside (operator, shutdown after the drain timeout). */
-export type CallHangup = { type: 'CALL.HANGUP'; reason: string };
+/**
+ * Hang up from outside (operator, shutdown after the drain timeout). `polite`: say the goodbye phrase first (as
+ * the drain does for calls still up at its timeout); otherwise the line is closed at once.
+ */
+export type CallHangup = { type: 'CALL.HANGUP'; reason: string; polite?: boolean };
 /** Twilio answering-machine detection result for an outbound call (the signed AMD status callback). */
 export type CallAnsweredBy = { type: 'CALL.ANSWERED_BY'; answeredBy: AnsweredBy; at: number };
 /** Twilio's `AnsweredBy`, reduced to what changes the call's course. */
