@@ -92,14 +92,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
-  const llmKey = e.LLM_PROVIDER === 'openai' ? e.OPENAI_API_KEY : e.ANTHROPIC_API_KEY;
-  const offline = e.DEEPGRAM_API_KEY === undefined && llmKey === undefined;
+  const llmKeyName = e.LLM_PROVIDER === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+  const otherKeyName = e.LLM_PROVIDER === 'openai' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
+  // Any provider key means "real providers": a key for the provider not chosen must not silently mean offline.
+  const offline = e.DEEPGRAM_API_KEY === undefined && e.OPENAI_API_KEY === undefined && e.ANTHROPIC_API_KEY === undefined;
   if (!offline) {
+    if (e[llmKeyName] === undefined && e[otherKeyName] !== undefined)
+      throw new ConfigError(llmKeyName, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} (${otherKeyName} is set: set LLM_PROVIDER to match it, or give ${llmKeyName})`);
     if (e.DEEPGRAM_API_KEY === undefined) throw new ConfigError('DEEPGRAM_API_KEY', 'is required when an LLM key is set');
-    if (llmKey === undefined) {
-      const v = e.LLM_PROVIDER === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
-      throw new ConfigError(v, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} when DEEPGRAM_API_KEY is set`);
-    }
+    if (e[llmKeyName] === undefined) throw new ConfigError(llmKeyName, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} when DEEPGRAM_API_KEY is set`);
     if (e.TWILIO_AUTH_TOKEN === undefined) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required with real providers (webhook signatures are checked)');
     if (e.PUBLIC_URL === undefined) throw new ConfigError('PUBLIC_URL', 'is required with real providers (the URL Twilio reaches, e.g. https://voice.example.com)');
   }

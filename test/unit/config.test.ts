@@ -34,6 +34,28 @@ describe('config', () => {
     expect(c.PUBLIC_URL).toBe('https://a.example');
   });
 
+  it('refuses a key for the LLM provider not chosen, naming the key the chosen provider needs', () => {
+    const mismatch = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const anthropic = mismatch({ LLM_PROVIDER: 'anthropic', OPENAI_API_KEY: 'sk-secret' });
+    expect(anthropic).toBeInstanceOf(ConfigError);
+    expect((anthropic as ConfigError).variable).toBe('ANTHROPIC_API_KEY');
+    expect((anthropic as Error).message).toMatch(/^Invalid configuration: ANTHROPIC_API_KEY is required with LLM_PROVIDER=anthropic \(OPENAI_API_KEY is set/);
+    expect((anthropic as Error).message).not.toContain('sk-secret');
+    expect((anthropic as Error).message.split('\n')).toHaveLength(1);
+    // The same with Deepgram's key given, and the other way round.
+    const full = { DEEPGRAM_API_KEY: 'd', TWILIO_AUTH_TOKEN: 't', PUBLIC_URL: 'https://a.example' };
+    expect((mismatch({ ...full, LLM_PROVIDER: 'anthropic', OPENAI_API_KEY: 'k' }) as ConfigError).variable).toBe('ANTHROPIC_API_KEY');
+    expect((mismatch({ ...full, ANTHROPIC_API_KEY: 'k' }) as ConfigError).variable).toBe('OPENAI_API_KEY');
+    expect(loadConfig({ ...full, LLM_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'k', OPENAI_API_KEY: 'k2' }).offline).toBe(false);
+  });
+
   it('parses lists and booleans', () => {
     const c = loadConfig({ FILLER_WORDS: 'Mm, uh-huh ,', GREETING_INTERRUPTIBLE: 'false', INSPECT: '1' });
     expect(c.FILLER_WORDS).toEqual(['mm', 'uh-huh']);
