@@ -35,6 +35,8 @@ const schema = z.object({
   STT_MODEL: z.string().min(1).default('nova-3'),
   STT_ENDPOINTING_MS: int(10, 10000).default(300),
   STT_UTTERANCE_END_MS: int(1000, 5000).default(1000),
+  /** Deepgram's `language` (BCP-47 like `en`, `es`, `pt-BR`, or `multi`); unset = the model's default. */
+  STT_LANGUAGE: optionalString.refine((v) => v === undefined || /^(multi|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$/.test(v), 'must be a language code like en, es, pt-BR or multi'),
   TTS_MODEL: z.string().min(1).default('aura-2-thalia-en'),
   LLM_PROVIDER: z.enum(['openai', 'anthropic']).default('openai'),
   OPENAI_API_KEY: optionalString,

@@ -91,7 +91,12 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
     deepgram,
     llm,
     phrases,
-    stt: { model: config.STT_MODEL, endpointingMs: config.STT_ENDPOINTING_MS, utteranceEndMs: config.STT_UTTERANCE_END_MS },
+    stt: {
+      model: config.STT_MODEL,
+      endpointingMs: config.STT_ENDPOINTING_MS,
+      utteranceEndMs: config.STT_UTTERANCE_END_MS,
+      language: config.STT_LANGUAGE,
+    },
     ttsModel: config.TTS_MODEL,
     callOptions,
     simulators,

@@ -16,6 +16,9 @@ describe('config', () => {
     expect(() => loadConfig({ LLM_PROVIDER: 'gemini' })).toThrow(/LLM_PROVIDER/);
     expect(() => loadConfig({ PUBLIC_URL: 'ftp://x' })).toThrow(/PUBLIC_URL/);
     expect(() => loadConfig({ STT_UTTERANCE_END_MS: '500' })).toThrow(/STT_UTTERANCE_END_MS/);
+    expect(() => loadConfig({ STT_LANGUAGE: 'en_US' })).toThrow(/^Invalid configuration: STT_LANGUAGE must be a language code/);
+    expect(loadConfig({ STT_LANGUAGE: ' pt-BR ' }).STT_LANGUAGE).toBe('pt-BR');
+    expect(loadConfig({}).STT_LANGUAGE).toBeUndefined();
   });
 
   it('requires the whole set of real credentials once one key is given, without echoing secrets', () => {
