@@ -19,22 +19,38 @@ export interface OfflineStack {
 }
 
 export interface OfflineStackOptions {
-  /** Extra environment (keys are ignored: this stack is always offline). */
-  env?: Record<string, string>;
+  /** The environment, read as `npm start` reads it (provider keys are ignored: this stack is always offline). */
+  env?: NodeJS.ProcessEnv;
+  /** Or a config already loaded with `offlineConfig` (the demo needs it before the stack starts). */
+  config?: Config;
   simulators?: SimulatorOptions;
   log?: Logger | 'silent';
   inspector?: CallInspector;
   onCallEvent?: ServerDeps['onCallEvent'];
 }
 
+/**
+ * The configuration `npm start` would load from `env`, minus the provider keys (so always offline). PORT and HOST
+ * default to any free port on loopback, so the stack never clashes with a server already running.
+ */
+export function offlineConfig(env: NodeJS.ProcessEnv = {}): Config {
+  const offlineEnv: NodeJS.ProcessEnv = { PORT: '0', HOST: '127.0.0.1', ...env };
+  for (const key of ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete offlineEnv[key];
+  return loadConfig(offlineEnv);
+}
+
 export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise<OfflineStack> {
-  const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', ...opts.env };
-  for (const key of ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete env[key];
-  const config = loadConfig(env);
+  const config = opts.config ?? offlineConfig(opts.env);
   const log = opts.log === 'silent' || opts.log === undefined ? silentLogger : opts.log;
   const metrics = createMetrics({ defaultMetrics: false });
   const providers = await createProviders(config, log, opts.simulators);
-  const server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent });
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent });
+  } catch (err) {
+    await providers.close();
+    throw err;
+  }
   return {
     config,
     log,

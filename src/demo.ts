@@ -4,9 +4,13 @@
  * long answer, and says goodbye; the agent hangs up. Prints what each side said and heard, with per-turn latency.
  * Exits 0 when the call went as scripted.
  *
- * Flags: --anthropic (use the Anthropic simulator instead of OpenAI), --inspect (Stately inspector on INSPECT_PORT).
+ * It reads the same environment as `npm start` (GREETING, SYSTEM_PROMPT, STT_*, LOG_LEVEL, …; provider keys are
+ * ignored), except that PORT and HOST default to any free port on 127.0.0.1.
+ *
+ * Flags: --anthropic (LLM_PROVIDER=anthropic), --verbose (LOG_LEVEL=info; default warn), --inspect or
+ * --inspect-calls (INSPECT=1: Stately inspector on INSPECT_PORT).
  */
-import { startOfflineStack } from '../offline/offline-stack.js';
+import { offlineConfig, startOfflineStack } from '../offline/offline-stack.js';
 import { createLogger } from '../lib/logger.js';
 import { startInspector } from './inspector.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
@@ -25,24 +29,36 @@ const SCRIPT: readonly ScriptStep[] = [
 ];
 
 const args = new Set(process.argv.slice(2));
-const provider = args.has('--anthropic') ? 'anthropic' : 'openai';
 const style = process.stdout.isTTY
   ? { dim: (s: string) => `\x1b[2m${s}\x1b[0m`, bold: (s: string) => `\x1b[1m${s}\x1b[0m`, red: (s: string) => `\x1b[31m${s}\x1b[0m` }
   : { dim: (s: string) => s, bold: (s: string) => s, red: (s: string) => s };
 
+/** The environment as `npm start` reads it, with the flags applied on top. */
+function demoEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (args.has('--anthropic')) env.LLM_PROVIDER = 'anthropic';
+  if (args.has('--inspect') || args.has('--inspect-calls')) env.INSPECT = '1';
+  // The demo's own default is quiet (warn): the transcript is the output.
+  if (args.has('--verbose')) env.LOG_LEVEL = 'info';
+  else env.LOG_LEVEL ??= 'warn';
+  return env;
+}
+
 async function main(): Promise<number> {
-  const log = createLogger({ level: args.has('--verbose') ? 'info' : 'warn', format: 'pretty' });
-  const inspector = args.has('--inspect') ? startInspector(Number(process.env.INSPECT_PORT ?? 5678), log) : undefined;
+  const config = offlineConfig(demoEnv());
+  const provider = config.LLM_PROVIDER;
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? 'pretty' });
+  const inspector = config.INSPECT ? startInspector(config.INSPECT_PORT, log) : undefined;
   const turns: TurnEmitted[] = [];
   const stack = await startOfflineStack({
-    env: { LLM_PROVIDER: provider },
+    config,
     log,
     inspector,
     onCallEvent: (e) => {
       if (e.type === 'call.turn') turns.push(e);
     },
   });
-  const { server, config } = stack;
+  const { server } = stack;
   console.log(style.bold('Offline demo') + style.dim(` — server ${server.localUrl}; Twilio, Deepgram and ${provider} are local simulators`));
   console.log(style.dim('Simulated provider latency: STT endpointing 300 ms of silence, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.\n'));
 
