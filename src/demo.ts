@@ -13,6 +13,7 @@
 import { offlineConfig, startOfflineStack } from '../offline/offline-stack.js';
 import { createLogger } from '../lib/logger.js';
 import { startInspector } from './inspector.js';
+import { assertPortFree, startupFailureText } from './startup-error.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
 import type { ScriptStep, TranscriptEntry } from '../offline/twilio-caller-types.js';
 import type { TurnEmitted } from '../machines/emitted.js';
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
   const config = offlineConfig(demoEnv());
   const provider = config.LLM_PROVIDER;
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? 'pretty' });
+  if (config.INSPECT) await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);
   const inspector = config.INSPECT ? startInspector(config.INSPECT_PORT, log) : undefined;
   const turns: TurnEmitted[] = [];
   const stack = await startOfflineStack({
@@ -126,7 +128,7 @@ function printServerTurns(turns: readonly TurnEmitted[]): void {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    console.error(startupFailureText(err, 'demo failed'));
     process.exit(1);
   },
 );

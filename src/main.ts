@@ -8,6 +8,7 @@ import { createMetrics } from './metrics.js';
 import { createProviders } from './providers.js';
 import { startInspector, type CallInspector } from './inspector.js';
 import { startServer } from './server.js';
+import { assertPortFree, startupFailureText } from './startup-error.js';
 
 function configOrExit(): Config {
   try {
@@ -29,7 +30,10 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const providers = await createProviders(config, log);
   let inspector: CallInspector | undefined;
-  if (config.INSPECT) inspector = startInspector(config.INSPECT_PORT, log);
+  if (config.INSPECT) {
+    await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);
+    inspector = startInspector(config.INSPECT_PORT, log);
+  }
   const server = await startServer({ config, log, metrics, providers, inspector });
 
   let stopping = false;
@@ -48,6 +52,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(startupFailureText(err) + '\n');
   process.exit(1);
 });

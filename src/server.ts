@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { startCall, type CallDeps, type CallHandle } from './call-session.js';
 import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from './twiml.js';
 import { createTwilioRestClient, placeOutboundCall } from './twilio-rest.js';
+import { listenError } from './startup-error.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -141,7 +142,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, 'PORT', config.PORT, config.HOST)));
     server.listen(config.PORT, config.HOST, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
