@@ -64,7 +64,14 @@ async function main(): Promise<number> {
   console.log(style.bold('Offline demo') + style.dim(` — server ${server.localUrl}; Twilio, Deepgram and ${provider} are local simulators`));
   console.log(style.dim('Simulated provider latency: STT endpointing 300 ms of silence, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.\n'));
 
-  const call = placeSimulatedCall({ serverUrl: server.localUrl, authToken: config.twilioAuthToken, script: SCRIPT, maxDurationMs: 60000 });
+  const call = placeSimulatedCall({
+    serverUrl: server.localUrl,
+    // With PUBLIC_URL set the server checks signatures against it, as it would behind a proxy.
+    publicUrl: server.publicUrl,
+    authToken: config.twilioAuthToken,
+    script: SCRIPT,
+    maxDurationMs: 60000,
+  });
   const record = await call.done;
   printTranscript(record.transcript, record.firstAgentAudioMs);
   printServerTurns(turns);

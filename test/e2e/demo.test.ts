@@ -27,8 +27,14 @@ describe('npm run demo', () => {
     expect(out.match(/goodbye/gi)?.length).toBeGreaterThanOrEqual(2); // said by the caller and by the agent
   }, 60000);
 
-  it('reads the same environment as npm start (GREETING, LLM_PROVIDER, …), provider keys ignored', async () => {
-    const run = demo({ GREETING: 'Ahoy! Harbour office, how can I help?', LLM_PROVIDER: 'anthropic', OPENAI_API_KEY: 'must-be-ignored' });
+  it('reads the same environment as npm start (GREETING, LLM_PROVIDER, PUBLIC_URL, …), provider keys ignored', async () => {
+    const run = demo({
+      GREETING: 'Ahoy! Harbour office, how can I help?',
+      LLM_PROVIDER: 'anthropic',
+      OPENAI_API_KEY: 'must-be-ignored',
+      // Signatures are then checked against it: the simulated Twilio must sign for it too.
+      PUBLIC_URL: 'https://voice.example.com',
+    });
     const code = await run.exited;
     const out = run.output();
     expect(out).toContain('agent   Ahoy! Harbour office, how can I help?');
