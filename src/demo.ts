@@ -8,7 +8,9 @@
  * ignored), except that PORT and HOST default to any free port on 127.0.0.1.
  *
  * Flags: --anthropic (LLM_PROVIDER=anthropic), --verbose (LOG_LEVEL=info; default warn), --inspect or
- * --inspect-calls (INSPECT=1: Stately inspector on INSPECT_PORT).
+ * --inspect-calls (INSPECT=1: Stately inspector on INSPECT_PORT; prints its URL and, on a terminal, waits for Enter
+ * before dialling so the browser can attach first), --wait-inspector (the inspector, and the wait even without a
+ * terminal).
  */
 import { offlineConfig, startOfflineStack } from '../offline/offline-stack.js';
 import { createLogger } from '../lib/logger.js';
@@ -38,7 +40,7 @@ const style = process.stdout.isTTY
 function demoEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (args.has('--anthropic')) env.LLM_PROVIDER = 'anthropic';
-  if (args.has('--inspect') || args.has('--inspect-calls')) env.INSPECT = '1';
+  if (args.has('--inspect') || args.has('--inspect-calls') || args.has('--wait-inspector')) env.INSPECT = '1';
   // The demo's own default is quiet (warn): the transcript is the output.
   if (args.has('--verbose')) env.LOG_LEVEL = 'info';
   else env.LOG_LEVEL ??= 'warn';
@@ -63,6 +65,16 @@ async function main(): Promise<number> {
   const { server } = stack;
   console.log(style.bold('Offline demo') + style.dim(` — server ${server.localUrl}; Twilio, Deepgram and ${provider} are local simulators`));
   console.log(style.dim('Simulated provider latency: STT endpointing 300 ms of silence, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.\n'));
+  if (inspector) {
+    const port = config.INSPECT_PORT;
+    console.log(`Stately inspector: ${style.bold(inspector.url)}` + style.dim(` (remote host: ssh -L ${port}:localhost:${port} <host>)`));
+    // Without a terminal (CI) nobody can press Enter: dial at once unless asked to wait.
+    if (args.has('--wait-inspector') || process.stdin.isTTY) {
+      console.log('Open it in a browser, then press Enter to place the call.');
+      await enterPressed();
+    }
+    console.log('');
+  }
 
   const call = placeSimulatedCall({
     serverUrl: server.localUrl,
@@ -91,6 +103,24 @@ async function main(): Promise<number> {
   await stack.close();
   inspector?.stop();
   return ok ? 0 : 1;
+}
+
+/** Resolves on the first line typed on stdin (or when stdin closes). */
+function enterPressed(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.stdin.off('data', onData);
+      process.stdin.off('end', done);
+      process.stdin.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      if (chunk.includes(0x0a) || chunk.includes(0x0d)) done();
+    };
+    process.stdin.on('data', onData);
+    process.stdin.once('end', done);
+    process.stdin.resume();
+  });
 }
 
 function printTranscript(transcript: readonly TranscriptEntry[], greetingMs: number | null): void {

@@ -1,6 +1,25 @@
 /** The README's first command: `npm run demo` completes a scripted offline call and exits 0. */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check: () => boolean, what: string, limitMs = 40000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function demo(env: Record<string, string>, args: string[] = []) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo.ts', ...args], {
@@ -28,19 +47,41 @@ describe('npm run demo', () => {
   }, 60000);
 
   it('reads the same environment as npm start (GREETING, LLM_PROVIDER, PUBLIC_URL, …), provider keys ignored', async () => {
+    // --inspect without a terminal (stdin is a pipe here, as in CI): the URL is printed, the call is not held back.
+    const inspectPort = await freePort();
     const run = demo({
+      INSPECT_PORT: String(inspectPort),
       GREETING: 'Ahoy! Harbour office, how can I help?',
       LLM_PROVIDER: 'anthropic',
       OPENAI_API_KEY: 'must-be-ignored',
       // Signatures are then checked against it: the simulated Twilio must sign for it too.
       PUBLIC_URL: 'https://voice.example.com',
-    });
+    }, ['--inspect']);
     const code = await run.exited;
     const out = run.output();
     expect(out).toContain('agent   Ahoy! Harbour office, how can I help?');
     expect(out).not.toContain('Hello! Thanks for calling.');
     expect(out).toContain('Deepgram and anthropic are local simulators');
+    expect(out).toContain(`Stately inspector: http://localhost:${inspectPort}`);
+    expect(out).not.toContain('press Enter');
     expect(out).toContain('Call completed as scripted');
     expect(code).toBe(0);
   }, 60000);
+
+  it('--wait-inspector: prints the inspector URL and dials only after Enter', async () => {
+    const inspectPort = await freePort();
+    const run = demo({ INSPECT_PORT: String(inspectPort) }, ['--wait-inspector', '--verbose']);
+    await waitFor(() => run.output().includes('press Enter'), 'the prompt');
+    expect(run.output()).toContain(`Stately inspector: http://localhost:${inspectPort}`);
+    // The inspector page is up while the demo waits …
+    const page = await fetch(`http://127.0.0.1:${inspectPort}`);
+    expect(page.status).toBe(200);
+    // … and no call has been placed (the server logs each webhook at info with --verbose).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(run.output()).not.toContain('call webhook');
+    run.child.stdin.write('\n');
+    await waitFor(() => run.output().includes('call webhook'), 'the call after Enter');
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('Call completed as scripted');
+  }, 90000);
 });
