@@ -34,9 +34,14 @@ export interface OfflineStackOptions {
  * default to any free port on loopback, so the stack never clashes with a server already running.
  */
 export function offlineConfig(env: NodeJS.ProcessEnv = {}): Config {
-  const offlineEnv: NodeJS.ProcessEnv = { PORT: '0', HOST: '127.0.0.1', ...env };
-  for (const key of ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete offlineEnv[key];
-  return loadConfig(offlineEnv);
+  return loadConfig({ PORT: '0', HOST: '127.0.0.1', ...withoutProviderKeys(env) });
+}
+
+/** The environment with the provider keys removed: what runs offline never reads them. */
+export function withoutProviderKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const key of ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete out[key];
+  return out;
 }
 
 export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise<OfflineStack> {

@@ -2,6 +2,9 @@
  * `npm run call -- +15551234567 [--from +15557654321]`: places an outbound call with Twilio's REST API. When the
  * callee answers, Twilio fetches this server's signed `/voice` webhook and the call runs the same flow as an
  * inbound one. Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, PUBLIC_URL and a caller ID (TWILIO_PHONE_NUMBER or --from).
+ *
+ * `npm run call -- --offline ["line" …] [--url …]`: calls a running offline server with the simulated Twilio caller
+ * instead (offline/offline-call.ts, loaded only then).
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createTwilioRestClient, isE164, placeOutboundCall } from './twilio-rest.js';
@@ -13,6 +16,10 @@ function fail(message: string): never {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes('--offline')) {
+    const { runOfflineCall } = await import('../offline/offline-call.js');
+    process.exit(await runOfflineCall(argv, process.env));
+  }
   const fromIndex = argv.indexOf('--from');
   const from = fromIndex >= 0 ? argv[fromIndex + 1] : undefined;
   const to = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--from');

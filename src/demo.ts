@@ -17,7 +17,8 @@ import { createLogger } from '../lib/logger.js';
 import { startInspector } from './inspector.js';
 import { assertPortFree, startupFailureText } from './startup-error.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
-import type { ScriptStep, TranscriptEntry } from '../offline/twilio-caller-types.js';
+import type { ScriptStep } from '../offline/twilio-caller-types.js';
+import { printTranscript, styleFor } from '../offline/transcript-print.js';
 import type { TurnEmitted } from '../machines/emitted.js';
 
 const SCRIPT: readonly ScriptStep[] = [
@@ -32,9 +33,7 @@ const SCRIPT: readonly ScriptStep[] = [
 ];
 
 const args = new Set(process.argv.slice(2));
-const style = process.stdout.isTTY
-  ? { dim: (s: string) => `\x1b[2m${s}\x1b[0m`, bold: (s: string) => `\x1b[1m${s}\x1b[0m`, red: (s: string) => `\x1b[31m${s}\x1b[0m` }
-  : { dim: (s: string) => s, bold: (s: string) => s, red: (s: string) => s };
+const style = styleFor(process.stdout);
 
 /** The environment as `npm start` reads it, with the flags applied on top. */
 function demoEnv(): NodeJS.ProcessEnv {
@@ -85,7 +84,7 @@ async function main(): Promise<number> {
     maxDurationMs: 60000,
   });
   const record = await call.done;
-  printTranscript(record.transcript, record.firstAgentAudioMs);
+  printTranscript(record.transcript, record.firstAgentAudioMs, style);
   printServerTurns(turns);
 
   const agentTurns = record.transcript.filter((t) => t.role === 'agent');
@@ -121,27 +120,6 @@ function enterPressed(): Promise<void> {
     process.stdin.once('end', done);
     process.stdin.resume();
   });
-}
-
-function printTranscript(transcript: readonly TranscriptEntry[], greetingMs: number | null): void {
-  let first = true;
-  for (const t of transcript) {
-    if (t.role === 'caller') {
-      console.log(`${style.bold('caller')}  ${t.text}${t.bargeIn ? style.dim('   (talked over the agent)') : ''}`);
-      continue;
-    }
-    const latency =
-      first && greetingMs !== null
-        ? `greeting audio ${greetingMs.toFixed(1)} ms after the stream started`
-        : t.latencyMs !== null
-          ? `replied ${Math.round(t.latencyMs)} ms after the caller stopped talking`
-          : '';
-    first = false;
-    const heard = t.text.trim();
-    const cut = t.cut.trim();
-    console.log(`${style.bold('agent ')}  ${heard}${cut ? style.red(' ✂ ') + style.dim(`[cut off, never heard: "${cut}"]`) : ''}`);
-    if (latency) console.log(style.dim(`        (${latency})`));
-  }
 }
 
 function printServerTurns(turns: readonly TurnEmitted[]): void {

@@ -41,6 +41,14 @@ export function callOptionsFrom(config: Config): CallOptions {
   };
 }
 
+/** How to place a simulated call to this offline server (`npm run call` reads the same PORT). */
+export function offlineCallCommand(port: number): string {
+  const lines = '"Hi, what are your hours?" "Thanks, bye"';
+  if (port === 8080) return `npm run call -- --offline ${lines}`;
+  if (port === 0) return `npm run call -- --offline --url http://127.0.0.1:<port> ${lines}`;
+  return `PORT=${port} npm run call -- --offline ${lines}`;
+}
+
 /** Offline only: options for the built-in simulators (tests and the demo script them). */
 export interface SimulatorOptions {
   deepgram?: DeepgramSimOptions;
@@ -62,7 +70,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
     deepgramUrl = deepgram.url;
     llmKey = 'offline';
     llmBaseUrl = config.LLM_PROVIDER === 'openai' ? llm.openaiBaseUrl : llm.anthropicBaseUrl;
-    log.info('no provider keys: running offline on the built-in simulators', {
+    log.info(`no provider keys: running offline on the built-in simulators; call it with ${offlineCallCommand(config.PORT)}`, {
       deepgram: deepgram.url,
       llm: llmBaseUrl,
       llmProvider: config.LLM_PROVIDER,
