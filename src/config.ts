@@ -66,6 +66,9 @@ const schema = z.object({
 
 export type Env = z.infer<typeof schema>;
 
+/** Every variable the configuration reads (the README's table must list each: test/unit/readme-config.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export interface Config extends Env {
   /** No real Deepgram/LLM key: the built-in simulators stand in for every provider. */
   readonly offline: boolean;
