@@ -15,7 +15,9 @@ export type GarbageKind =
   | 'missing-fields'
   | 'bad-base64'
   | 'media-before-start'
-  | 'duplicate-start';
+  | 'duplicate-start'
+  /** A frame after `start` whose streamSid is not this stream's own (or has none). */
+  | 'foreign-stream-sid';
 
 export type TwilioInbound =
   | { event: 'connected' }
@@ -27,10 +29,10 @@ export type TwilioInbound =
       customParameters: CustomParameters;
       tracks: readonly string[];
     }
-  | { event: 'media'; track: string; payload: string }
-  | { event: 'mark'; name: string }
-  | { event: 'dtmf'; digit: string }
-  | { event: 'stop' };
+  | { event: 'media'; streamSid: string | undefined; track: string; payload: string }
+  | { event: 'mark'; streamSid: string | undefined; name: string }
+  | { event: 'dtmf'; streamSid: string | undefined; digit: string }
+  | { event: 'stop'; streamSid: string | undefined };
 
 export type ParseResult = { ok: true; frame: TwilioInbound } | { ok: false; kind: GarbageKind; detail: string };
 
@@ -59,6 +61,7 @@ export function parseTwilioFrame(text: string): ParseResult {
   }
   if (!isObject(msg)) return garbage('not-an-object', typeof msg);
   const event = str(msg, 'event');
+  const streamSid = str(msg, 'streamSid');
   switch (event) {
     case 'connected':
       return { ok: true, frame: { event: 'connected' } };
@@ -68,22 +71,22 @@ export function parseTwilioFrame(text: string): ParseResult {
       const media = msg['media'];
       const payload = isObject(media) ? str(media, 'payload') : undefined;
       if (!isObject(media) || payload === undefined) return garbage('missing-fields', 'media.payload');
-      return { ok: true, frame: { event: 'media', track: str(media, 'track') ?? 'inbound', payload } };
+      return { ok: true, frame: { event: 'media', streamSid, track: str(media, 'track') ?? 'inbound', payload } };
     }
     case 'mark': {
       const mark = msg['mark'];
       const name = isObject(mark) ? str(mark, 'name') : undefined;
       if (name === undefined) return garbage('missing-fields', 'mark.name');
-      return { ok: true, frame: { event: 'mark', name } };
+      return { ok: true, frame: { event: 'mark', streamSid, name } };
     }
     case 'dtmf': {
       const dtmf = msg['dtmf'];
       const digit = isObject(dtmf) ? str(dtmf, 'digit') : undefined;
       if (digit === undefined) return garbage('missing-fields', 'dtmf.digit');
-      return { ok: true, frame: { event: 'dtmf', digit } };
+      return { ok: true, frame: { event: 'dtmf', streamSid, digit } };
     }
     case 'stop':
-      return { ok: true, frame: { event: 'stop' } };
+      return { ok: true, frame: { event: 'stop', streamSid } };
     case undefined:
       return garbage('missing-fields', 'event');
     default:

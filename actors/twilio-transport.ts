@@ -3,12 +3,18 @@
  * straight to the STT actor through the MediaPipe; only lifecycle events reach the machine (START, MARK, DTMF,
  * AUDIO_STARTED, STOP). Outbound audio and marks come from the TTS actor through the pipe, in one ordered channel.
  *
+ * A stream must earn its call: `authorizeStart` (the server's stream-token check) decides on Twilio's `start` before
+ * TRANSPORT.START is sent; a refused start, or none within `startTimeoutMs`, closes the socket with 1008 (policy
+ * violation) and sends TRANSPORT.STOP {reason: 'rejected'} instead. After `start`, frames carrying another
+ * streamSid are ignored.
+ *
  * Nothing a peer sends can make it throw: every malformed frame is ignored, each kind logged once per call and then
- * only counted (the counts go into the end-of-stream line).
+ * only counted (the counts go into the end-of-stream line and `onIgnoredFrame`). A stream that never started is
+ * logged at debug only: whoever holds a handshake signature can open many of them.
  */
 import { fromCallback } from 'xstate';
 import { WebSocket, type RawData } from 'ws';
-import type { TransportCommand, TransportStart } from '../machines/events.js';
+import type { CustomParameters, TransportCommand, TransportStart, TransportStop } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
 import type { Logger } from '../lib/logger.js';
 import { now } from '../lib/clock.js';
@@ -27,7 +33,30 @@ export interface TwilioTransportDeps {
   maxFrameBytes?: number;
   /** Outbound audio held while waiting for `start` (no streamSid yet); beyond this it is dropped. Default 2 min. */
   maxQueuedBytes?: number;
+  /**
+   * Decides whether Twilio's `start` may begin the call (the server checks the stream token here). Refused → the
+   * stream is rejected. Accepted → the call starts with the returned parameters (the token stripped). Absent: every
+   * start is accepted as sent.
+   */
+  authorizeStart?: (start: StartRequest) => StartDecision;
+  /** Reject the stream when no accepted `start` came within this long after the actor started. Absent: no limit. */
+  startTimeoutMs?: number;
+  /** The stream was rejected (the server logs it rate-limited and counts it). */
+  onRejected?: (reason: string) => void;
+  /** A frame was ignored (the server counts these in /metrics). Called per ignored frame, never per good one. */
+  onIgnoredFrame?: (kind: IgnoredKind) => void;
 }
+
+export interface StartRequest {
+  callSid: string;
+  streamSid: string;
+  accountSid: string;
+  customParameters: CustomParameters;
+}
+
+export type StartDecision = { ok: true; customParameters: CustomParameters } | { ok: false; reason: string };
+
+export type IgnoredKind = GarbageKind | 'queue-overflow' | 'frame-before-start';
 
 type Queued = { audio: Buffer } | { mark: string };
 
@@ -55,18 +84,25 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     const maxQueuedBytes = deps.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
     let log = deps.log;
     const tracker = new MarkTracker();
-    const garbage = new Map<GarbageKind | 'queue-overflow', number>();
+    const garbage = new Map<IgnoredKind, number>();
     let frames: OutboundFrames | null = null;
+    let streamSid: string | null = null;
+    let rejected = false;
+    let startTimer: NodeJS.Timeout | null = null;
     let queued: Queued[] = [];
     let queuedBytes = 0;
     let stopSent = false;
     let inboundFrames = 0;
     let clears = 0;
 
-    const reportGarbage = (kind: GarbageKind | 'queue-overflow', detail: string): void => {
+    /** Lines about a stream that never started are debug: anyone with a handshake signature can open many. */
+    const started = (): boolean => streamSid !== null;
+
+    const reportGarbage = (kind: IgnoredKind, detail: string): void => {
       const seen = garbage.get(kind) ?? 0;
       garbage.set(kind, seen + 1);
-      if (seen === 0) log.warn('ignored bad media stream frame', { kind, detail });
+      if (seen === 0) log.log(started() ? 'warn' : 'debug', 'ignored bad media stream frame', { kind, detail });
+      deps.onIgnoredFrame?.(kind);
     };
 
     const send = (text: string): boolean => {
@@ -80,7 +116,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       }
     };
 
-    const sendStop = (reason: 'stop' | 'socket-closed'): void => {
+    const sendStop = (reason: TransportStop['reason']): void => {
       if (stopSent) return;
       stopSent = true;
       sendBack({ type: 'TRANSPORT.STOP', reason, at: now() });
@@ -131,18 +167,53 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       closeSocket();
     };
 
-    const closeSocket = (): void => {
+    const closeSocket = (code = 1000, reason?: string): void => {
       if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) return;
       try {
-        socket.close(1000);
+        socket.close(code, reason);
       } catch (err) {
         log.warn('media socket close failed', { error: errorMessage(err) });
       }
     };
 
+    const clearStartTimer = (): void => {
+      if (startTimer) clearTimeout(startTimer);
+      startTimer = null;
+    };
+
+    /** No call for this stream: close it as a policy violation; the machine hears STOP 'rejected', never START. */
+    const reject = (reason: string): void => {
+      if (rejected || started()) return;
+      rejected = true;
+      clearStartTimer();
+      log.debug('media stream rejected', { reason });
+      try {
+        deps.onRejected?.(reason);
+      } catch (err) {
+        log.error('onRejected callback failed', { error: errorMessage(err) });
+      }
+      sendStop('rejected');
+      closeSocket(1008, 'stream not authorised');
+    };
+
     // ── inbound: Twilio → machine / stt ─────────────────────────────────────────────────────────────────────────
+    const authorize = (frame: Extract<TwilioInbound, { event: 'start' }>): StartDecision => {
+      const { callSid, streamSid: sid, accountSid, customParameters } = frame;
+      if (!deps.authorizeStart) return { ok: true, customParameters };
+      try {
+        return deps.authorizeStart({ callSid, streamSid: sid, accountSid, customParameters });
+      } catch (err) {
+        log.error('authorizeStart failed', { error: errorMessage(err) });
+        return { ok: false, reason: 'authorize-failed' };
+      }
+    };
+
     const onStartFrame = (frame: Extract<TwilioInbound, { event: 'start' }>): void => {
       if (frames) return reportGarbage('duplicate-start', frame.streamSid);
+      const decision = authorize(frame);
+      if (!decision.ok) return reject(decision.reason);
+      clearStartTimer();
+      streamSid = frame.streamSid;
       frames = new OutboundFrames(frame.streamSid);
       log = log.child({ callSid: frame.callSid, streamSid: frame.streamSid });
       const start: TransportStart = {
@@ -150,10 +221,10 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
         streamSid: frame.streamSid,
         callSid: frame.callSid,
         accountSid: frame.accountSid,
-        customParameters: frame.customParameters,
+        customParameters: decision.customParameters,
         at: now(),
       };
-      log.info('media stream started', { tracks: frame.tracks, parameters: Object.keys(frame.customParameters) });
+      log.info('media stream started', { tracks: frame.tracks, parameters: Object.keys(decision.customParameters) });
       try {
         deps.onStart?.(start);
       } catch (err) {
@@ -170,6 +241,15 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     const handleFrame = (frame: TwilioInbound): void => {
+      if (frame.event !== 'connected' && frame.event !== 'start') {
+        if (!started()) {
+          // Before start nothing but `stop` means anything: there is no call yet.
+          if (frame.event === 'media') return reportGarbage('media-before-start', 'media');
+          if (frame.event !== 'stop') return reportGarbage('frame-before-start', frame.event);
+        } else if (frame.streamSid !== streamSid) {
+          return reportGarbage('foreign-stream-sid', `${frame.event} ${String(frame.streamSid).slice(0, 40)}`);
+        }
+      }
       switch (frame.event) {
         case 'connected':
           log.debug('media stream connected');
@@ -177,7 +257,6 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
         case 'start':
           return onStartFrame(frame);
         case 'media': {
-          if (!frames) return reportGarbage('media-before-start', 'media');
           if (frame.track !== 'inbound' && frame.track !== 'inbound_track') return; // outbound track echo: not the caller
           const audio = decodeBase64Payload(frame.payload);
           if (!audio) return reportGarbage('bad-base64', `${frame.payload.length} chars`);
@@ -207,6 +286,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     const onMessage = (data: RawData, isBinary: boolean): void => {
+      if (rejected) return;
       try {
         if (isBinary) return reportGarbage('binary-frame', `${rawByteLength(data)} bytes`);
         const size = rawByteLength(data);
@@ -221,7 +301,8 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     const onClose = (code: number, reason: Buffer): void => {
-      log.info('media socket closed', { code, reason: reason.toString('utf8').slice(0, 120) });
+      clearStartTimer();
+      log.log(started() ? 'info' : 'debug', 'media socket closed', { code, reason: reason.toString('utf8').slice(0, 120) });
       sendStop('socket-closed');
     };
 
@@ -234,6 +315,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     socket.on('error', onError);
     pipe.onOutbound({ audio: sendAudio, mark: sendMark });
     if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) sendStop('socket-closed');
+    else if (deps.startTimeoutMs !== undefined) startTimer = setTimeout(() => reject('start-timeout'), deps.startTimeoutMs);
 
     receive((command) => {
       try {
@@ -245,6 +327,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     });
 
     return () => {
+      clearStartTimer();
       socket.off('message', onMessage);
       socket.off('close', onClose);
       socket.off('error', onError);
@@ -252,7 +335,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       if (socket.listenerCount('error') === 0) socket.on('error', () => {});
       pipe.onOutbound(null);
       closeSocket();
-      log.info('media stream ended', {
+      log.log(started() ? 'info' : 'debug', 'media stream ended', {
         inboundFrames,
         outboundMs: tracker.bytesSent / BYTES_PER_MS,
         clears,

@@ -131,6 +131,11 @@ export interface SimulatedCallOptions {
   /** An agent turn ends when the line has been quiet this long (default 1500 ms). */
   agentTurnGapMs?: number;
   onEvent?: (entry: TimelineEntry) => void;
+  /**
+   * Runs between the TwiML answer and the stream's handshake (Twilio takes a moment there too): tests use it to act
+   * while a call is on its way, e.g. start a drain.
+   */
+  beforeStream?: () => Promise<void> | void;
   /** Clock driving the 20 ms frames; default the process-wide shared ticker. */
   ticker?: FrameTicker;
 }

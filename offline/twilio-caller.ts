@@ -1,6 +1,7 @@
 /**
  * A simulated Twilio call: behaves like Twilio towards our server for one call. It POSTs the signed voice webhook,
- * follows `<Connect><Stream>`, streams the caller's script as 20 ms µ-law frames at real-time pace, plays the agent's
+ * follows `<Connect><Stream>` (its `<Parameter>`s, the stream token among them, go into `start.customParameters`
+ * as Twilio passes them), streams the caller's script as 20 ms µ-law frames at real-time pace, plays the agent's
  * audio at 8 bytes/ms, echoes marks when playback passes them, honours `clear`, and records what it heard and when.
  *
  * Built for hundreds of concurrent calls in one process: all calls share one 20 ms ticker, silent frames reuse a
@@ -127,6 +128,8 @@ class SimulatedCallSession implements ScriptHost {
       if (this.hangingUp) return this.finish('caller');
       record.customParameters = stream.parameters;
       record.streamUrl = reachableStreamUrl(stream.url, serverUrl, publicUrl);
+      await opts.beforeStream?.();
+      if (this.hangingUp) return this.finish('caller');
       // Twilio signs the WebSocket handshake too: the stream URL from the TwiML, with no parameters.
       this.connect(record.streamUrl, twilio.getExpectedTwilioSignature(opts.signWith ?? opts.authToken, stream.url, {}));
     } catch (err) {

@@ -8,7 +8,7 @@ import { createActor } from 'xstate';
 import { callMachine } from '../machines/call.machine.js';
 import type { CallEmitted } from '../machines/emitted.js';
 import { MediaPipe } from '../actors/media-pipe.js';
-import { createTwilioTransport } from '../actors/twilio-transport.js';
+import { createTwilioTransport, type StartDecision, type StartRequest } from '../actors/twilio-transport.js';
 import { createDeepgramStt } from '../actors/deepgram-stt.js';
 import { createDeepgramTts } from '../actors/deepgram-tts.js';
 import { createLlmActor } from '../actors/llm.js';
@@ -21,8 +21,20 @@ import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
 export interface CallHandle {
   readonly done: Promise<void>;
   callSid(): string | undefined;
-  /** Hang up from our side (drain timeout, shutdown). */
-  hangup(reason: string): void;
+  /** Hang up from our side (drain timeout, shutdown); `polite`: the goodbye phrase first. */
+  hangup(reason: string, opts?: { polite?: boolean }): void;
+}
+
+/** What the server decides per stream, beyond what every call shares. */
+export interface CallSessionOptions {
+  /** The server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
+  twilioRest?: TwilioRestClient;
+  /** The stream-token check on Twilio's `start` (absent: every start is accepted). */
+  authorizeStart?: (start: StartRequest) => StartDecision;
+  /** Close a stream that has not presented an accepted `start` this long after connecting. */
+  startTimeoutMs?: number;
+  /** A stream was rejected: the server writes a rate-limited line and counts it. */
+  onRejected?: (reason: string) => void;
 }
 
 /** What one call needs from the process (the server passes its own deps, which include these). */
@@ -37,9 +49,9 @@ export interface CallDeps {
 
 let streamCounter = 0;
 
-/** `twilioRest` is the server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
-export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: TwilioRestClient): CallHandle {
+export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessionOptions = {}): CallHandle {
   const { providers, metrics } = deps;
+  const { twilioRest } = session;
   // winston child loggers keep a reference to this object: the callSid appears on every line once `start` arrives.
   const meta: { callSid: string; stream: number } = { callSid: 'pending', stream: ++streamCounter };
   const log = deps.log.child(meta);
@@ -53,7 +65,12 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
         log,
         onStart: (start) => {
           meta.callSid = start.callSid;
+          metrics.callsTotal.inc();
         },
+        authorizeStart: session.authorizeStart,
+        startTimeoutMs: session.startTimeoutMs,
+        onRejected: session.onRejected,
+        onIgnoredFrame: (kind) => metrics.mediaFramesIgnored.inc({ kind }),
       }),
       stt: createDeepgramStt({ client: providers.deepgram, pipe, log, options: providers.stt }),
       tts: createDeepgramTts({ client: providers.deepgram, pipe, log, model: providers.ttsModel, cache: providers.phrases }),
@@ -74,7 +91,9 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
   });
 
   const actor = createActor(machine, { input: { options: providers.callOptions }, inspect: deps.inspector?.inspect });
-  observe(actor.on.bind(actor) as Listen, log, metrics, deps.onCallEvent);
+  // Until a valid `start` this may be anyone holding a handshake signature: its lines are debug only.
+  const started = (): boolean => meta.callSid !== 'pending';
+  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent);
 
   let lastState = '';
   const done = new Promise<void>((resolve) => {
@@ -89,7 +108,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
         }
       },
       complete() {
-        log.info('call ended');
+        log.log(started() ? 'info' : 'debug', 'call ended');
         resolve();
       },
       // Without an error observer XState re-throws asynchronously and the whole process dies.
@@ -101,13 +120,14 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
     });
   });
   actor.start();
-  log.info('media stream connected');
+  log.debug('media stream connected');
 
   return {
     done,
     callSid: () => (meta.callSid === 'pending' ? undefined : meta.callSid),
-    hangup(reason) {
-      actor.send({ type: 'CALL.HANGUP', reason });
+    hangup(reason, opts = {}) {
+      log.log(started() ? 'info' : 'debug', 'hanging up call', { reason, polite: opts.polite ?? false });
+      actor.send({ type: 'CALL.HANGUP', reason, ...(opts.polite === undefined ? {} : { polite: opts.polite }) });
     },
   };
 }
@@ -115,7 +135,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
 type Listen = <T extends CallEmitted['type']>(type: T, handler: (e: Extract<CallEmitted, { type: T }>) => void) => unknown;
 
 /** One log line (and metrics) per meaningful call event. */
-function observe(on: Listen, log: Logger, metrics: Metrics, onEvent?: (e: CallEmitted) => void): void {
+function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boolean, onEvent?: (e: CallEmitted) => void): void {
   on('call.started', (e) => {
     log.info('call started', { streamSid: e.streamSid });
     onEvent?.(e);
@@ -149,7 +169,7 @@ function observe(on: Listen, log: Logger, metrics: Metrics, onEvent?: (e: CallEm
     onEvent?.(e);
   });
   on('call.ended', (e) => {
-    log.info('call ending', { reason: e.reason });
+    log.log(started() ? 'info' : 'debug', 'call ending', { reason: e.reason });
     onEvent?.(e);
   });
 }

@@ -57,6 +57,14 @@ const schema = z.object({
   MAX_REPROMPTS: int(0, 10).default(defaultCallOptions.maxReprompts),
   LLM_TIMEOUT_MS: int(500, 120000).default(defaultCallOptions.llmTimeoutMs),
   DRAIN_TIMEOUT_MS: int(0, 3600000).default(30000),
+  /** Calls still up when the drain times out hear the goodbye phrase; this long is given for it before they are cut. */
+  DRAIN_GOODBYE_MS: int(0, 120000).default(10000),
+  /** HMAC secret of the stream tokens; default derived from TWILIO_AUTH_TOKEN, so every instance agrees. */
+  STREAM_TOKEN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  /** How long the token in the TwiML stays valid: Twilio opens the stream within a second or two of fetching it. */
+  STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
+  /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
+  STREAM_START_TIMEOUT_MS: int(100, 120000).default(5000),
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
@@ -93,7 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const value = env[variable];
-    const shown = /KEY|TOKEN/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    const shown = /KEY|TOKEN|SECRET/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;

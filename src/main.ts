@@ -1,6 +1,8 @@
 /**
- * `npm start`: validated config → providers (real, or built-in simulators when no keys) → server.
- * SIGTERM/SIGINT: stop taking calls, let active calls finish (DRAIN_TIMEOUT_MS), then exit 0.
+ * The server process (`node dist/src/main.js` in production, `npm start` builds and runs it): validated config →
+ * providers (real, or built-in simulators when no keys) → server.
+ * SIGTERM/SIGINT: stop taking calls, let active calls and calls on their way finish (DRAIN_TIMEOUT_MS), say goodbye
+ * to the rest, then exit 0. A second SIGINT (Ctrl-C again) exits at once.
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from '../lib/logger.js';
@@ -38,13 +40,17 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      if (signal !== 'SIGINT') return;
+      log.warn('second SIGINT: exiting without waiting for calls', { activeCalls: server.activeCalls() });
+      process.exit(130);
+    }
     stopping = true;
     log.info('shutdown requested', { signal, activeCalls: server.activeCalls(), drainTimeoutMs: config.DRAIN_TIMEOUT_MS });
-    const { finished, cut } = await server.drain(config.DRAIN_TIMEOUT_MS);
+    const { finished, saidGoodbye, cut } = await server.drain(config.DRAIN_TIMEOUT_MS);
     inspector?.stop();
     await providers.close();
-    log.info('shutdown complete', { finished, cut });
+    log.info('shutdown complete', { finished, saidGoodbye, cut });
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -8,8 +8,30 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const m = {
     registry,
-    activeCalls: new Gauge({ name: 'voice_active_calls', help: 'Calls with an open media stream', registers: [registry] }),
-    callsTotal: new Counter({ name: 'voice_calls_total', help: 'Media streams accepted', registers: [registry] }),
+    activeCalls: new Gauge({
+      name: 'voice_active_calls',
+      help: 'Open media streams (calls, and streams still waiting to present a valid start)',
+      registers: [registry],
+    }),
+    callsTotal: new Counter({ name: 'voice_calls_total', help: 'Calls started: media streams that presented a valid start', registers: [registry] }),
+    streamUpgradesRefused: new Counter({
+      name: 'voice_stream_upgrades_refused_total',
+      help: 'WebSocket upgrades refused before any stream existed (bad or missing signature, unknown path, shutting down)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    streamsRejected: new Counter({
+      name: 'voice_streams_rejected_total',
+      help: 'Media streams closed with 1008 for want of a valid start (stream token missing, bad, expired or reused; start timeout)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    mediaFramesIgnored: new Counter({
+      name: 'voice_media_frames_ignored_total',
+      help: 'Media stream frames ignored (malformed, before start, another streamSid, …)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     callsRejected: new Counter({
       name: 'voice_webhooks_rejected_total',
       help: 'Webhooks refused',

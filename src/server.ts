@@ -2,6 +2,9 @@
  * The phone server: express for the webhooks, ws for Twilio media streams (one call machine per stream), health,
  * metrics and a graceful drain. Everything a call needs from outside comes in `ServerDeps`, so tests, the demo and
  * the benchmark build servers with their own providers.
+ *
+ * A stream must belong to a call we answered: `/voice` puts a stream token in the TwiML, the handshake signature is
+ * checked on upgrade, and the transport checks the token on `start` (see stream-token.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +15,9 @@ import { startCall, type CallDeps, type CallHandle } from './call-session.js';
 import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from './twiml.js';
 import { createTwilioRestClient, placeOutboundCall } from './twilio-rest.js';
 import { listenError } from './startup-error.js';
+import { authorizeStreamStart, deriveStreamTokenSecret, STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-token.js';
+import { drainCalls, type DrainResult } from './drain.js';
+import { LogThrottle } from '../lib/log-throttle.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -27,8 +33,13 @@ export interface RunningServer {
   /** The base Twilio signs against (PUBLIC_URL, or the local URL when none is configured). */
   readonly publicUrl: string;
   activeCalls(): number;
-  /** Stop taking new calls, let active ones finish up to `timeoutMs`, then hang up the rest and close. */
-  drain(timeoutMs: number): Promise<{ finished: number; cut: number }>;
+  /** Mints stream tokens (the `/voice` TwiML carries one; other authenticated entry points may mint their own). */
+  readonly streamTokens: StreamTokens;
+  /**
+   * Stop taking new calls; wait for active calls and calls on their way up to `timeoutMs`; hang up the rest politely
+   * (goodbye phrase), give them `goodbyeMs` (default DRAIN_GOODBYE_MS), then close.
+   */
+  drain(timeoutMs: number, opts?: { goodbyeMs?: number }): Promise<DrainResult>;
   close(): Promise<void>;
 }
 
@@ -41,7 +52,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       ? undefined
       : createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
   let draining = false;
+  /** The drain has timed out: streams still on their way are refused at the handshake. */
+  let closing = false;
   let publicUrl = config.PUBLIC_URL ?? '';
+  const streamTokens = new StreamTokens({
+    secret: config.STREAM_TOKEN_SECRET ?? deriveStreamTokenSecret(config.twilioAuthToken),
+    ttlMs: config.STREAM_TOKEN_TTL_MS,
+  });
+  // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
+  const throttle = new LogThrottle();
+  let notifyChange: () => void = () => {};
+  const changed = (): Promise<void> => new Promise((resolve) => (notifyChange = resolve));
 
   const app = express();
   app.disable('x-powered-by');
@@ -74,7 +95,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     log.info('call webhook', { callSid: params.CallSid, direction: params.Direction });
-    res.send(connectStreamTwiml(publicUrl, params));
+    const { token } = streamTokens.mint(params.CallSid ?? '');
+    res.send(connectStreamTwiml(publicUrl, params, { name: STREAM_TOKEN_PARAMETER, value: token }));
   });
 
   app.post('/calls', async (req: Request, res: Response) => {
@@ -114,27 +136,41 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MEDIA_FRAME_BYTES });
 
   server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {}); // a peer resetting a refused handshake is not our error
+    const refuse = (status: string, reason: string, message: string): void => {
+      metrics.streamUpgradesRefused.inc({ reason });
+      throttle.warn(log, `upgrade:${reason}`, message, { reason, remote: req.socket.remoteAddress });
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    };
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/media') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
+    if (path !== '/media') return refuse('404 Not Found', 'unknown-path', 'websocket upgrade refused: unknown path');
     // Twilio signs the WebSocket handshake too: the wss URL with no parameters.
     const signature = headerValue(req.headers['x-twilio-signature']);
     if (!isValidTwilioSignature(config.twilioAuthToken, signature, streamUrlFor(publicUrl), {})) {
-      metrics.callsRejected.inc({ reason: 'bad-stream-signature' });
-      log.warn('media stream refused: bad or missing X-Twilio-Signature', { path });
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      return;
+      const reason = signature ? 'bad-signature' : 'no-signature';
+      return refuse('403 Forbidden', reason, 'media stream refused: bad or missing X-Twilio-Signature');
     }
+    if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
     wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws));
   });
 
   function acceptStream(ws: WebSocket): void {
-    metrics.callsTotal.inc();
     metrics.activeCalls.inc();
-    const call = startCall(ws, deps, twilioRest);
+    const call = startCall(ws, deps, {
+      twilioRest,
+      authorizeStart: (start) => {
+        const decision = authorizeStreamStart(streamTokens, start);
+        notifyChange(); // a token was redeemed (or not): the drain looks again
+        return decision;
+      },
+      startTimeoutMs: config.STREAM_START_TIMEOUT_MS,
+      onRejected: (reason) => {
+        metrics.streamsRejected.inc({ reason });
+        throttle.warn(log, `stream:${reason}`, 'media stream rejected: no valid start', { reason });
+      },
+    });
     calls.add(call);
+    notifyChange();
     void call.done.then(() => {
       calls.delete(call);
       metrics.activeCalls.dec();
@@ -165,18 +201,16 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return publicUrl;
     },
     activeCalls: () => calls.size,
-    async drain(timeoutMs: number) {
+    streamTokens,
+    async drain(timeoutMs: number, opts: { goodbyeMs?: number } = {}) {
       draining = true;
-      const active = [...calls];
-      log.info('draining', { activeCalls: active.length, timeoutMs });
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-      await Promise.race([Promise.all(active.map((c) => c.done)), timedOut]);
-      clearTimeout(timer);
-      const cut = calls.size;
-      if (cut > 0) log.warn('drain timeout: hanging up remaining calls', { remaining: cut });
+      const result = await drainCalls(
+        { calls: () => calls, pending: () => streamTokens.pending(), changed, stopAccepting: () => (closing = true), log },
+        timeoutMs,
+        opts.goodbyeMs ?? config.DRAIN_GOODBYE_MS,
+      );
       await close();
-      return { finished: active.length - cut, cut };
+      return result;
     },
     close,
   };

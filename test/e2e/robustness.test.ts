@@ -30,6 +30,9 @@ describe('robustness', () => {
 
     const garbage = await signedSocket(stack);
     const streamSid = 'MZ' + 'f'.repeat(32);
+    const callSid = 'CA' + 'e'.repeat(32);
+    // A stream that earns its call (a valid token for its CallSid), then misbehaves.
+    const { token } = stack.server.streamTokens.mint(callSid);
     garbage.send('{not json');
     garbage.send(Buffer.from([0, 1, 2, 3, 255]), { binary: true });
     garbage.send(JSON.stringify({ event: 'teleport', streamSid }));
@@ -43,12 +46,16 @@ describe('robustness', () => {
         event: 'start',
         sequenceNumber: '1',
         streamSid,
-        start: { accountSid: 'AC1', streamSid, callSid: 'CA' + 'e'.repeat(32), tracks: ['inbound'], mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: {} },
+        start: { accountSid: 'AC1', streamSid, callSid, tracks: ['inbound'], mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 }, customParameters: { StreamToken: token } },
       }),
     );
     garbage.send(JSON.stringify({ event: 'media', streamSid, media: { track: 'inbound', chunk: '1', timestamp: '0', payload: '%%% not base64 %%%' } }));
     garbage.send(JSON.stringify({ event: 'mark', streamSid, mark: { name: 'never-sent' } }));
     garbage.send(JSON.stringify({ event: 'dtmf', streamSid, dtmf: {} }));
+    // Another stream's frames on this socket are not this caller's: ignored, counted, never a stop.
+    const foreign = 'MZ' + '0'.repeat(32);
+    garbage.send(JSON.stringify({ event: 'media', streamSid: foreign, media: { track: 'inbound', chunk: '2', timestamp: '20', payload: 'AAAA' } }));
+    garbage.send(JSON.stringify({ event: 'stop', sequenceNumber: '8', streamSid: foreign, stop: { accountSid: 'AC1', callSid } }));
 
     // A 1 MB frame is far beyond any Twilio frame: that socket alone is closed (1009), nothing else is touched.
     const huge = await signedSocket(stack);
@@ -62,9 +69,12 @@ describe('robustness', () => {
     expect(health.status).toBe(200);
     // The garbage call is still a live call that can be ended normally.
     expect(garbage.readyState).toBe(WebSocket.OPEN);
-    garbage.send(JSON.stringify({ event: 'stop', sequenceNumber: '9', streamSid, stop: { accountSid: 'AC1', callSid: 'CA' + 'e'.repeat(32) } }));
+    garbage.send(JSON.stringify({ event: 'stop', sequenceNumber: '9', streamSid, stop: { accountSid: 'AC1', callSid } }));
     await closed(garbage);
     await eventually(() => stack?.server.activeCalls() === 0, 'every call torn down');
+    const metrics = await (await fetch(`${stack.server.localUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^voice_media_frames_ignored_total\{kind="foreign-stream-sid"\} 2$/m);
+    expect(metrics).toMatch(/^voice_media_frames_ignored_total\{kind="media-before-start"\} 1$/m);
   });
 
   it('20 concurrent calls each hear their own answer on their own streamSid', async () => {

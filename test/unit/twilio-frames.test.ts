@@ -21,10 +21,12 @@ describe('parseTwilioFrame', () => {
       ok: true,
       frame: { event: 'start', streamSid: 'MZ456', callSid: 'CA789', accountSid: 'AC123', customParameters: { From: '+15551234567' }, tracks: ['inbound'] },
     });
-    expect(parseTwilioFrame(real.media)).toEqual({ ok: true, frame: { event: 'media', track: 'inbound', payload: PAYLOAD } });
-    expect(parseTwilioFrame(real.mark)).toEqual({ ok: true, frame: { event: 'mark', name: 'seg-3' } });
-    expect(parseTwilioFrame(real.dtmf)).toEqual({ ok: true, frame: { event: 'dtmf', digit: '1' } });
-    expect(parseTwilioFrame(real.stop)).toEqual({ ok: true, frame: { event: 'stop' } });
+    expect(parseTwilioFrame(real.media)).toEqual({ ok: true, frame: { event: 'media', streamSid: 'MZ456', track: 'inbound', payload: PAYLOAD } });
+    expect(parseTwilioFrame(real.mark)).toEqual({ ok: true, frame: { event: 'mark', streamSid: 'MZ456', name: 'seg-3' } });
+    expect(parseTwilioFrame(real.dtmf)).toEqual({ ok: true, frame: { event: 'dtmf', streamSid: 'MZ456', digit: '1' } });
+    expect(parseTwilioFrame(real.stop)).toEqual({ ok: true, frame: { event: 'stop', streamSid: 'MZ456' } });
+    // The transport compares it with its own streamSid: a frame without one is reported as such, not guessed.
+    expect(parseTwilioFrame('{"event":"stop"}')).toEqual({ ok: true, frame: { event: 'stop', streamSid: undefined } });
   });
 
   it('classifies garbage without throwing', () => {
