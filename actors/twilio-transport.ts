@@ -192,8 +192,9 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       } catch (err) {
         log.error('onRejected callback failed', { error: errorMessage(err) });
       }
-      sendStop('rejected');
+      // Close first: the STOP ends the machine at once, and its cleanup would close with a plain 1000.
       closeSocket(1008, 'stream not authorised');
+      sendStop('rejected');
     };
 
     // ── inbound: Twilio → machine / stt ─────────────────────────────────────────────────────────────────────────
