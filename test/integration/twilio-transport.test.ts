@@ -2,14 +2,14 @@
  * The transport actor on a real `ws` server socket, driven by a raw `ws` client playing Twilio with the payloads of
  * protocols.md, hosted by a minimal parent machine that records every event the actor sends back.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createActor, setup, type AnyActorRef } from 'xstate';
-import { createTwilioTransport } from '../../actors/twilio-transport.js';
+import { createTwilioTransport, type IgnoredKind, type TwilioTransportDeps } from '../../actors/twilio-transport.js';
 import { MediaPipe } from '../../actors/media-pipe.js';
 import type { CallEvent, TransportCommand, TransportStart } from '../../machines/events.js';
 
@@ -70,7 +70,7 @@ function captureLogger(lines: LogLine[]): winston.Logger {
   return winston.createLogger({ level: 'debug', transports: [new winston.transports.Stream({ stream: sink })] });
 }
 
-async function connect(): Promise<Harness> {
+async function connect(extra: Partial<TwilioTransportDeps> = {}): Promise<Harness> {
   const serverSide = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
   const client = new WebSocket(url);
   const fromServer: Record<string, unknown>[] = [];
@@ -84,7 +84,7 @@ async function connect(): Promise<Harness> {
   const pipe = new MediaPipe();
   pipe.onInbound((chunk) => inbound.push(chunk));
   const machine = setup({
-    actors: { transport: createTwilioTransport({ socket, pipe, log: captureLogger(logs), onStart: (s) => starts.push(s) }) },
+    actors: { transport: createTwilioTransport({ socket, pipe, log: captureLogger(logs), onStart: (s) => starts.push(s), ...extra }) },
   }).createMachine({
     invoke: { id: 'transport', src: 'transport' },
     on: { '*': { actions: ({ event }) => events.push(event as CallEvent) } },
@@ -278,5 +278,84 @@ describe('twilio transport actor', () => {
     expect(b.serverSocket.listenerCount('message')).toBe(0);
     b.pipe.sendOutbound(Buffer.alloc(10)); // sink detached: nothing happens
     expect(b.fromServer).toEqual([]);
+  });
+
+  it('authorizeStart decides on start: refused → closed 1008 and STOP rejected, never START; accepted → START with its parameters', async () => {
+    const seen: string[] = [];
+    const rejections: string[] = [];
+    const refused = await connect({
+      authorizeStart: (start) => {
+        seen.push(start.callSid);
+        return { ok: false, reason: 'token-missing' };
+      },
+      onRejected: (reason) => rejections.push(reason),
+    });
+    const closed = new Promise<number>((resolve) => refused.client.once('close', resolve));
+    refused.pipe.sendOutbound(Buffer.alloc(160)); // audio queued for a call that will never start
+    refused.client.send(START());
+    refused.client.send(MEDIA());
+    expect(await closed).toBe(1008);
+    await until(() => refused.events.length > 0, 'STOP');
+    expect(refused.events).toEqual([expect.objectContaining({ type: 'TRANSPORT.STOP', reason: 'rejected' })]);
+    expect({ seen, rejections, starts: refused.starts, inbound: refused.inbound, sent: refused.fromServer }).toEqual({
+      seen: ['CA789'],
+      rejections: ['token-missing'],
+      starts: [],
+      inbound: [],
+      sent: [],
+    });
+    expect(refused.logs.filter((l) => l.level === 'warn' || l.level === 'info')).toEqual([]); // a stream that never started is quiet
+
+    const accepted = await connect({ authorizeStart: () => ({ ok: true, customParameters: { From: 'checked' } }) });
+    accepted.client.send(START());
+    await until(() => accepted.events.length === 1, 'START');
+    expect(accepted.events[0]).toMatchObject({ type: 'TRANSPORT.START', customParameters: { From: 'checked' } });
+  });
+
+  it('after start, frames of another streamSid are ignored and counted; before start only stop means anything', async () => {
+    const ignored: IgnoredKind[] = [];
+    const h = await connect({ onIgnoredFrame: (kind) => ignored.push(kind) });
+    h.client.send('{"event":"dtmf","streamSid":"MZ456","sequenceNumber":"2","dtmf":{"track":"inbound_track","digit":"9"}}');
+    h.client.send(START());
+    const other = (frame: string) => frame.replace('"streamSid":"MZ456"', '"streamSid":"MZevil"');
+    h.client.send(other(MEDIA()));
+    h.client.send(other('{"event":"dtmf","streamSid":"MZ456","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"1"}}'));
+    h.client.send(other('{"event":"stop","sequenceNumber":"5","stop":{"accountSid":"AC123","callSid":"CA789"},"streamSid":"MZ456"}'));
+    h.client.send('{"event":"media","sequenceNumber":"3","media":{"track":"inbound","payload":"' + Buffer.alloc(160).toString('base64') + '"}}');
+    h.client.send(MEDIA());
+    await until(() => h.inbound.length === 1, 'the stream\'s own media');
+    expect(h.inbound).toEqual([Buffer.alloc(160, 0x7f)]);
+    expect(h.events.map((e) => e.type)).toEqual(['TRANSPORT.START']);
+    expect(ignored).toEqual(['frame-before-start', 'foreign-stream-sid', 'foreign-stream-sid', 'foreign-stream-sid', 'foreign-stream-sid']);
+    expect(h.logs.filter((l) => l.level === 'warn').map((l) => l.kind)).toEqual(['foreign-stream-sid']); // once per kind
+  });
+
+  it('rejects a stream with no accepted start within startTimeoutMs (fake clock)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const rejections: string[] = [];
+      const h = await connect({ startTimeoutMs: 5000, onRejected: (reason) => rejections.push(reason) });
+      const closed = new Promise<number>((resolve) => h.client.once('close', resolve));
+      h.client.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
+      vi.advanceTimersByTime(4999);
+      expect(rejections).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(rejections).toEqual(['start-timeout']);
+      expect(h.events).toEqual([expect.objectContaining({ type: 'TRANSPORT.STOP', reason: 'rejected' })]);
+      vi.useRealTimers();
+      expect(await closed).toBe(1008);
+
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const started = await connect({ startTimeoutMs: 5000, onRejected: (reason) => rejections.push(reason) });
+      started.client.send(START());
+      vi.useRealTimers();
+      await until(() => started.events.length === 1, 'START');
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      vi.advanceTimersByTime(60_000);
+      expect(rejections).toEqual(['start-timeout']); // a started stream is never timed out
+      expect(started.serverSocket.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
