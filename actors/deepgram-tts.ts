@@ -13,8 +13,11 @@
  * open (or while it is down) only update our state; the state is sent when the socket opens.
  *
  * A dropped socket (reported as TTS.ERROR recoverable:true) is reopened. The segment whose audio had started is
- * marked at once (the caller hears it truncated, playback completes); segments with no audio yet and unflushed text
- * are sent again on the new socket, so nothing is heard twice and the machine never waits for a lost Flushed.
+ * marked at once as partial: the caller hears it cut short, playback completes, and its echo says not played, so
+ * history never claims the words the caller missed (as after a barge-in, a segment heard in part does not count).
+ * Re-sending it would make the caller hear its beginning twice, and we cannot tell which words its audio reached.
+ * Segments with no audio yet and unflushed text are sent again on the new socket, so nothing is heard twice and
+ * the machine never waits for a lost Flushed.
  * After giving up (TTS.ERROR recoverable:false) every pending and future segment is marked without audio (cached
  * phrases still play) so playback completes and the call can go on. Never throws.
  */
@@ -205,7 +208,7 @@ class TtsSession {
     if (head?.kind === 'deepgram' && head.audioBytes > 0) {
       this.fifo.shift();
       this.deps.log.warn('tts: segment truncated by the drop', { segment: head.segment, bytes: head.audioBytes });
-      this.deps.pipe.sendMark(head.segment);
+      this.deps.pipe.sendMark(head.segment, { partial: true });
       this.drainCached();
     }
     for (const seg of this.fifo) if (seg.kind === 'deepgram') seg.audioBytes = 0;

@@ -7,10 +7,18 @@
  * - outbound: agent audio and marks, tts → transport, in one ordered channel so a mark can never overtake the
  *   audio it must follow.
  */
+export interface MarkOptions {
+  /**
+   * The segment this mark closes stopped short (its TTS socket dropped mid-segment): the caller heard only part of
+   * it, so the echo is reported as not played and the segment does not count as heard.
+   */
+  partial?: boolean;
+}
+
 export interface OutboundSink {
   audio(chunk: Buffer): void;
   /** Send a Twilio mark after all audio handed over so far. */
-  mark(name: string): void;
+  mark(name: string, opts?: MarkOptions): void;
 }
 
 export class MediaPipe {
@@ -41,7 +49,7 @@ export class MediaPipe {
     this.outboundSink?.audio(chunk);
   }
 
-  sendMark(name: string): void {
-    this.outboundSink?.mark(name);
+  sendMark(name: string, opts?: MarkOptions): void {
+    this.outboundSink?.mark(name, opts);
   }
 }

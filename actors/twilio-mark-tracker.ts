@@ -10,7 +10,10 @@ import { BYTES_PER_MS } from '../lib/mulaw.js';
 
 export interface MarkEcho {
   name: string;
-  /** False when the mark was outstanding at a clear: the echo came from the clear, not from playback. */
+  /**
+   * False when the mark was outstanding at a clear (the echo came from the clear, not from playback), or when it
+   * closed a partial segment (the caller heard only its beginning).
+   */
   played: boolean;
   /** Audio bytes of the segment the mark closed. */
   bytes: number;
@@ -21,6 +24,7 @@ interface OutstandingMark {
   name: string;
   bytes: number;
   cleared: boolean;
+  partial: boolean;
 }
 
 export class MarkTracker {
@@ -50,8 +54,9 @@ export class MarkTracker {
     return startsSpeech;
   }
 
-  markSent(name: string): void {
-    this.outstanding.push({ name, bytes: this.bytesSinceMark, cleared: false });
+  /** `partial`: the segment before this mark stopped short; its echo will say not played. */
+  markSent(name: string, partial = false): void {
+    this.outstanding.push({ name, bytes: this.bytesSinceMark, cleared: false, partial });
     this.unclearedCount++;
     this.bytesSinceMark = 0;
   }
@@ -71,6 +76,6 @@ export class MarkTracker {
     const [mark] = this.outstanding.splice(index, 1);
     if (!mark) return null;
     if (!mark.cleared) this.unclearedCount--;
-    return { name, played: !mark.cleared, bytes: mark.bytes, ms: mark.bytes / BYTES_PER_MS };
+    return { name, played: !mark.cleared && !mark.partial, bytes: mark.bytes, ms: mark.bytes / BYTES_PER_MS };
   }
 }

@@ -15,7 +15,7 @@
 import { fromCallback } from 'xstate';
 import { WebSocket, type RawData } from 'ws';
 import type { CustomParameters, TransportCommand, TransportStart, TransportStop } from '../machines/events.js';
-import type { MediaPipe } from './media-pipe.js';
+import type { MarkOptions, MediaPipe } from './media-pipe.js';
 import type { Logger } from '../lib/logger.js';
 import { now } from '../lib/clock.js';
 import { decodeBase64Payload, OutboundFrames, parseTwilioFrame, type GarbageKind, type TwilioInbound } from './twilio-frames.js';
@@ -58,7 +58,7 @@ export type StartDecision = { ok: true; customParameters: CustomParameters } | {
 
 export type IgnoredKind = GarbageKind | 'queue-overflow' | 'frame-before-start';
 
-type Queued = { audio: Buffer } | { mark: string };
+type Queued = { audio: Buffer } | { mark: string; opts: MarkOptions | undefined };
 
 const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 const DEFAULT_MAX_QUEUED_BYTES = 120_000 * 8;
@@ -137,13 +137,13 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       if (startsSpeech) sendBack({ type: 'TRANSPORT.AUDIO_STARTED', at: now() });
     };
 
-    const sendMark = (name: string): void => {
+    const sendMark = (name: string, opts?: MarkOptions): void => {
       if (!frames) {
-        queued.push({ mark: name });
+        queued.push({ mark: name, opts });
         return;
       }
       if (socket.readyState !== WebSocket.OPEN) return;
-      tracker.markSent(name);
+      tracker.markSent(name, opts?.partial ?? false);
       send(frames.mark(name));
     };
 
@@ -237,7 +237,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       queuedBytes = 0;
       for (const item of backlog) {
         if ('audio' in item) sendAudio(item.audio);
-        else sendMark(item.mark);
+        else sendMark(item.mark, item.opts);
       }
     };
 

@@ -68,6 +68,8 @@ export interface DeepgramSimEventMap {
   'speak.cleared': [At & { sequenceId: number }];
   'speak.warning': [At & { code: string }];
   'speak.close': [At & { code: number; reason: string }];
+  /** The `dropSpeakMidSegment` fault fired: the socket was dropped after `bytes` of that flush's audio. */
+  'speak.dropped': [At & { sequenceId: number; bytes: number }];
 }
 
 /** Live counters (read them any time). */
@@ -102,11 +104,18 @@ export function newStats(): DeepgramSimStats {
   };
 }
 
+/** Fault switches armed at run time (one-shot: each fires once, then disarms itself). */
+export interface SimFaults {
+  /** Drop the next /v1/speak socket once it has sent this many bytes of one flush's audio with more to come. */
+  dropSpeakAfterBytes: number | null;
+}
+
 /** What a session needs from the server. */
 export interface SessionContext {
   connection: number;
   options: ResolvedSimOptions;
   stats: DeepgramSimStats;
+  faults: SimFaults;
   emit<K extends keyof DeepgramSimEventMap>(name: K, ...payload: DeepgramSimEventMap[K]): void;
 }
 

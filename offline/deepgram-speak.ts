@@ -130,6 +130,14 @@ export class SpeakSession {
         const chunk = audio.subarray(offset, offset + opts.ttsChunkBytes);
         offset += chunk.length;
         this.ctx.stats.speakAudioBytes += chunk.length;
+        const dropAfter = this.ctx.faults.dropSpeakAfterBytes;
+        if (dropAfter !== null && offset >= dropAfter && offset < audio.length) {
+          // A network drop mid-segment: this chunk still arrives, then the socket dies without a close frame.
+          this.ctx.faults.dropSpeakAfterBytes = null;
+          this.ctx.emit('speak.dropped', { connection: this.ctx.connection, at: simNow(), sequenceId: job.sequenceId, bytes: offset });
+          this.ws.send(chunk, { binary: true }, () => this.ws.terminate());
+          return;
+        }
         this.ws.send(chunk, { binary: true });
         // The last chunk and Flushed go out back to back, as Deepgram does (often in one TCP read at the client).
         if (offset < audio.length) {

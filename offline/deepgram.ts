@@ -20,6 +20,7 @@ import {
   type DeepgramSimStats,
   type ResolvedSimOptions,
   type SessionContext,
+  type SimFaults,
   type SocketKind,
 } from './deepgram-sim-types.js';
 
@@ -33,6 +34,11 @@ export interface DeepgramSimulator {
   stats: DeepgramSimStats;
   /** Simulate a network drop: destroy the open sockets (of one kind, or all) without a close handshake. */
   dropConnections(kind?: SocketKind): number;
+  /**
+   * Fault switch (one-shot): the next /v1/speak socket that has sent `afterBytes` of one flush's audio, with more of
+   * it to come, is dropped right after that chunk — the caller hears that segment cut short.
+   */
+  dropSpeakMidSegment(afterBytes: number): void;
   close(): Promise<void>;
 }
 
@@ -78,6 +84,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
   const stats = newStats();
   const observer = new EventEmitter<DeepgramSimEventMap>();
   const sockets = new Map<WebSocket, SocketKind>();
+  const faults: SimFaults = { dropSpeakAfterBytes: null };
   let nextConnection = 1;
 
   const server = createServer((_req, res) => {
@@ -109,6 +116,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
         connection,
         options,
         stats,
+        faults,
         // EventEmitter's generic emit cannot be called with a generic key; the map type still checks every caller.
         emit: (name, ...payload) => (observer.emit as (n: string, ...a: unknown[]) => boolean).call(observer, name, ...payload),
       };
@@ -150,6 +158,9 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       }
       log?.info('deepgram sim: dropped connections', { kind: kind ?? 'all', dropped });
       return dropped;
+    },
+    dropSpeakMidSegment(afterBytes: number): void {
+      faults.dropSpeakAfterBytes = Math.max(1, afterBytes);
     },
     close(): Promise<void> {
       for (const ws of sockets.keys()) ws.terminate();

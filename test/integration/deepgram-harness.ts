@@ -4,7 +4,7 @@
  */
 import { createActor, sendTo, setup, type AnyActorLogic, type EventObject } from 'xstate';
 import type { CallEvent } from '../../machines/events.js';
-import type { OutboundSink } from '../../actors/media-pipe.js';
+import type { MarkOptions, OutboundSink } from '../../actors/media-pipe.js';
 import { FRAME_BYTES, silence } from '../../lib/mulaw.js';
 import { encodeSpeech, SpeechDecoder } from '../../offline/speech-codec.js';
 import type { DeepgramSimEventMap, DeepgramSimulator } from '../../offline/deepgram.js';
@@ -148,6 +148,8 @@ export class RecordingSink implements OutboundSink {
   private decoder = new SpeechDecoder();
   /** Decoded text of the audio received before each mark, and after the last one (`tail`). */
   readonly textBeforeMark = new Map<string, string>();
+  /** Marks sent as closing a segment that stopped short. */
+  readonly partialMarks: string[] = [];
   audioBytes = 0;
   private listeners = new Set<() => void>();
 
@@ -160,7 +162,8 @@ export class RecordingSink implements OutboundSink {
     this.notify();
   }
 
-  mark(name: string): void {
+  mark(name: string, opts?: MarkOptions): void {
+    if (opts?.partial === true) this.partialMarks.push(name);
     this.textBeforeMark.set(name, this.decoder.take());
     this.items.push({ kind: 'mark', name });
     this.notify();

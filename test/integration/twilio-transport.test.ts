@@ -234,6 +234,25 @@ describe('twilio transport actor', () => {
     expect(marks.every((m, i) => i === 0 || m.at >= (marks[i - 1] as { at: number }).at)).toBe(true);
   });
 
+  it('reports the mark of a partial segment (TTS dropped mid-segment) as not played, also when queued before start', async () => {
+    const h = await connect();
+    h.pipe.sendOutbound(Buffer.alloc(160));
+    h.pipe.sendMark('early-cut', { partial: true });
+    h.client.send(START());
+    await until(() => h.fromServer.length === 2, 'queued frames');
+    h.pipe.sendOutbound(Buffer.alloc(160));
+    h.pipe.sendMark('whole');
+    await until(() => h.fromServer.length === 4, 'frames');
+    expect(h.fromServer[1]).toEqual({ event: 'mark', streamSid: 'MZ456', mark: { name: 'early-cut' } }); // Twilio sees a plain mark
+    h.client.send(MARK('early-cut'));
+    h.client.send(MARK('whole'));
+    await until(() => ofType(h.events, 'TRANSPORT.MARK').length === 2, 'echoes');
+    expect(ofType(h.events, 'TRANSPORT.MARK').map(({ name, played }) => ({ name, played }))).toEqual([
+      { name: 'early-cut', played: false },
+      { name: 'whole', played: true },
+    ]);
+  });
+
   it('answers a clear before start with not-played marks for the dropped queue', async () => {
     const h = await connect();
     h.pipe.sendOutbound(Buffer.alloc(160));
