@@ -65,4 +65,18 @@ describe('config', () => {
     expect(c.GREETING_INTERRUPTIBLE).toBe(false);
     expect(c.INSPECT).toBe(true);
   });
+
+  it('stream binding and drain settings: defaults, bounds, and a secret too short to trust is refused without echo', () => {
+    const c = loadConfig({});
+    expect({ ttl: c.STREAM_TOKEN_TTL_MS, start: c.STREAM_START_TIMEOUT_MS, goodbye: c.DRAIN_GOODBYE_MS, secret: c.STREAM_TOKEN_SECRET }).toEqual({
+      ttl: 30000,
+      start: 5000,
+      goodbye: 10000,
+      secret: undefined,
+    });
+    expect(() => loadConfig({ STREAM_TOKEN_SECRET: 'short-secret' })).toThrow(/^Invalid configuration: STREAM_TOKEN_SECRET must be at least 32 characters$/);
+    expect(loadConfig({ STREAM_TOKEN_SECRET: 'x'.repeat(32) }).STREAM_TOKEN_SECRET).toBe('x'.repeat(32));
+    expect(() => loadConfig({ STREAM_START_TIMEOUT_MS: '0' })).toThrow(/STREAM_START_TIMEOUT_MS/);
+    expect(() => loadConfig({ STREAM_TOKEN_TTL_MS: '10' })).toThrow(/STREAM_TOKEN_TTL_MS/);
+  });
 });
