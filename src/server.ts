@@ -52,7 +52,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       ? undefined
       : createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
   let draining = false;
-  /** The drain has timed out: streams still on their way are refused at the handshake. */
+  /** The drain has stopped waiting: a stream arriving now would only be cut, so it is refused at the handshake. */
   let closing = false;
   let publicUrl = config.PUBLIC_URL ?? '';
   const streamTokens = new StreamTokens({
@@ -82,8 +82,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const params = formParams(req.body);
     const signature = req.header('X-Twilio-Signature');
     if (!isValidTwilioSignature(config.twilioAuthToken, signature, `${publicUrl}/voice`, params)) {
-      metrics.callsRejected.inc({ reason: signature ? 'bad-signature' : 'no-signature' });
-      log.warn('webhook refused: bad or missing X-Twilio-Signature', { path: '/voice', callSid: params.CallSid });
+      const reason = signature ? 'bad-signature' : 'no-signature';
+      metrics.callsRejected.inc({ reason });
+      throttle.warn(log, `webhook:${reason}`, 'webhook refused: bad or missing X-Twilio-Signature', { path: '/voice', reason });
       res.status(403).type('text/plain').send('Forbidden');
       return;
     }
