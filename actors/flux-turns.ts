@@ -12,8 +12,8 @@
  * hears the turn again from its start and ends it itself).
  *
  * It also says how far the audio of this connection is settled (`settledMs`): Flux never revisits a finished
- * turn, so audio before the current turn — less a margin, since StartOfTurn comes a little after the onset of
- * speech — need not be replayed after a reconnect.
+ * turn, so audio up to an EndOfTurn, and between turns up to an Update less a margin (StartOfTurn comes a little
+ * after the onset of speech), need not be replayed after a reconnect.
  */
 import type { CallEvent } from '../machines/events.js';
 import { isRecord } from './deepgram-messages.js';
@@ -39,8 +39,8 @@ export function parseTurnInfo(msg: unknown): FluxTurnInfo | null {
   };
 }
 
-/** Audio kept for replay before the current turn's detected start (StartOfTurn lags the first speech). */
-export const SETTLED_MARGIN_MS = 500;
+/** Between turns, audio kept for replay before the latest Update (a turn may have begun, not yet reported). */
+export const SETTLED_MARGIN_MS = 1000;
 
 export class FluxTurnTracker {
   private inTurn = false;
@@ -67,7 +67,7 @@ export class FluxTurnTracker {
         break;
       case 'Update':
         if (this.inTurn) this.interim(text, at, events);
-        else this.settle(info);
+        else this.settle(info.audioWindowEnd * 1000 - SETTLED_MARGIN_MS);
         break;
       case 'EagerEndOfTurn':
         if (text === '') return { events, unexpected: 'EagerEndOfTurn without a transcript' };
@@ -83,7 +83,8 @@ export class FluxTurnTracker {
         this.inTurn = false;
         this.eagerPending = false;
         this.lastInterim = '';
-        this.settle(info);
+        // Everything up to here is the finished turn and the silence that ended it.
+        this.settle(info.audioWindowEnd * 1000);
         // An empty EndOfTurn (noise) still ends the turn, as an empty speech_final does.
         events.push({ type: 'STT.FINAL', text, speechFinal: true, at });
         break;
@@ -109,7 +110,7 @@ export class FluxTurnTracker {
     events.push({ type: 'STT.INTERIM', text, at });
   }
 
-  private settle(info: FluxTurnInfo): void {
-    this.settled = Math.max(this.settled, info.audioWindowEnd * 1000 - SETTLED_MARGIN_MS);
+  private settle(ms: number): void {
+    this.settled = Math.max(this.settled, ms);
   }
 }

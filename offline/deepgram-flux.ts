@@ -67,6 +67,7 @@ export class FluxSession {
         return;
       }
       this.ctx.stats.listenAudioBytes += buf.length;
+      this.ctx.stats.fluxAudioMessages++;
       this.onAudio(buf);
       return;
     }

@@ -76,8 +76,9 @@ export interface DeepgramSimEventMap extends FluxSimEventMap {
 /** Live counters (read them any time). */
 export interface DeepgramSimStats {
   listenConnections: number;
-  /** /v2/listen (Flux) connections. */
+  /** /v2/listen (Flux) connections, and the audio messages received on them. */
   fluxConnections: number;
+  fluxAudioMessages: number;
   speakConnections: number;
   authRejected: number;
   /** Caller audio bytes received on /v1/listen and /v2/listen. */
@@ -96,6 +97,7 @@ export function newStats(): DeepgramSimStats {
   return {
     listenConnections: 0,
     fluxConnections: 0,
+    fluxAudioMessages: 0,
     speakConnections: 0,
     authRejected: 0,
     listenAudioBytes: 0,
