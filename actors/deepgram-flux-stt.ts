@@ -91,6 +91,8 @@ class FluxSttSession {
   private fillTimer: NodeJS.Timeout | null = null;
   /** performance.now() of the last audio sent: audio only records it, the fill timer checks it when due. */
   private lastSentAt = 0;
+  /** Protocol surprises already logged (a misbehaving server must not log every 0.25 s). */
+  private readonly surprises = new Set<string>();
   private stopped = false;
   private dead = false;
 
@@ -192,7 +194,10 @@ class FluxSttSession {
     const info = parseTurnInfo(msg);
     if (info) {
       const { events, unexpected } = this.tracker.onTurnInfo(info, now());
-      if (unexpected) this.deps.log.warn('stt: unexpected Flux turn event (ignored)', { detail: unexpected, turnIndex: info.turnIndex });
+      if (unexpected && !this.surprises.has(unexpected)) {
+        this.surprises.add(unexpected);
+        this.deps.log.warn('stt: unexpected Flux turn event (ignored)', { detail: unexpected, turnIndex: info.turnIndex });
+      }
       this.reportAll(events);
       this.link.settle(Math.floor(this.tracker.settledMs * BYTES_PER_MS));
       return;

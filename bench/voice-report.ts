@@ -21,6 +21,7 @@ export function voiceTable(result: VoiceBenchResult): string {
     'turns',
     'LLM requests aborted / all',
     'EagerEndOfTurn / TurnResumed',
+    'eager → EndOfTurn ms p50',
     'failed calls',
   ];
   const rows = result.variants.map((v) => [
@@ -31,6 +32,7 @@ export function voiceTable(result: VoiceBenchResult): string {
     String(v.voiceToVoiceMs.n),
     `${v.llm.aborted} / ${v.llm.requests}`,
     v.flux ? `${v.flux.eagerEnds} / ${v.flux.turnResumed}` : '—',
+    fmt(v.flux?.eagerLeadMs.p50, 0),
     `${v.failedCalls} / ${v.calls}`,
   ]);
   return [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');

@@ -72,7 +72,11 @@ export interface VoiceVariantResult {
   /** Questions with a hesitation in the middle. */
   hesitantMs: Summary;
   llm: { requests: number; completed: number; aborted: number; abortedPct: number | null };
-  flux: { eagerEnds: number; turnResumed: number; endOfTurns: number } | null;
+  /**
+   * Flux's counts; `eagerLeadMs` = EagerEndOfTurn → EndOfTurn of the turns it confirmed: the most a speculative reply
+   * started at the eager end can gain.
+   */
+  flux: { eagerEnds: number; turnResumed: number; endOfTurns: number; eagerLeadMs: Summary } | null;
   failedCalls: number;
   problems: string[];
   durationS: number;
@@ -137,7 +141,18 @@ async function runVariant(variant: SttVariant, opts: RunOptions, t: VoiceTimings
   const llm = await startLlmSimulator({ firstTokenMs: t.llmFirstTokenMs, tokensPerSecond: t.llmTokensPerSecond, script: voiceLlmScript });
   const tap = await startLlmTap(llm.port);
   const fluxCounts = new Map<string, number>();
-  deepgram.observer.on('flux.turnInfo', (e) => fluxCounts.set(e.event, (fluxCounts.get(e.event) ?? 0) + 1));
+  const eagerAt = new Map<number, number>();
+  const eagerLeads: number[] = [];
+  deepgram.observer.on('flux.turnInfo', (e) => {
+    fluxCounts.set(e.event, (fluxCounts.get(e.event) ?? 0) + 1);
+    if (e.event === 'EagerEndOfTurn') eagerAt.set(e.connection, e.at);
+    else if (e.event === 'TurnResumed') eagerAt.delete(e.connection);
+    else if (e.event === 'EndOfTurn') {
+      const at = eagerAt.get(e.connection);
+      if (at !== undefined) eagerLeads.push(e.at - at);
+      eagerAt.delete(e.connection);
+    }
+  });
   const env = variantEnv(variant);
   const server = await startServerProcess({
     cwd: opts.cwd,
@@ -162,6 +177,7 @@ async function runVariant(variant: SttVariant, opts: RunOptions, t: VoiceTimings
     for (let i = 0; i < (opts.warmUpCalls ?? 1); i++) await place(planVoiceCall(firstCallId + opts.calls + i, 1, opts.hesitationMs));
     tap.requests.splice(0);
     fluxCounts.clear();
+    eagerLeads.length = 0;
     server.takeLogs();
 
     const rampMs = opts.rampMs ?? 2000;
@@ -169,7 +185,8 @@ async function runVariant(variant: SttVariant, opts: RunOptions, t: VoiceTimings
     const records = await Promise.all(
       plans.map((plan, i) => new Promise<CallRecord>((resolve) => setTimeout(() => resolve(place(plan)), (i * rampMs) / Math.max(1, plans.length - 1)))),
     );
-    return analyze(variant, env, plans, records, tap.requests, variant === 'nova' ? null : fluxCounts, server.takeLogs().map((l) => `${l.level}: ${l.message}`), startedAt);
+    const flux = variant === 'nova' ? null : { counts: fluxCounts, eagerLeads };
+    return analyze(variant, env, plans, records, tap.requests, flux, server.takeLogs().map((l) => `${l.level}: ${l.message}`), startedAt);
   } finally {
     await server.stop();
     await tap.close();
@@ -183,7 +200,7 @@ function analyze(
   plans: readonly VoiceCallPlan[],
   records: readonly CallRecord[],
   requests: readonly TappedRequest[],
-  flux: Map<string, number> | null,
+  flux: { counts: Map<string, number>; eagerLeads: number[] } | null,
   serverLogs: string[],
   startedAt: number,
 ): VoiceVariantResult {
@@ -227,7 +244,14 @@ function analyze(
       aborted,
       abortedPct: requests.length > 0 ? Math.round((1000 * aborted) / requests.length) / 10 : null,
     },
-    flux: flux ? { eagerEnds: flux.get('EagerEndOfTurn') ?? 0, turnResumed: flux.get('TurnResumed') ?? 0, endOfTurns: flux.get('EndOfTurn') ?? 0 } : null,
+    flux: flux
+      ? {
+          eagerEnds: flux.counts.get('EagerEndOfTurn') ?? 0,
+          turnResumed: flux.counts.get('TurnResumed') ?? 0,
+          endOfTurns: flux.counts.get('EndOfTurn') ?? 0,
+          eagerLeadMs: summarize(flux.eagerLeads),
+        }
+      : null,
     failedCalls,
     problems,
     durationS: (performance.now() - startedAt) / 1000,

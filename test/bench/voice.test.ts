@@ -40,7 +40,8 @@ describe('npm run bench -- --stt (smoke)', () => {
     expect(nova?.flux).toBeNull();
     expect(nova?.env).toEqual({ STT_ENGINE: 'nova' });
     // Flux: an eager end per question, plus one taken back by the hesitation.
-    expect(flux?.flux).toEqual({ eagerEnds: 4, turnResumed: 1, endOfTurns: 3 });
+    expect(flux?.flux).toMatchObject({ eagerEnds: 4, turnResumed: 1, endOfTurns: 3 });
+    expect(flux?.flux?.eagerLeadMs.n).toBe(3); // every question's last eager end was confirmed
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'voice-bench-'));
     const file = writeVoiceResult(result, dir);
