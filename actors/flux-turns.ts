@@ -59,6 +59,8 @@ export class FluxTurnTracker {
     const events: CallEvent[] = [];
     switch (info.event) {
       case 'StartOfTurn':
+        // (Never after an eager end without its EndOfTurn; should it happen, the eager end is still answered.)
+        if (this.eagerPending) events.push({ type: 'STT.TURN_RESUMED', at });
         this.inTurn = true;
         this.eagerPending = false;
         this.lastInterim = '';

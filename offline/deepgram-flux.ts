@@ -16,8 +16,8 @@
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { FRAME_MS, rms, SPEECH_RMS_THRESHOLD } from '../lib/mulaw.js';
-import { SpeechWords } from './speech-words.js';
-import { FluxTurnModel, type FluxEmission } from './flux-turn-model.js';
+import { SpeechWords, type TimedWord } from './speech-words.js';
+import { FluxTurnModel, type FluxEmission, type FluxWord } from './flux-turn-model.js';
 import { parseThresholds, type FluxParams } from './deepgram-flux-types.js';
 import { toBuffer } from './deepgram-listen.js';
 import { parseJsonObject, simNow, type SessionContext } from './deepgram-sim-types.js';
@@ -78,7 +78,7 @@ export class FluxSession {
         return this.configure(msg);
       case 'CloseStream':
         this.ctx.emit('flux.closeStream', base);
-        this.sendTurnInfo(this.model.closeStream(this.words.flush(this.audioMs).map((w) => ({ word: w.token, startMs: w.startMs, endMs: w.endMs }))));
+        this.sendTurnInfo(this.model.closeStream(fluxWords(this.words.flush(this.audioMs))));
         // Flux closes without a status code (the client sees 1005) once the last Update is out.
         this.send(null, () => this.close());
         return;
@@ -94,7 +94,10 @@ export class FluxSession {
   private configure(msg: Record<string, unknown>): void {
     const base = { connection: this.ctx.connection, at: simNow() };
     const raw = msg.thresholds ?? {};
-    const parsed = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? parseThresholds(raw as Record<string, unknown>, this.params.thresholds) : { error: 'thresholds must be an object' };
+    const parsed =
+      typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+        ? parseThresholds(raw as Record<string, unknown>, this.params.thresholds)
+        : { error: 'thresholds must be an object' };
     if ('error' in parsed) {
       this.ctx.emit('flux.configure', { ...base, ok: false });
       this.send({ type: 'ConfigureFailure', request_id: this.requestId });
@@ -128,9 +131,8 @@ export class FluxSession {
     const startMs = this.audioMs;
     this.audioMs += frame.length / this.bytesPerMs;
     const speech = rms(frame) >= SPEECH_RMS_THRESHOLD;
-    const completed = this.words.push(frame, startMs, this.audioMs, speech);
-    const words = completed.map((w) => ({ word: w.token, startMs: w.startMs, endMs: w.endMs }));
-    this.sendTurnInfo(this.model.onFrame(startMs, this.audioMs, speech, words));
+    const completed = fluxWords(this.words.push(frame, startMs, this.audioMs, speech));
+    this.sendTurnInfo(this.model.onFrame(startMs, this.audioMs, speech, completed));
   }
 
   private sendTurnInfo(emissions: readonly FluxEmission[]): void {
@@ -204,6 +206,10 @@ export class FluxSession {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.ctx.emit('flux.close', { connection: this.ctx.connection, at: simNow(), code, reason });
   }
+}
+
+function fluxWords(words: readonly TimedWord[]): FluxWord[] {
+  return words.map((w) => ({ word: w.token, startMs: w.startMs, endMs: w.endMs }));
 }
 
 function seconds(ms: number): number {

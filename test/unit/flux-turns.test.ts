@@ -70,7 +70,10 @@ describe('Flux turn events → call events', () => {
     ]);
   });
 
-  it('reports what breaks the documented order instead of passing it on', () => {
+  it('reports what breaks the documented order instead of passing it on; an eager end is answered even then', () => {
+    const odd = new FluxTurnTracker();
+    run(odd, [info('StartOfTurn'), info('EagerEndOfTurn', 'hm')]);
+    expect(brief(run(odd, [info('StartOfTurn')]))).toEqual(['STT.TURN_RESUMED', 'STT.TURN_STARTED ']);
     const tracker = new FluxTurnTracker();
     expect(tracker.onTurnInfo(info('TurnResumed'), 0)).toEqual({ events: [], unexpected: 'TurnResumed without an EagerEndOfTurn' });
     expect(tracker.onTurnInfo(info('EagerEndOfTurn', ''), 0).unexpected).toMatch(/without a transcript/);
