@@ -6,6 +6,8 @@
  *   npm run bench -- --quick                       a few calls, for a quick check
  *   npm run bench -- --cpu-prof                    also write the server's V8 CPU profile (bench/profiles/)
  *   npm run bench -- --compare <revA> <revB>       both revisions back to back, ratios B/A
+ *   npm run bench -- --stt nova,flux               voice-to-voice latency per STT engine (flux = eager off and on)
+ *                    [--calls 12] [--turns 6] [--hesitation-ms 250]
  *
  * Results: bench/results/<date>-<rev>.json and bench/results/latest.json, plus a markdown table on stdout.
  */
@@ -15,6 +17,8 @@ import { runBench, type BenchOptions } from './bench.js';
 import { runCompare } from './compare.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { markdownTable, notes, writeResult } from './report.js';
+import { runVoiceBench, type SttVariant } from './voice.js';
+import { voiceNotes, voiceTable, writeVoiceResult } from './voice-report.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +30,10 @@ interface Args {
   compare: [string, string] | null;
   out: string;
   rampMs: number | undefined;
+  /** Voice-to-voice mode: the STT variants to measure (null = the load sweep). */
+  stt: SttVariant[] | null;
+  calls: number;
+  hesitationMs: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -37,8 +45,12 @@ function parseArgs(argv: string[]): Args {
     compare: null,
     out: path.join(repo, 'bench', 'results'),
     rampMs: undefined,
+    stt: null,
+    calls: 12,
+    hesitationMs: 250,
   };
   let concurrencyGiven = false;
+  let turnsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -55,6 +67,14 @@ function parseArgs(argv: string[]): Args {
     } else if (a === '--turns') {
       args.turns = Number(value());
       if (!Number.isInteger(args.turns) || args.turns < 2) throw new Error('--turns must be an integer ≥ 2 (turn 2 is the barge-in)');
+      turnsGiven = true;
+    } else if (a === '--stt') args.stt = parseStt(value());
+    else if (a === '--calls') {
+      args.calls = Number(value());
+      if (!Number.isInteger(args.calls) || args.calls < 1) throw new Error('--calls takes a positive integer');
+    } else if (a === '--hesitation-ms') {
+      args.hesitationMs = Number(value());
+      if (!Number.isFinite(args.hesitationMs) || args.hesitationMs < 0) throw new Error('--hesitation-ms takes a non-negative number');
     } else if (a === '--quick') args.quick = true;
     else if (a === '--cpu-prof') args.cpuProf = true;
     else if (a === '--ramp-ms') args.rampMs = Number(value());
@@ -65,21 +85,54 @@ function parseArgs(argv: string[]): Args {
       process.exit(0);
     } else throw new Error(`unknown argument ${a}\n${usage()}`);
   }
+  if (args.stt && !turnsGiven) args.turns = 6;
   if (args.quick) {
     if (!concurrencyGiven) args.concurrency = [4];
-    args.turns = 2;
+    if (args.stt) args.calls = 4;
+    else args.turns = 2;
   }
   return args;
 }
 
+/** `nova`, `flux` (= eager off and on) or both, comma-separated. */
+function parseStt(value: string): SttVariant[] {
+  const out: SttVariant[] = [];
+  for (const name of value.split(',').map((v) => v.trim())) {
+    if (name === 'nova') out.push('nova');
+    else if (name === 'flux') out.push('flux', 'flux-eager');
+    else throw new Error(`--stt takes nova, flux or nova,flux (got "${name}")`);
+  }
+  return [...new Set(out)];
+}
+
 function usage(): string {
-  return 'usage: npm run bench -- [--concurrency 1,50,100,200,400] [--turns 3] [--quick] [--cpu-prof] [--ramp-ms N] [--out dir] [--compare revA revB]';
+  return (
+    'usage: npm run bench -- [--concurrency 1,50,100,200,400] [--turns 3] [--quick] [--cpu-prof] [--ramp-ms N] [--out dir] [--compare revA revB]\n' +
+    '       npm run bench -- --stt nova|flux|nova,flux [--calls 12] [--turns 6] [--hesitation-ms 250] [--quick] [--out dir]'
+  );
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   const base: Omit<BenchOptions, 'cwd'> = { concurrency: args.concurrency, turns: args.turns, rampMs: args.rampMs, log };
+
+  if (args.stt) {
+    const result = await runVoiceBench({ cwd: repo, variants: args.stt, calls: args.calls, turns: args.turns, hesitationMs: args.hesitationMs, rampMs: args.rampMs, log });
+    const file = writeVoiceResult(result, args.out);
+    const lines = [
+      '',
+      `## Voice-to-voice latency ${result.rev} — ${result.date} — ${result.machine.cpus} × ${result.machine.cpuModel}, node ${result.machine.node}`,
+      '',
+      voiceTable(result),
+      '',
+      voiceNotes(result),
+      '',
+      `Run took ${result.durationS.toFixed(0)} s. Results: ${path.relative(process.cwd(), file)}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
 
   if (args.compare) {
     process.stdout.write(`${await runCompare(repo, args.compare[0], args.compare[1], base, args.out)}\n`);

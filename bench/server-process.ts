@@ -17,6 +17,8 @@ export interface ServerOptions {
   endpointingMs: number;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   nodeFlags?: string[];
+  /** Extra environment for the server (e.g. STT_ENGINE, FLUX_*). */
+  env?: Record<string, string>;
 }
 
 export interface CpuTimes {
@@ -86,6 +88,7 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     OPENAI_BASE_URL: opts.openaiBaseUrl,
     STT_ENDPOINTING_MS: String(opts.endpointingMs),
     DRAIN_TIMEOUT_MS: '3000',
+    ...opts.env,
   };
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: opts.cwd,

@@ -4,8 +4,10 @@
  * can subtract simulator times from call-event times directly.
  */
 import type { Logger } from '../lib/logger.js';
+import type { FluxSimEventMap, FluxSimOptions } from './deepgram-flux-types.js';
 
-export interface DeepgramSimOptions {
+/** Every option of the simulator; the /v2/listen (Flux) ones are in FluxSimOptions. */
+export interface DeepgramSimOptions extends FluxSimOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
   /** Accepted key for `Authorization: Token <key>`; default: any non-empty key. */
@@ -42,12 +44,13 @@ export interface DeepgramSimOptions {
 export type ResolvedSimOptions = Required<Omit<DeepgramSimOptions, 'apiKey' | 'log' | 'withholdSpeechFinal'>> &
   Pick<DeepgramSimOptions, 'apiKey' | 'withholdSpeechFinal'> & { log: Logger | undefined };
 
-export type SocketKind = 'listen' | 'speak';
+/** `listen` = /v1/listen (Nova), `flux` = /v2/listen, `speak` = /v1/speak. */
+export type SocketKind = 'listen' | 'flux' | 'speak';
 
 type At = { connection: number; at: number };
 
-/** Observer events (name → payload). */
-export interface DeepgramSimEventMap {
+/** Observer events (name → payload); the /v2/listen ones are in FluxSimEventMap. */
+export interface DeepgramSimEventMap extends FluxSimEventMap {
   'auth.rejected': [{ path: string; at: number }];
   'listen.open': [At & { params: Record<string, string> }];
   'listen.speechStarted': [At & { timestamp: number }];
@@ -75,9 +78,12 @@ export interface DeepgramSimEventMap {
 /** Live counters (read them any time). */
 export interface DeepgramSimStats {
   listenConnections: number;
+  /** /v2/listen (Flux) connections, and the audio messages received on them. */
+  fluxConnections: number;
+  fluxAudioMessages: number;
   speakConnections: number;
   authRejected: number;
-  /** Caller audio bytes received on /v1/listen. */
+  /** Caller audio bytes received on /v1/listen and /v2/listen. */
   listenAudioBytes: number;
   keepAlives: number;
   /** Zero-length binary frames received (a client must never send one: Deepgram treats it as CloseStream). */
@@ -92,6 +98,8 @@ export interface DeepgramSimStats {
 export function newStats(): DeepgramSimStats {
   return {
     listenConnections: 0,
+    fluxConnections: 0,
+    fluxAudioMessages: 0,
     speakConnections: 0,
     authRejected: 0,
     listenAudioBytes: 0,

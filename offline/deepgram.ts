@@ -1,7 +1,8 @@
 /**
- * Wire-faithful local Deepgram: one HTTP server on 127.0.0.1 upgrading `/v1/listen` (live STT) and `/v1/speak`
- * (streaming TTS) WebSockets, with `Authorization: Token <key>` checked on the upgrade (401 otherwise). The real
- * `@deepgram/sdk` connects to it unchanged through `new DeepgramClient({ apiKey, baseUrl: sim.url })`.
+ * Wire-faithful local Deepgram: one HTTP server on 127.0.0.1 upgrading `/v1/listen` (live STT), `/v2/listen` (Flux,
+ * conversational STT: deepgram-flux.ts) and `/v1/speak` (streaming TTS) WebSockets, with `Authorization: Token <key>`
+ * checked on the upgrade (401 otherwise). The real `@deepgram/sdk` connects to it unchanged through
+ * `new DeepgramClient({ apiKey, baseUrl: sim.url })`.
  *
  * `observer` emits timestamped events (see `DeepgramSimEventMap`) so tests and the benchmark can see what Deepgram
  * saw and when; `dropConnections()` simulates a network drop (sockets destroyed without a close frame).
@@ -12,6 +13,8 @@ import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ListenSession, parseListenParams } from './deepgram-listen.js';
 import { SpeakSession } from './deepgram-speak.js';
+import { FluxSession } from './deepgram-flux.js';
+import { parseFluxParams } from './deepgram-flux-types.js';
 import {
   newStats,
   simNow,
@@ -42,6 +45,8 @@ export interface DeepgramSimulator {
   close(): Promise<void>;
 }
 
+const PATHS: Readonly<Record<string, SocketKind>> = { '/v1/listen': 'listen', '/v2/listen': 'flux', '/v1/speak': 'speak' };
+
 function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
   return {
     port: opts.port ?? 0,
@@ -58,6 +63,10 @@ function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
     ttsChunkIntervalMs: opts.ttsChunkIntervalMs ?? 5,
     ttsClearDelayMs: opts.ttsClearDelayMs ?? 0,
     flushLimit: opts.flushLimit ?? { count: 20, windowMs: 60_000 },
+    fluxEagerMs: opts.fluxEagerMs ?? 150,
+    fluxFinalMs: opts.fluxFinalMs ?? 400,
+    fluxStartOfTurnMs: opts.fluxStartOfTurnMs ?? 100,
+    fluxUpdateIntervalMs: opts.fluxUpdateIntervalMs ?? 250,
   };
 }
 
@@ -95,7 +104,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const kind: SocketKind | null = url.pathname === '/v1/listen' ? 'listen' : url.pathname === '/v1/speak' ? 'speak' : null;
+    const kind: SocketKind | null = PATHS[url.pathname] ?? null;
     if (!kind) return reject(socket, 404, 'Not Found', { err_code: 'NOT_FOUND', err_msg: 'Unknown path' });
     if (!authorised(req, options.apiKey)) {
       stats.authRejected++;
@@ -106,6 +115,11 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
         err_msg: 'Invalid credentials.',
         request_id: '00000000-0000-0000-0000-000000000000',
       });
+    }
+    const flux = kind === 'flux' ? parseFluxParams(url.searchParams) : null;
+    if (flux && 'error' in flux) {
+      log?.info('deepgram sim: rejected /v2/listen upgrade (bad parameters)', { error: flux.error });
+      return reject(socket, 400, 'Bad Request', { err_code: 'Bad Request', err_msg: flux.error, request_id: '00000000-0000-0000-0000-000000000000' });
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = nextConnection++;
@@ -124,6 +138,10 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
         stats.listenConnections++;
         new ListenSession(ws, parseListenParams(url.searchParams), ctx);
         observer.emit('listen.open', { connection, at: simNow(), params });
+      } else if (flux) {
+        stats.fluxConnections++;
+        observer.emit('flux.open', { connection, at: simNow(), params });
+        new FluxSession(ws, flux, ctx);
       } else {
         stats.speakConnections++;
         new SpeakSession(ws, url.searchParams.get('model') ?? 'aura-2-thalia-en', ctx);
@@ -189,6 +207,8 @@ export function deepgramSimOptionsFromEnv(env: NodeJS.ProcessEnv): DeepgramSimOp
   assign('idleTimeoutMs', num('DEEPGRAM_SIM_IDLE_TIMEOUT_MS'));
   assign('interimIntervalMs', num('DEEPGRAM_SIM_INTERIM_INTERVAL_MS'));
   assign('sttLatencyMs', num('DEEPGRAM_SIM_STT_LATENCY_MS'));
+  assign('fluxEagerMs', num('DEEPGRAM_SIM_FLUX_EAGER_MS'));
+  assign('fluxFinalMs', num('DEEPGRAM_SIM_FLUX_FINAL_MS'));
   assign('ttsFirstByteMs', num('DEEPGRAM_SIM_TTS_FIRST_BYTE_MS'));
   assign('ttsMsPerChar', num('DEEPGRAM_SIM_TTS_MS_PER_CHAR'));
   assign('ttsChunkIntervalMs', num('DEEPGRAM_SIM_TTS_CHUNK_INTERVAL_MS'));

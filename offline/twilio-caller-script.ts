@@ -9,8 +9,8 @@ export interface ScriptHost {
   readonly ended: boolean;
   readonly quietMs: number;
   readonly waitTimeoutMs: number;
-  /** Speak as simulated speech; resolves when the last frame is sent (or the call ends). */
-  speak(text: string, bargeIn: boolean): Promise<void>;
+  /** Speak as simulated speech (`...` = a hesitation); resolves when the last frame is sent (or the call ends). */
+  speak(text: string, bargeIn: boolean, hesitationMs?: number): Promise<void>;
   /** Resolves true once `predicate(at)` holds on a tick; false on timeout or when the call ends. */
   waitUntil(predicate: (at: number) => boolean, timeoutMs: number | null): Promise<boolean>;
   agentPlaying(): boolean;
@@ -33,7 +33,7 @@ export async function runScript(host: ScriptHost, steps: readonly ScriptStep[]):
 }
 
 async function runStep(host: ScriptHost, step: ScriptStep): Promise<void> {
-  if ('say' in step) return host.speak(step.say, false);
+  if ('say' in step) return host.speak(step.say, false, step.hesitationMs);
   if ('pause' in step) {
     const until = host.now() + step.pause;
     await host.waitUntil((at) => at >= until, null);

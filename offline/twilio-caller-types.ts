@@ -13,8 +13,12 @@ export type AgentCondition =
   | 'reply';
 
 export type ScriptStep =
-  /** Speak the text, one word per `wordMs`, as simulated speech audio. */
-  | { say: string }
+  /**
+   * Speak the text, one word per `wordMs`, as simulated speech audio. A `...` (or `…`) between words is a hesitation:
+   * `hesitationMs` of silence inside the same utterance (default 250: longer than Flux's eager delay, shorter than
+   * Nova's endpointing and Flux's end of turn in the simulators).
+   */
+  | { say: string; hesitationMs?: number }
   /** Stream silence for `pause` ms. */
   | { pause: number }
   | { waitForAgent: AgentCondition; timeoutMs?: number }

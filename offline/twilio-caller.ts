@@ -10,7 +10,7 @@
 import { WebSocket, type RawData } from 'ws';
 import twilio from 'twilio';
 import { now } from '../lib/clock.js';
-import { FRAME_BYTES } from '../lib/mulaw.js';
+import { FRAME_BYTES, silence } from '../lib/mulaw.js';
 import { encodeSpeech } from './speech-codec.js';
 import { CallerEar } from './twilio-caller-ear.js';
 import { StreamFrameWriter } from './twilio-stream-frames.js';
@@ -41,12 +41,19 @@ interface Utterance {
 
 const speechCache = new Map<string, Buffer>();
 
-/** Speech audio for a text, one word per `wordMs`; cached because hundreds of calls say the same lines. */
-function speechAudio(words: readonly string[], wordMs: number): Buffer {
-  const key = `${wordMs}|${words.join(' ')}`;
+/** A script's mark for a pause inside an utterance. */
+const isHesitation = (token: string): boolean => token === '...' || token === '…';
+
+/**
+ * Speech audio for a text, one word per `wordMs`, `hesitationMs` of silence per hesitation mark; cached because
+ * hundreds of calls say the same lines.
+ */
+function speechAudio(tokens: readonly string[], wordMs: number, hesitationMs: number): Buffer {
+  const key = `${wordMs}|${hesitationMs}|${tokens.join(' ')}`;
   let audio = speechCache.get(key);
   if (!audio) {
-    audio = Buffer.concat(words.map((w, i) => encodeSpeech(i === 0 ? w : ' ' + w, wordMs)));
+    const first = tokens.findIndex((t) => !isHesitation(t));
+    audio = Buffer.concat(tokens.map((t, i) => (isHesitation(t) ? silence(hesitationMs) : encodeSpeech(i === first ? t : ' ' + t, wordMs))));
     if (speechCache.size > 1000) speechCache.clear();
     speechCache.set(key, audio);
   }
@@ -245,15 +252,16 @@ class SimulatedCallSession implements ScriptHost {
   }
 
   // ── ScriptHost ───────────────────────────────────────────────────────────────────────────────────────────────
-  speak(text: string, bargeIn: boolean): Promise<void> {
-    const words = text.split(/\s+/).filter((w) => w.length > 0);
+  speak(text: string, bargeIn: boolean, hesitationMs = 250): Promise<void> {
+    const tokens = text.split(/\s+/).filter((w) => w.length > 0);
+    const words = tokens.filter((t) => !isHesitation(t));
     if (this.ended || words.length === 0) return Promise.resolve();
     const at = now();
     this.ear?.callerStarts(at, bargeIn);
     const turn: CallerTurn = { role: 'caller', text: words.join(' '), bargeIn, startAt: at, endAt: null };
     this.record.transcript.push(turn);
     this.mark(bargeIn ? 'bargeIn' : 'sayStart', turn.text, at);
-    const audio = speechAudio(words, this.opts.wordMs ?? 250);
+    const audio = speechAudio(tokens, this.opts.wordMs ?? 250, hesitationMs);
     return new Promise((resolve) => (this.utterance = { audio, offset: 0, turn, resolve }));
   }
 

@@ -9,13 +9,12 @@ import { callMachine } from '../machines/call.machine.js';
 import type { CallEmitted } from '../machines/emitted.js';
 import { MediaPipe } from '../actors/media-pipe.js';
 import { createTwilioTransport, type StartDecision, type StartRequest } from '../actors/twilio-transport.js';
-import { createDeepgramStt } from '../actors/deepgram-stt.js';
 import { createDeepgramTts } from '../actors/deepgram-tts.js';
 import { createLlmActor } from '../actors/llm.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from './metrics.js';
 import type { CallInspector } from './inspector.js';
-import type { Providers } from './providers.js';
+import { sttActorFor, type Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
 
 export interface CallHandle {
@@ -72,7 +71,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
         onRejected: session.onRejected,
         onIgnoredFrame: (kind) => metrics.mediaFramesIgnored.inc({ kind }),
       }),
-      stt: createDeepgramStt({ client: providers.deepgram, pipe, log, options: providers.stt }),
+      stt: sttActorFor(providers, { pipe, log }),
       tts: createDeepgramTts({ client: providers.deepgram, pipe, log, model: providers.ttsModel, cache: providers.phrases }),
       llm: createLlmActor({ client: providers.llm, log }),
     },

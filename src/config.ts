@@ -12,6 +12,12 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const httpUrl = z
   .url({ protocol: /^https?$/ })
   .transform((u) => u.replace(/\/+$/, ''));
+/** An optional number in [min, max]; unset or blank = undefined (the provider's own default applies). */
+const optionalNumber = (min: number, max: number, integer = false) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    (integer ? z.coerce.number().int() : z.coerce.number()).min(min).max(max).optional(),
+  );
 const optionalString = z
   .string()
   .optional()
@@ -37,6 +43,13 @@ const schema = z.object({
   STT_UTTERANCE_END_MS: int(1000, 5000).default(1000),
   /** Deepgram's `language` (BCP-47 like `en`, `es`, `pt-BR`, or `multi`); unset = the model's default. */
   STT_LANGUAGE: optionalString.refine((v) => v === undefined || /^(multi|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$/.test(v), 'must be a language code like en, es, pt-BR or multi'),
+  /** `nova`: /v1/listen, end of turn by endpointing silence; `flux`: /v2/listen, Deepgram Flux's model-based end of turn. */
+  STT_ENGINE: z.enum(['nova', 'flux']).default('nova'),
+  FLUX_MODEL: z.string().min(1).default('flux-general-en'),
+  /** Flux ranges from Deepgram's docs; unset = Deepgram's defaults (0.7, no eager events, 5000 ms). */
+  FLUX_EOT_THRESHOLD: optionalNumber(0.5, 1),
+  FLUX_EAGER_EOT_THRESHOLD: optionalNumber(0.3, 0.9),
+  FLUX_EOT_TIMEOUT_MS: optionalNumber(500, 60000, true),
   TTS_MODEL: z.string().min(1).default('aura-2-thalia-en'),
   LLM_PROVIDER: z.enum(['openai', 'anthropic']).default('openai'),
   OPENAI_API_KEY: optionalString,
@@ -92,6 +105,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Deepgram's default `eot_threshold` for Flux (used when FLUX_EOT_THRESHOLD is unset). */
+const FLUX_DEFAULT_EOT_THRESHOLD = 0.7;
+
 /** Token the offline simulators sign webhooks with; never valid against real Twilio. */
 export const OFFLINE_TWILIO_AUTH_TOKEN = 'offline-simulator-auth-token';
 
@@ -105,6 +121,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
+  const eot = e.FLUX_EOT_THRESHOLD ?? FLUX_DEFAULT_EOT_THRESHOLD;
+  if (e.FLUX_EAGER_EOT_THRESHOLD !== undefined && e.FLUX_EAGER_EOT_THRESHOLD > eot) {
+    throw new ConfigError('FLUX_EAGER_EOT_THRESHOLD', `must not exceed the end-of-turn threshold ${eot} (got "${e.FLUX_EAGER_EOT_THRESHOLD}")`);
+  }
   const llmKeyName = e.LLM_PROVIDER === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
   const otherKeyName = e.LLM_PROVIDER === 'openai' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
   // Any provider key means "real providers": a key for the provider not chosen must not silently mean offline.

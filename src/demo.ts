@@ -10,7 +10,8 @@
  * Flags: --anthropic (LLM_PROVIDER=anthropic), --verbose (LOG_LEVEL=info; default warn), --inspect or
  * --inspect-calls (INSPECT=1: Stately inspector on INSPECT_PORT; prints its URL and, on a terminal, waits for Enter
  * before dialling so the browser can attach first), --wait-inspector (the inspector, and the wait even without a
- * terminal).
+ * terminal), --flux (STT_ENGINE=flux with eager end of turn, FLUX_EAGER_EOT_THRESHOLD=0.5 unless set: Deepgram Flux,
+ * and a caller who hesitates in the middle of the first question).
  */
 import { offlineConfig, startOfflineStack } from '../offline/offline-stack.js';
 import { createLogger } from '../lib/logger.js';
@@ -21,9 +22,10 @@ import type { ScriptStep } from '../offline/twilio-caller-types.js';
 import { printTranscript, styleFor } from '../offline/transcript-print.js';
 import type { TurnEmitted } from '../machines/emitted.js';
 
-const SCRIPT: readonly ScriptStep[] = [
+/** On Flux the caller hesitates (longer than the eager delay, shorter than the end of turn): EagerEndOfTurn, TurnResumed. */
+const script = (flux: boolean): readonly ScriptStep[] => [
   { waitForAgent: 'reply' },
-  { say: 'Hi, what are your opening hours?' },
+  { say: flux ? 'Hi, what are ... your opening hours?' : 'Hi, what are your opening hours?' },
   { waitForAgent: 'reply' },
   { say: 'Can you tell me the story of your company?' },
   { bargeIn: 'Sorry to interrupt, do you work on Sundays?', afterMs: 2500 },
@@ -39,6 +41,10 @@ const style = styleFor(process.stdout);
 function demoEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (args.has('--anthropic')) env.LLM_PROVIDER = 'anthropic';
+  if (args.has('--flux')) {
+    env.STT_ENGINE = 'flux';
+    env.FLUX_EAGER_EOT_THRESHOLD ??= '0.5';
+  }
   if (args.has('--inspect') || args.has('--inspect-calls') || args.has('--wait-inspector')) env.INSPECT = '1';
   // The demo's own default is quiet (warn): the transcript is the output.
   if (args.has('--verbose')) env.LOG_LEVEL = 'info';
@@ -62,8 +68,14 @@ async function main(): Promise<number> {
     },
   });
   const { server } = stack;
+  const flux = config.STT_ENGINE === 'flux';
+  const stt = flux
+    ? `Deepgram Flux end of turn 400 ms of silence after the last word${config.FLUX_EAGER_EOT_THRESHOLD === undefined ? '' : ' (eager end of turn at 150 ms)'}`
+    : `STT endpointing ${config.STT_ENDPOINTING_MS} ms of silence`;
   console.log(style.bold('Offline demo') + style.dim(` — server ${server.localUrl}; Twilio, Deepgram and ${provider} are local simulators`));
-  console.log(style.dim('Simulated provider latency: STT endpointing 300 ms of silence, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.\n'));
+  console.log(style.dim(`Simulated provider latency: ${stt}, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.\n`));
+  const fluxEvents = new Map<string, number>();
+  stack.providers.simulators?.deepgram.observer.on('flux.turnInfo', (e) => fluxEvents.set(e.event, (fluxEvents.get(e.event) ?? 0) + 1));
   if (inspector) {
     const port = config.INSPECT_PORT;
     console.log(`Stately inspector: ${style.bold(inspector.url)}` + style.dim(` (remote host: ssh -L ${port}:localhost:${port} <host>)`));
@@ -80,12 +92,21 @@ async function main(): Promise<number> {
     // With PUBLIC_URL set the server checks signatures against it, as it would behind a proxy.
     publicUrl: server.publicUrl,
     authToken: config.twilioAuthToken,
-    script: SCRIPT,
+    script: script(flux),
     maxDurationMs: 60000,
   });
   const record = await call.done;
   printTranscript(record.transcript, record.firstAgentAudioMs, style);
   printServerTurns(turns);
+  if (flux) {
+    const n = (event: string): number => fluxEvents.get(event) ?? 0;
+    console.log(
+      style.dim(
+        `\nFlux turn events: ${n('StartOfTurn')} StartOfTurn, ${n('EagerEndOfTurn')} EagerEndOfTurn, ` +
+          `${n('TurnResumed')} TurnResumed, ${n('EndOfTurn')} EndOfTurn, ${n('Update')} Update.`,
+      ),
+    );
+  }
 
   const agentTurns = record.transcript.filter((t) => t.role === 'agent');
   const ok =

@@ -6,7 +6,9 @@ import type { DeepgramClient } from '@deepgram/sdk';
 import type { Config } from './config.js';
 import type { Logger } from '../lib/logger.js';
 import { createDeepgramClient } from '../actors/deepgram-client.js';
-import type { SttOptions } from '../actors/deepgram-stt.js';
+import { createDeepgramStt, type SttOptions } from '../actors/deepgram-stt.js';
+import { createDeepgramFluxStt, type FluxSttOptions } from '../actors/deepgram-flux-stt.js';
+import type { MediaPipe } from '../actors/media-pipe.js';
 import { PhraseCache } from '../actors/phrase-cache.js';
 import { createLlmClient, type LlmClient } from '../actors/llm-client.js';
 // Types only: the offline world itself is loaded with a dynamic import, and only when running offline.
@@ -19,7 +21,10 @@ export interface Providers {
   readonly deepgram: DeepgramClient;
   readonly llm: LlmClient;
   readonly phrases: PhraseCache;
+  /** Which Deepgram STT the calls use (STT_ENGINE): Nova with `stt`, or Flux with `flux`. */
+  readonly sttEngine: Config['STT_ENGINE'];
   readonly stt: SttOptions;
+  readonly flux: FluxSttOptions;
   readonly ttsModel: string;
   readonly callOptions: CallOptions;
   /** Present when offline: the in-process simulators (the demo and tests look at what they saw). */
@@ -49,6 +54,23 @@ export function offlineCallCommand(port: number): string {
   return `PORT=${port} npm run call -- --offline ${lines}`;
 }
 
+/** The `stt` child of a call for the configured engine (both actors keep the same contract with the machine). */
+export function sttActorFor(providers: Providers, call: { pipe: MediaPipe; log: Logger }) {
+  const { deepgram: client } = providers;
+  return providers.sttEngine === 'flux'
+    ? createDeepgramFluxStt({ client, pipe: call.pipe, log: call.log, options: providers.flux })
+    : createDeepgramStt({ client, pipe: call.pipe, log: call.log, options: providers.stt });
+}
+
+export function fluxOptionsFrom(config: Config): FluxSttOptions {
+  return {
+    model: config.FLUX_MODEL,
+    ...(config.FLUX_EOT_THRESHOLD === undefined ? {} : { eotThreshold: config.FLUX_EOT_THRESHOLD }),
+    ...(config.FLUX_EAGER_EOT_THRESHOLD === undefined ? {} : { eagerEotThreshold: config.FLUX_EAGER_EOT_THRESHOLD }),
+    ...(config.FLUX_EOT_TIMEOUT_MS === undefined ? {} : { eotTimeoutMs: config.FLUX_EOT_TIMEOUT_MS }),
+  };
+}
+
 /** Offline only: options for the built-in simulators (tests and the demo script them). */
 export interface SimulatorOptions {
   deepgram?: DeepgramSimOptions;
@@ -72,6 +94,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
     llmBaseUrl = config.LLM_PROVIDER === 'openai' ? llm.openaiBaseUrl : llm.anthropicBaseUrl;
     log.info(`no provider keys: running offline on the built-in simulators; call it with ${offlineCallCommand(config.PORT)}`, {
       deepgram: deepgram.url,
+      sttEngine: config.STT_ENGINE,
       llm: llmBaseUrl,
       llmProvider: config.LLM_PROVIDER,
     });
@@ -99,12 +122,14 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
     deepgram,
     llm,
     phrases,
+    sttEngine: config.STT_ENGINE,
     stt: {
       model: config.STT_MODEL,
       endpointingMs: config.STT_ENDPOINTING_MS,
       utteranceEndMs: config.STT_UTTERANCE_END_MS,
       language: config.STT_LANGUAGE,
     },
+    flux: fluxOptionsFrom(config),
     ttsModel: config.TTS_MODEL,
     callOptions,
     simulators,

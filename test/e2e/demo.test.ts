@@ -84,4 +84,15 @@ describe('npm run demo', () => {
     expect(await run.exited).toBe(0);
     expect(run.output()).toContain('Call completed as scripted');
   }, 90000);
+
+  it('--flux: the same call on Deepgram Flux, the hesitation giving an eager end of turn, then a resumed turn', async () => {
+    const run = demo({}, ['--flux']);
+    const code = await run.exited;
+    const out = run.output();
+    expect(out).toContain('Call completed as scripted');
+    expect(code).toBe(0);
+    expect(out).toContain('Deepgram Flux end of turn 400 ms of silence after the last word (eager end of turn at 150 ms)');
+    expect(out).toContain('caller  Hi, what are your opening hours?');
+    expect(out).toMatch(/Flux turn events: 4 StartOfTurn, [4-9] EagerEndOfTurn, [1-9] TurnResumed, 4 EndOfTurn/);
+  }, 90000);
 });

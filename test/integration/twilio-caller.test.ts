@@ -170,6 +170,22 @@ describe('simulated Twilio caller', () => {
     expect(server.events.map((e) => e.type)).toEqual(['TRANSPORT.START', 'TRANSPORT.STOP']);
   });
 
+  it('pauses mid-sentence on a hesitation mark: silence inside one caller turn', async () => {
+    agent = {};
+    const sim = call([{ say: 'I would like to ... book a table', hesitationMs: 400 }], { wordMs: 120 });
+    await until(() => !!serverCallFor(sim.record.streamSid), 'start at the server');
+    const server = serverCallFor(sim.record.streamSid) as ServerCall;
+    await until(() => server.utterances.length === 2, 'both halves');
+    // The server hears two bursts of speech with silence between them …
+    expect(server.utterances.map((u) => u.trim())).toEqual(['I would like to', 'book a table']);
+    sim.hangup();
+    const record = await sim.done;
+    // … while the caller's record holds one turn (no mark in its text), lasting the words plus the pause.
+    const turns = record.transcript.filter((t): t is CallerTurn => t.role === 'caller');
+    expect(turns.map((t) => t.text)).toEqual(['I would like to book a table']);
+    expect((turns[0]?.endAt ?? 0) - (turns[0]?.startAt ?? 0)).toBeGreaterThanOrEqual(7 * 120 + 400 - 40);
+  });
+
   it('is refused with a bad signature and never opens the stream', async () => {
     const callsBefore = calls.length;
     const record = await call([{ say: 'hi' }], { signWith: 'not-the-token' }).done;

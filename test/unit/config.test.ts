@@ -79,4 +79,22 @@ describe('config', () => {
     expect(() => loadConfig({ STREAM_START_TIMEOUT_MS: '0' })).toThrow(/STREAM_START_TIMEOUT_MS/);
     expect(() => loadConfig({ STREAM_TOKEN_TTL_MS: '10' })).toThrow(/STREAM_TOKEN_TTL_MS/);
   });
+
+  it('chooses the STT engine and validates the Flux thresholds against Deepgram\'s ranges', () => {
+    const nova = loadConfig({});
+    expect(nova.STT_ENGINE).toBe('nova');
+    expect(nova.FLUX_MODEL).toBe('flux-general-en');
+    expect(nova.FLUX_EAGER_EOT_THRESHOLD).toBeUndefined();
+    const flux = loadConfig({ STT_ENGINE: 'flux', FLUX_EOT_THRESHOLD: '0.8', FLUX_EAGER_EOT_THRESHOLD: '0.5', FLUX_EOT_TIMEOUT_MS: '3000' });
+    expect(flux).toMatchObject({ STT_ENGINE: 'flux', FLUX_EOT_THRESHOLD: 0.8, FLUX_EAGER_EOT_THRESHOLD: 0.5, FLUX_EOT_TIMEOUT_MS: 3000 });
+    expect(loadConfig({ FLUX_EAGER_EOT_THRESHOLD: ' ' }).FLUX_EAGER_EOT_THRESHOLD).toBeUndefined();
+    expect(() => loadConfig({ STT_ENGINE: 'whisper' })).toThrow(/STT_ENGINE/);
+    expect(() => loadConfig({ FLUX_EOT_THRESHOLD: '0.4' })).toThrow(/FLUX_EOT_THRESHOLD/);
+    expect(() => loadConfig({ FLUX_EAGER_EOT_THRESHOLD: '0.95' })).toThrow(/FLUX_EAGER_EOT_THRESHOLD/);
+    expect(() => loadConfig({ FLUX_EOT_TIMEOUT_MS: '400' })).toThrow(/FLUX_EOT_TIMEOUT_MS/);
+    expect(() => loadConfig({ FLUX_EOT_TIMEOUT_MS: '1000.5' })).toThrow(/FLUX_EOT_TIMEOUT_MS/);
+    // Eager above the end-of-turn threshold (given or Deepgram's 0.7) could never come first.
+    expect(() => loadConfig({ FLUX_EAGER_EOT_THRESHOLD: '0.8' })).toThrow(/^Invalid configuration: FLUX_EAGER_EOT_THRESHOLD must not exceed/);
+    expect(loadConfig({ FLUX_EAGER_EOT_THRESHOLD: '0.8', FLUX_EOT_THRESHOLD: '0.9' }).FLUX_EAGER_EOT_THRESHOLD).toBe(0.8);
+  });
 });
