@@ -4,7 +4,9 @@
  * `@deepgram/sdk` connects to it unchanged through `new DeepgramClient({ apiKey, baseUrl: sim.url })`.
  *
  * `observer` emits timestamped events (see `DeepgramSimEventMap`) so tests and the benchmark can see what Deepgram
- * saw and when; `dropConnections()` simulates a network drop (sockets destroyed without a close frame).
+ * saw and when; `dropConnections()` simulates a network drop (sockets destroyed without a close frame);
+ * `silenceConnections()` makes open sockets go quiet while staying open (the provider failure the actors' watchdogs
+ * catch).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -33,6 +35,12 @@ export interface DeepgramSimulator {
   stats: DeepgramSimStats;
   /** Simulate a network drop: destroy the open sockets (of one kind, or all) without a close handshake. */
   dropConnections(kind?: SocketKind): number;
+  /**
+   * A socket that stays open and says nothing more: listen sockets keep taking audio and KeepAlive but send no
+   * message; speak sockets keep taking Speak/Flush/Clear but send no audio, Flushed or Cleared. Only the sockets open
+   * now (of one kind, or all): a new connection works normally.
+   */
+  silenceConnections(kind?: SocketKind): number;
   close(): Promise<void>;
 }
 
@@ -78,6 +86,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
   const stats = newStats();
   const observer = new EventEmitter<DeepgramSimEventMap>();
   const sockets = new Map<WebSocket, SocketKind>();
+  const sessions = new Map<WebSocket, { silence(): void }>();
   let nextConnection = 1;
 
   const server = createServer((_req, res) => {
@@ -104,7 +113,10 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       const connection = nextConnection++;
       const params = Object.fromEntries(url.searchParams.entries());
       sockets.set(ws, kind);
-      ws.on('close', () => sockets.delete(ws));
+      ws.on('close', () => {
+        sockets.delete(ws);
+        sessions.delete(ws);
+      });
       const ctx: SessionContext = {
         connection,
         options,
@@ -114,11 +126,11 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       };
       if (kind === 'listen') {
         stats.listenConnections++;
-        new ListenSession(ws, parseListenParams(url.searchParams), ctx);
+        sessions.set(ws, new ListenSession(ws, parseListenParams(url.searchParams), ctx));
         observer.emit('listen.open', { connection, at: simNow(), params });
       } else {
         stats.speakConnections++;
-        new SpeakSession(ws, url.searchParams.get('model') ?? 'aura-2-thalia-en', ctx);
+        sessions.set(ws, new SpeakSession(ws, url.searchParams.get('model') ?? 'aura-2-thalia-en', ctx));
         observer.emit('speak.open', { connection, at: simNow(), params });
       }
       log?.debug('deepgram sim: connection opened', { kind, connection });
@@ -150,6 +162,16 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       }
       log?.info('deepgram sim: dropped connections', { kind: kind ?? 'all', dropped });
       return dropped;
+    },
+    silenceConnections(kind?: SocketKind): number {
+      let silenced = 0;
+      for (const [ws, k] of sockets) {
+        if (kind && k !== kind) continue;
+        sessions.get(ws)?.silence();
+        silenced++;
+      }
+      log?.info('deepgram sim: silenced connections', { kind: kind ?? 'all', silenced });
+      return silenced;
     },
     close(): Promise<void> {
       for (const ws of sockets.keys()) ws.terminate();

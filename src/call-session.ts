@@ -55,9 +55,24 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
           meta.callSid = start.callSid;
         },
       }),
-      stt: createDeepgramStt({ client: providers.deepgram, pipe, log, options: providers.stt }),
-      tts: createDeepgramTts({ client: providers.deepgram, pipe, log, model: providers.ttsModel, cache: providers.phrases }),
-      llm: createLlmActor({ client: providers.llm, log }),
+      stt: createDeepgramStt({
+        client: providers.deepgram,
+        pipe,
+        log,
+        options: providers.stt,
+        onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'stt' }),
+      }),
+      tts: createDeepgramTts({
+        client: providers.deepgram,
+        pipe,
+        log,
+        model: providers.ttsModel,
+        cache: providers.phrases,
+        silenceWatchdogMs: providers.ttsSilenceWatchdogMs,
+        onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'tts' }),
+      }),
+      // The process-wide fallback chain, logging this call's fallbacks with its callSid.
+      llm: createLlmActor({ client: providers.llm.forCall(log), log }),
     },
     actions: {
       transferCall: (_args, params: { to: string }) => {
