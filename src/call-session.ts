@@ -17,12 +17,23 @@ import type { Metrics } from './metrics.js';
 import type { CallInspector } from './inspector.js';
 import type { Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
+import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
 
-export interface CallHandle {
+export interface CallHandle extends CallMailbox {
   readonly done: Promise<void>;
   callSid(): string | undefined;
   /** Hang up from our side (drain timeout, shutdown). */
   hangup(reason: string): void;
+  /** An event from outside the call (an AMD result) for its machine. */
+  send(event: ServerToCallEvent): void;
+}
+
+/** What the server decides per stream, beyond what every call shares. */
+export interface CallSessionOptions {
+  /** The server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
+  twilioRest?: TwilioRestClient;
+  /** The stream's `start` named its call (the server then routes callbacks for that CallSid to it). */
+  onCallSid?: (callSid: string) => void;
 }
 
 /** What one call needs from the process (the server passes its own deps, which include these). */
@@ -37,9 +48,9 @@ export interface CallDeps {
 
 let streamCounter = 0;
 
-/** `twilioRest` is the server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
-export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: TwilioRestClient): CallHandle {
+export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessionOptions = {}): CallHandle {
   const { providers, metrics } = deps;
+  const { twilioRest } = session;
   // winston child loggers keep a reference to this object: the callSid appears on every line once `start` arrives.
   const meta: { callSid: string; stream: number } = { callSid: 'pending', stream: ++streamCounter };
   const log = deps.log.child(meta);
@@ -53,6 +64,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
         log,
         onStart: (start) => {
           meta.callSid = start.callSid;
+          session.onCallSid?.(start.callSid);
         },
       }),
       stt: createDeepgramStt({
@@ -124,6 +136,9 @@ export function startCall(socket: WebSocket, deps: CallDeps, twilioRest?: Twilio
     hangup(reason) {
       actor.send({ type: 'CALL.HANGUP', reason });
     },
+    send(event) {
+      actor.send(event);
+    },
   };
 }
 
@@ -151,6 +166,10 @@ function observe(on: Listen, log: Logger, metrics: Metrics, onEvent?: (e: CallEm
     if (tts !== undefined) metrics.turnPartLatency.observe({ part: 'tts' }, tts);
     if (transport !== undefined) metrics.turnPartLatency.observe({ part: 'transport' }, transport);
     log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, text: e.assistantText, latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
+    onEvent?.(e);
+  });
+  on('call.answeredBy', (e) => {
+    log.info('call answered by', { answeredBy: e.answeredBy });
     onEvent?.(e);
   });
   on('call.bargeIn', (e) => {

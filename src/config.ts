@@ -29,6 +29,8 @@ const schema = z.object({
   TWILIO_PHONE_NUMBER: optionalString.refine((v) => v === undefined || /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 number like +15551234567'),
   /** Tests/offline only: where the Twilio REST client sends its requests (a local fake). */
   TWILIO_API_BASE_URL: httpUrl.optional(),
+  /** Outbound calls run Twilio answering-machine detection unless the request says otherwise. */
+  OUTBOUND_AMD: bool.default(true),
   /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
   CALLS_API_TOKEN: optionalString,
   DEEPGRAM_API_KEY: optionalString,

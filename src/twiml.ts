@@ -8,14 +8,22 @@ export function streamUrlFor(publicUrl: string): string {
   return publicUrl.replace(/^http/, 'ws') + '/media';
 }
 
-/** `<Connect><Stream url=…/media>` with the call's identity as `<Parameter>`s (the stream URL takes no query string). */
-export function connectStreamTwiml(publicUrl: string, params: Readonly<Record<string, string | undefined>>): string {
+/**
+ * `<Connect><Stream url=…/media>` with the call's identity as `<Parameter>`s (the stream URL takes no query string),
+ * plus any `extra` parameters the server adds (e.g. AMD and the voicemail text of an outbound call).
+ */
+export function connectStreamTwiml(
+  publicUrl: string,
+  params: Readonly<Record<string, string | undefined>>,
+  ...extra: ReadonlyArray<{ name: string; value: string }>
+): string {
   const response = new VoiceResponse();
   const stream = response.connect().stream({ url: streamUrlFor(publicUrl) });
   for (const name of ['CallSid', 'From', 'To', 'Direction'] as const) {
     const value = params[name];
     if (value !== undefined && value !== '') stream.parameter({ name, value });
   }
+  for (const p of extra) stream.parameter(p);
   return response.toString();
 }
 
