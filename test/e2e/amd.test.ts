@@ -6,29 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
-import type { InspectionEvent } from 'xstate';
-import { eventually, startStack, type E2eStack } from './harness.js';
+import { eventually, recordingInspector, startStack, type E2eStack } from './harness.js';
 import { startTwilioRestFake, type FakeAnswer, type TwilioRestFake } from '../../offline/twilio-rest.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
-import type { CallInspector } from '../../src/inspector.js';
 
 const ACCOUNT = 'AC' + 'c'.repeat(32);
 const TOKEN = 'offline-simulator-auth-token';
 const VOICEMAIL = 'Hi, this is Bella Cucina: your table for four tonight is confirmed. Call us on 555 0100 to change it. 100% sure & <ok>?';
-
-/** Every event a call's root actor received, in order; `external` = sent from outside the actor system (the server). */
-function recordingInspector(): CallInspector & { received: Array<{ type: string; external: boolean; [k: string]: unknown }> } {
-  const received: Array<{ type: string; external: boolean; [k: string]: unknown }> = [];
-  return {
-    url: '',
-    received,
-    inspect: (e: InspectionEvent) => {
-      if (e.type !== '@xstate.event' || e.actorRef.sessionId !== e.rootId) return;
-      received.push({ ...(e.event as { type: string }), external: e.sourceRef === undefined });
-    },
-    stop: () => {},
-  };
-}
 
 const answeredBy = (i: ReturnType<typeof recordingInspector>) => i.received.filter((e) => e.type === 'CALL.ANSWERED_BY');
 
