@@ -95,6 +95,21 @@ export class Reconnector<S extends { close(): void }> {
     return this.open ? this.socket : null;
   }
 
+  /**
+   * The open socket went silent (see SilenceWatchdog): close it and reconnect as after a drop. Unlike a drop, a
+   * silent socket never earns a fresh retry budget by having been open a while — only `healthy()` gives one — so
+   * a provider that keeps accepting sockets and never answers is given up on like one that refuses them.
+   */
+  recycle(reason: string): void {
+    if (!this.open || this.stopped || this.gaveUp) return;
+    this.onFailure(this.generation, reason, { silent: true });
+  }
+
+  /** The open socket answered (a result, audio): its next outage starts with a fresh retry budget. */
+  healthy(): void {
+    this.retries = 0;
+  }
+
   /** Stop for good: `beforeClose` may send a last message (CloseStream/Close) if the socket is open. */
   stop(beforeClose?: (socket: S) => void): void {
     if (this.stopped) return;
@@ -158,12 +173,12 @@ export class Reconnector<S extends { close(): void }> {
     this.hooks.onOpen(socket, { reconnected });
   }
 
-  private onFailure(generation: number, fallbackReason: string): void {
+  private onFailure(generation: number, fallbackReason: string, how: { silent?: boolean } = {}): void {
     if (generation !== this.generation || this.stopped || this.gaveUp) return;
     this.generation++; // ignore whatever this socket still reports
-    const reason = this.attemptError ?? fallbackReason;
+    const reason = how.silent ? fallbackReason : (this.attemptError ?? fallbackReason);
     const wasOpen = this.open;
-    if (wasOpen && Date.now() - this.openedAt >= this.hooks.policy.stableMs) this.retries = 0;
+    if (wasOpen && !how.silent && Date.now() - this.openedAt >= this.hooks.policy.stableMs) this.retries = 0;
     this.open = false;
     const socket = this.socket;
     this.socket = null;

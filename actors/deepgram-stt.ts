@@ -9,17 +9,21 @@
  * - Reports STT.INTERIM / STT.FINAL / STT.UTTERANCE_END / STT.SPEECH_STARTED, STT.CONNECTED {resentBytes} on every
  *   open (bytes replayed from the buffer), STT.ERROR recoverable:true on a drop (reconnecting) and
  *   recoverable:false when it gives up (then caller audio is discarded). Never throws.
+ * - Silent-socket watchdog: Deepgram can keep a socket open and stop sending anything. When caller audio with
+ *   speech energy was sent and no message at all came back for `silenceWatchdogMs`, the socket is reconnected like
+ *   after a drop (STT.ERROR recoverable:true, then the unfinalised audio is replayed) and `onWatchdog` counts it.
  */
 import { fromCallback, type EventObject } from 'xstate';
 import type { CallEvent } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
 import type { Logger } from '../lib/logger.js';
 import { now } from '../lib/clock.js';
-import { BYTES_PER_MS } from '../lib/mulaw.js';
+import { BYTES_PER_MS, isSpeech } from '../lib/mulaw.js';
 import type { DeepgramClient, ListenSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, errorMessage, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { SttAudioBuffer } from './deepgram-stt-buffer.js';
 import { isRecord } from './deepgram-messages.js';
+import { SilenceWatchdog } from './silence-watchdog.js';
 
 export interface SttOptions {
   model: string;
@@ -30,6 +34,8 @@ export interface SttOptions {
   language?: string;
   /** Caller audio kept while the socket is not open. Default 10000. */
   maxBufferMs?: number;
+  /** Caller speech sent and no STT message this long → reconnect. Default 5000; 0 = off. */
+  silenceWatchdogMs?: number;
 }
 
 export interface DeepgramSttDeps {
@@ -38,6 +44,8 @@ export interface DeepgramSttDeps {
   log: Logger;
   options: SttOptions;
   reconnect?: ReconnectPolicy;
+  /** The watchdog reconnected a silent socket (metrics). */
+  onWatchdog?: () => void;
 }
 
 type ListenConnectArgs = Parameters<DeepgramClient['listen']['v1']['connect']>[0];
@@ -73,6 +81,7 @@ export function createDeepgramStt(deps: DeepgramSttDeps) {
 class SttSession {
   private readonly buffer: SttAudioBuffer;
   private readonly reconnector: Reconnector<ListenSocket>;
+  private readonly watchdog: SilenceWatchdog;
   private readonly keepAliveMs: number;
   private keepAliveTimer: NodeJS.Timeout | null = null;
   /** When we last sent anything (performance.now()): audio only records it, the timer checks it when due. */
@@ -94,13 +103,18 @@ class SttSession {
       create: async (h) => wireAndConnect(await deps.client.listen.v1.connect(args), h),
       onOpen: (socket) => this.onOpen(socket),
       onMessage: (msg) => this.onMessage(msg),
-      onDown: (reason) => this.report({ type: 'STT.ERROR', message: reason, recoverable: true, at: now() }),
+      onDown: (reason) => {
+        this.watchdog.cancel();
+        this.report({ type: 'STT.ERROR', message: reason, recoverable: true, at: now() });
+      },
       onGiveUp: (reason) => {
         this.dead = true;
+        this.watchdog.stop();
         this.buffer.takeReplay(); // nothing will ever send it
         this.report({ type: 'STT.ERROR', message: reason, recoverable: false, at: now() });
       },
     });
+    this.watchdog = new SilenceWatchdog(deps.options.silenceWatchdogMs ?? 5000, (silentMs) => this.onSilent(silentMs));
   }
 
   start(): void {
@@ -116,6 +130,7 @@ class SttSession {
     this.stopped = true;
     this.deps.pipe.onInbound(null);
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    this.watchdog.stop();
     this.reconnector.stop((socket) => socket.sendCloseStream({ type: 'CloseStream' }));
     this.deps.log.info('stt: stopped');
   }
@@ -132,6 +147,8 @@ class SttSession {
       this.buffer.sent(chunk);
       // 50 frames a second: re-arming a timer per frame costs more than the frame's own bookkeeping.
       this.lastSentAt = performance.now();
+      // The level is checked only while no answer is due (once due, the wait counts from the first speech).
+      if (!this.watchdog.waiting && isSpeech(chunk)) this.watchdog.expect();
     } catch (err) {
       // Closed between our check and the send: keep it for the next connection.
       this.buffer.hold(chunk);
@@ -156,6 +173,9 @@ class SttSession {
       resentBytes += chunk.length;
     }
     this.lastSentAt = performance.now();
+    // Replayed speech is owed an answer too (the caller may have stopped talking while the socket was down).
+    this.watchdog.cancel();
+    if (replay.some((chunk) => isSpeech(chunk))) this.watchdog.expect();
     if (this.buffer.lostBytes > 0) {
       this.deps.log.warn('stt: caller audio lost while disconnected (buffer full)', { lostBytes: this.buffer.lostBytes });
       this.buffer.lostBytes = 0;
@@ -184,11 +204,21 @@ class SttSession {
     this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs);
   }
 
+  /** The socket stayed open and said nothing while caller speech flowed: reconnect it (replaying the audio). */
+  private onSilent(silentMs: number): void {
+    if (this.stopped || this.dead) return;
+    this.deps.log.warn('stt: no message while caller speech flowed; reconnecting', { silentMs });
+    this.deps.onWatchdog?.();
+    this.reconnector.recycle(`watchdog: no STT message for ${silentMs} ms while caller speech flowed`);
+  }
+
   private onMessage(msg: unknown): void {
     if (this.stopped || !isRecord(msg)) return;
     const at = now();
+    this.watchdog.answered();
     switch (msg.type) {
       case 'Results':
+        this.reconnector.healthy();
         return this.onResults(msg, at);
       case 'SpeechStarted':
         return this.report({ type: 'STT.SPEECH_STARTED', at });

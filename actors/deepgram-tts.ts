@@ -20,6 +20,9 @@
  * the machine never waits for a lost Flushed.
  * After giving up (TTS.ERROR recoverable:false) every pending and future segment is marked without audio (cached
  * phrases still play) so playback completes and the call can go on. Never throws.
+ *
+ * Silent-socket watchdog: a socket that accepted Flush (or Clear) and sends nothing back for `silenceWatchdogMs`
+ * is reconnected like a dropped one (same re-send rules), and `onWatchdog` counts it.
  */
 import { fromCallback } from 'xstate';
 import type { CallEvent, TtsCommand } from '../machines/events.js';
@@ -30,6 +33,7 @@ import type { DeepgramClient, SpeakSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, errorMessage, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { isRecord, speakConnectArgs } from './deepgram-messages.js';
 import type { PhraseCache } from './phrase-cache.js';
+import { SilenceWatchdog } from './silence-watchdog.js';
 
 export interface DeepgramTtsDeps {
   client: DeepgramClient;
@@ -38,6 +42,10 @@ export interface DeepgramTtsDeps {
   model: string;
   cache?: PhraseCache;
   reconnect?: ReconnectPolicy;
+  /** A Flush/Clear unanswered this long → reconnect. Default 3000; 0 = off. */
+  silenceWatchdogMs?: number;
+  /** The watchdog reconnected a silent socket (metrics). */
+  onWatchdog?: () => void;
 }
 
 export function createDeepgramTts(deps: DeepgramTtsDeps) {
@@ -58,6 +66,7 @@ type Outgoing = { type: 'Speak'; text: string } | { type: 'Flush' } | { type: 'C
 
 class TtsSession {
   private readonly reconnector: Reconnector<SpeakSocket>;
+  private readonly watchdog: SilenceWatchdog;
   private fifo: Segment[] = [];
   /** Speak texts since the last flush. */
   private unflushed: string[] = [];
@@ -86,16 +95,19 @@ class TtsSession {
       onMessage: (msg) => this.onMessage(msg),
       onDown: (reason) => {
         this.synced = false;
+        this.watchdog.cancel();
         this.report({ type: 'TTS.ERROR', message: reason, recoverable: true, at: now() });
         this.inOrder(() => this.afterDrop());
       },
       onGiveUp: (reason) => {
         this.synced = false;
         this.dead = true;
+        this.watchdog.stop();
         this.report({ type: 'TTS.ERROR', message: reason, recoverable: false, at: now() });
         this.inOrder(() => this.afterGiveUp());
       },
     });
+    this.watchdog = new SilenceWatchdog(deps.silenceWatchdogMs ?? 3000, (silentMs) => this.onSilent(silentMs));
   }
 
   start(): void {
@@ -105,6 +117,7 @@ class TtsSession {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.watchdog.stop();
     this.reconnector.stop((socket) => socket.sendClose({ type: 'Close' }));
     this.deps.log.info('tts: stopped');
   }
@@ -175,6 +188,7 @@ class TtsSession {
       if (msg.type === 'Speak') socket.sendText(msg);
       else if (msg.type === 'Flush') socket.sendFlush(msg);
       else socket.sendClear(msg);
+      if (msg.type !== 'Speak') this.watchdog.expect(); // Deepgram answers a Flush or a Clear
     } catch (err) {
       // The socket is closing; the drop handler re-sends our state on the next socket.
       this.deps.log.debug('tts: send failed', { type: msg.type, error: errorMessage(err) });
@@ -192,6 +206,7 @@ class TtsSession {
       }
       if (this.unflushed.length > 0) socket.sendText({ type: 'Speak', text: this.unflushed.join('') });
       this.synced = true;
+      if (this.awaitingDeepgram()) this.watchdog.expect();
     } catch (err) {
       this.deps.log.warn('tts: sync failed', { error: errorMessage(err) });
     }
@@ -241,7 +256,27 @@ class TtsSession {
     }
   }
 
+  /** Deepgram owes us audio/Flushed for a flush, or Cleared. */
+  private awaitingDeepgram(): boolean {
+    return this.clearing > 0 || this.fifo.some((seg) => seg.kind === 'deepgram');
+  }
+
+  /** Something came from the live socket (counted after it was handled, so the state is current). */
+  private heardFromDeepgram(): void {
+    this.reconnector.healthy();
+    this.watchdog.answered(this.awaitingDeepgram());
+  }
+
+  /** Flush or Clear sent and nothing came back: reconnect (segments without audio are sent again). */
+  private onSilent(silentMs: number): void {
+    if (this.stopped || this.dead) return;
+    this.deps.log.warn('tts: no answer to Flush/Clear; reconnecting', { silentMs, pending: this.fifo.length, clearing: this.clearing });
+    this.deps.onWatchdog?.();
+    this.reconnector.recycle(`watchdog: no TTS answer for ${silentMs} ms after Flush`);
+  }
+
   private onAudio(audio: Buffer, at: number, epoch: number): void {
+    this.heardFromDeepgram();
     if (this.stopped || epoch !== this.epoch || this.clearing > 0 || audio.length === 0) return;
     const head = this.fifo[0];
     if (head?.kind === 'deepgram') head.audioBytes += audio.length;
@@ -250,6 +285,11 @@ class TtsSession {
   }
 
   private onControl(msg: Record<string, unknown>, epoch: number): void {
+    this.handleControl(msg, epoch);
+    if (msg.type !== 'Metadata') this.heardFromDeepgram();
+  }
+
+  private handleControl(msg: Record<string, unknown>, epoch: number): void {
     switch (msg.type) {
       case 'Flushed': {
         // A Flushed for a flush sent before our last Clear belongs to forgotten segments.

@@ -16,16 +16,21 @@ export function silence(ms: number): Buffer {
   return Buffer.alloc(Math.round(ms * BYTES_PER_MS), MULAW_SILENCE);
 }
 
+/** The squared linear value of each µ-law byte: a level check costs one lookup per sample. */
+const SQUARES = Float64Array.from({ length: 256 }, (_, byte) => mulaw.decodeSample(byte) ** 2);
+
 /** Root-mean-square level of a µ-law chunk on the 16-bit linear scale (0 … 32767). */
 export function rms(chunk: Uint8Array): number {
   if (chunk.length === 0) return 0;
   let sum = 0;
-  for (let i = 0; i < chunk.length; i++) {
-    const s = mulaw.decodeSample(chunk[i] as number);
-    sum += s * s;
-  }
+  for (let i = 0; i < chunk.length; i++) sum += SQUARES[chunk[i] as number] as number;
   return Math.sqrt(sum / chunk.length);
 }
 
 /** Level above which a frame counts as speech (≈ -30 dBFS). */
 export const SPEECH_RMS_THRESHOLD = 1000;
+
+/** The chunk is loud enough to be speech. */
+export function isSpeech(chunk: Uint8Array): boolean {
+  return chunk.length > 0 && rms(chunk) >= SPEECH_RMS_THRESHOLD;
+}

@@ -65,6 +65,8 @@ export class ListenSession {
   private audioMs = 0;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Silenced: audio is still taken (and recognised), nothing is sent. */
+  private silent = false;
 
   // Recognition state.
   private partial = '';
@@ -89,6 +91,11 @@ export class ListenSession {
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
     ws.on('error', () => {}); // abrupt client drops surface as close
     this.armIdleTimer();
+  }
+
+  /** From now on this socket stays open and sends nothing (see DeepgramSimulator.silenceConnections). */
+  silence(): void {
+    this.silent = true;
   }
 
   private onMessage(data: unknown, isBinary: boolean): void {
@@ -309,7 +316,7 @@ export class ListenSession {
   /** Sends in order, after the configured recognition latency; `after` runs once the frame is on the wire. */
   private send(payload: Record<string, unknown>, after?: () => void): void {
     const write = (): void => {
-      if (this.ws.readyState !== this.ws.OPEN) return;
+      if (this.ws.readyState !== this.ws.OPEN || this.silent) return;
       this.ws.send(JSON.stringify(payload));
       after?.();
     };

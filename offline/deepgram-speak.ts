@@ -28,6 +28,8 @@ export class SpeakSession {
   /** Messages received while a Clear takes effect (null when none is in progress). */
   private held: { data: Buffer; isBinary: boolean }[] | null = null;
   private clearTimer: NodeJS.Timeout | null = null;
+  /** Silenced: messages are still taken, nothing is sent (no audio, Flushed or Cleared). */
+  private silent = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -44,6 +46,11 @@ export class SpeakSession {
       model_version: '2025-04-07.0',
       model_uuid: 'ecb3a4ac-5a2a-4b9b-9f2a-0b1e4a0c6a1f',
     });
+  }
+
+  /** From now on this socket stays open and sends nothing (see DeepgramSimulator.silenceConnections). */
+  silence(): void {
+    this.silent = true;
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -124,7 +131,7 @@ export class SpeakSession {
     let offset = 0;
     const step = (): void => {
       this.timer = null;
-      if (generation !== this.generation || this.closed) return;
+      if (generation !== this.generation || this.closed || this.silent) return;
       if (offset < audio.length) {
         if (offset === 0) this.ctx.emit('speak.audioStart', { connection: this.ctx.connection, at: simNow(), sequenceId: job.sequenceId });
         const chunk = audio.subarray(offset, offset + opts.ttsChunkBytes);
@@ -164,7 +171,7 @@ export class SpeakSession {
   }
 
   private sendJson(payload: Record<string, unknown>, after?: () => void): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.readyState !== this.ws.OPEN || this.silent) return;
     this.ws.send(JSON.stringify(payload));
     after?.();
   }

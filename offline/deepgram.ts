@@ -5,7 +5,9 @@
  * `new DeepgramClient({ apiKey, baseUrl: sim.url })`.
  *
  * `observer` emits timestamped events (see `DeepgramSimEventMap`) so tests and the benchmark can see what Deepgram
- * saw and when; `dropConnections()` simulates a network drop (sockets destroyed without a close frame).
+ * saw and when; `dropConnections()` simulates a network drop (sockets destroyed without a close frame);
+ * `silenceConnections()` makes open sockets go quiet while staying open (the provider failure the actors' watchdogs
+ * catch).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -42,6 +44,12 @@ export interface DeepgramSimulator {
    * it to come, is dropped right after that chunk — the caller hears that segment cut short.
    */
   dropSpeakMidSegment(afterBytes: number): void;
+  /**
+   * A socket that stays open and says nothing more: listen sockets keep taking audio and KeepAlive but send no
+   * message; speak sockets keep taking Speak/Flush/Clear but send no audio, Flushed or Cleared. Only the sockets open
+   * now (of one kind, or all): a new connection works normally.
+   */
+  silenceConnections(kind?: SocketKind): number;
   close(): Promise<void>;
 }
 
@@ -94,6 +102,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
   const observer = new EventEmitter<DeepgramSimEventMap>();
   const sockets = new Map<WebSocket, SocketKind>();
   const faults: SimFaults = { dropSpeakAfterBytes: null };
+  const sessions = new Map<WebSocket, { silence(): void }>();
   let nextConnection = 1;
 
   const server = createServer((_req, res) => {
@@ -125,7 +134,10 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       const connection = nextConnection++;
       const params = Object.fromEntries(url.searchParams.entries());
       sockets.set(ws, kind);
-      ws.on('close', () => sockets.delete(ws));
+      ws.on('close', () => {
+        sockets.delete(ws);
+        sessions.delete(ws);
+      });
       const ctx: SessionContext = {
         connection,
         options,
@@ -136,7 +148,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       };
       if (kind === 'listen') {
         stats.listenConnections++;
-        new ListenSession(ws, parseListenParams(url.searchParams), ctx);
+        sessions.set(ws, new ListenSession(ws, parseListenParams(url.searchParams), ctx));
         observer.emit('listen.open', { connection, at: simNow(), params });
       } else if (flux) {
         stats.fluxConnections++;
@@ -144,7 +156,7 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
         new FluxSession(ws, flux, ctx);
       } else {
         stats.speakConnections++;
-        new SpeakSession(ws, url.searchParams.get('model') ?? 'aura-2-thalia-en', ctx);
+        sessions.set(ws, new SpeakSession(ws, url.searchParams.get('model') ?? 'aura-2-thalia-en', ctx));
         observer.emit('speak.open', { connection, at: simNow(), params });
       }
       log?.debug('deepgram sim: connection opened', { kind, connection });
@@ -179,6 +191,16 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
     },
     dropSpeakMidSegment(afterBytes: number): void {
       faults.dropSpeakAfterBytes = Math.max(1, afterBytes);
+    },
+    silenceConnections(kind?: SocketKind): number {
+      let silenced = 0;
+      for (const [ws, k] of sockets) {
+        if (kind && k !== kind) continue;
+        sessions.get(ws)?.silence();
+        silenced++;
+      }
+      log?.info('deepgram sim: silenced connections', { kind: kind ?? 'all', silenced });
+      return silenced;
     },
     close(): Promise<void> {
       for (const ws of sockets.keys()) ws.terminate();

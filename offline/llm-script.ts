@@ -23,9 +23,20 @@ export function argumentsJson(call: LlmScriptToolCall): string {
  */
 export type LlmMidStreamFailure = boolean | 'error-event' | 'disconnect' | 'truncate';
 
+/**
+ * A provider that never answers in time: `'headers'` = the request is read and then nothing at all comes back (as a
+ * stuck load balancer); `'first-token'` = 200 and the stream's opening events, then no token (a stalled model).
+ * Either way the simulator waits until the client goes away.
+ */
+export type LlmHang = 'headers' | 'first-token';
+
 export interface LlmScriptEntry {
   /** Matched against the last user message: a string = case-insensitive substring; absent = matches anything. */
   when?: string | RegExp;
+  /** Only requests to this API (`/v1/chat/completions` = openai, `/v1/messages` = anthropic). */
+  provider?: 'openai' | 'anthropic';
+  /** Only requests for this model. */
+  model?: string;
   /** Text streamed first (before any tool call). Absent with no toolCall = the default echo reply. */
   text?: string;
   /** A tool call streamed after the text, its arguments JSON split across several fragments. */
@@ -33,6 +44,7 @@ export interface LlmScriptEntry {
   /** Answer with this HTTP error (the provider's error JSON) instead of a reply. */
   error?: { status: number; message: string };
   failMidStream?: LlmMidStreamFailure;
+  hang?: LlmHang;
   /** Remove the entry once it has been used. */
   once?: boolean;
   /** Per-entry pacing overrides. */
@@ -46,6 +58,7 @@ export interface PlannedReply {
   toolCall: LlmScriptToolCall | undefined;
   error: { status: number; message: string } | undefined;
   failMidStream: Exclude<LlmMidStreamFailure, boolean> | undefined;
+  hang: LlmHang | undefined;
   firstTokenMs: number | undefined;
   tokensPerSecond: number | undefined;
 }
@@ -56,7 +69,15 @@ export function defaultReplyText(lastUserText: string): string {
   return `You said: "${said}". Is there anything else?`;
 }
 
-function matches(entry: LlmScriptEntry, lastUserText: string): boolean {
+/** Which API and model a request went to (entries may be limited to one). */
+export interface LlmTarget {
+  provider: 'openai' | 'anthropic';
+  model: string;
+}
+
+function matches(entry: LlmScriptEntry, lastUserText: string, target: LlmTarget | undefined): boolean {
+  if (entry.provider !== undefined && entry.provider !== target?.provider) return false;
+  if (entry.model !== undefined && entry.model !== target?.model) return false;
   if (entry.when === undefined) return true;
   if (typeof entry.when === 'string') return lastUserText.toLowerCase().includes(entry.when.toLowerCase());
   entry.when.lastIndex = 0; // a /g or /y regex keeps state between tests
@@ -64,8 +85,8 @@ function matches(entry: LlmScriptEntry, lastUserText: string): boolean {
 }
 
 /** Picks the first matching entry (removing it when `once`), or the default echo. Mutates `script`. */
-export function planReply(script: LlmScriptEntry[], lastUserText: string): PlannedReply {
-  const index = script.findIndex((entry) => matches(entry, lastUserText));
+export function planReply(script: LlmScriptEntry[], lastUserText: string, target?: LlmTarget): PlannedReply {
+  const index = script.findIndex((entry) => matches(entry, lastUserText, target));
   const entry = index >= 0 ? script[index] : undefined;
   if (entry?.once) script.splice(index, 1);
   const failure = entry?.failMidStream;
@@ -74,6 +95,7 @@ export function planReply(script: LlmScriptEntry[], lastUserText: string): Plann
     toolCall: entry?.toolCall,
     error: entry?.error,
     failMidStream: failure === true ? 'error-event' : failure === false ? undefined : failure,
+    hang: entry?.hang,
     firstTokenMs: entry?.firstTokenMs,
     tokensPerSecond: entry?.tokensPerSecond,
   };

@@ -14,7 +14,7 @@ import { openAiAuthError, openAiCompletion, openAiError, openAiStreamFrames, par
 import { planReply, type LlmScriptEntry, type PlannedReply } from './llm-script.js';
 import { isWireError, type LlmSimProvider, type ParsedLlmRequest, type SseFrame, type WireError } from './llm-wire.js';
 
-export type { LlmScriptEntry, LlmScriptToolCall, LlmMidStreamFailure } from './llm-script.js';
+export type { LlmScriptEntry, LlmScriptToolCall, LlmMidStreamFailure, LlmHang } from './llm-script.js';
 export type { LlmSimProvider } from './llm-wire.js';
 
 export interface LlmSimOptions {
@@ -131,6 +131,8 @@ export async function startLlmSimulator(opts: LlmSimOptions = {}): Promise<LlmSi
       observer.emit('done', { provider, at: now() });
     };
 
+    // A hung provider: nothing more comes until the client gives up (the close handler above counts it).
+    if (reply.hang === 'headers' || (reply.hang && !req.stream)) return;
     if (!req.stream) {
       timer = setTimeout(() => {
         if (reply.failMidStream) return fail();
@@ -148,6 +150,7 @@ export async function startLlmSimulator(opts: LlmSimOptions = {}): Promise<LlmSi
       ...idHeader(provider),
     });
     res.write(batches[0] ?? '');
+    if (reply.hang === 'first-token') return;
     let next = 1;
     const sendNext = (): void => {
       timer = undefined;
@@ -195,7 +198,7 @@ export async function startLlmSimulator(opts: LlmSimOptions = {}): Promise<LlmSi
     const version = httpReq.headers['anthropic-version'];
     requests.push({ ...parsed, startedAt: now(), auth: auth.style, anthropicVersion: typeof version === 'string' ? version : undefined });
 
-    const reply = planReply(script, parsed.lastUserText);
+    const reply = planReply(script, parsed.lastUserText, { provider, model: parsed.model });
     log.debug('llm simulator: request', { provider, model: parsed.model, stream: parsed.stream, messages: parsed.messages.length });
     if (reply.error) {
       stats.failed += 1;

@@ -48,7 +48,7 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
   const config = opts.config ?? offlineConfig(opts.env);
   const log = opts.log === 'silent' || opts.log === undefined ? silentLogger : opts.log;
   const metrics = createMetrics({ defaultMetrics: false });
-  const providers = await createProviders(config, log, opts.simulators);
+  const providers = await createProviders(config, log, opts.simulators, metrics);
   let server: RunningServer;
   try {
     server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent });

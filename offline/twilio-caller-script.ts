@@ -53,8 +53,24 @@ async function runStep(host: ScriptHost, step: ScriptStep): Promise<void> {
     if (!host.ended) await host.speak(step.bargeIn, true);
     return;
   }
-  if ('dtmf' in step) return host.dtmf(step.dtmf);
+  if ('dtmf' in step) return pressKeys(host, step.dtmf, step.gapMs ?? 300);
   if ('hangup' in step) return host.hangup();
+}
+
+const KEYPAD = /^[0-9*#]$/;
+
+async function pressKeys(host: ScriptHost, keys: string, gapMs: number): Promise<void> {
+  const pressed = [...keys].filter((key) => key.trim() !== '');
+  const bad = pressed.find((key) => !KEYPAD.test(key));
+  if (bad !== undefined) throw new Error(`dtmf step: "${bad}" is not a phone key (0-9, *, #)`);
+  for (let i = 0; i < pressed.length; i++) {
+    if (host.ended) return;
+    if (i > 0) {
+      const until = host.now() + gapMs;
+      await host.waitUntil((at) => at >= until, null);
+    }
+    host.dtmf(pressed[i] as string);
+  }
 }
 
 async function waitForAgent(host: ScriptHost, condition: AgentCondition, timeoutMs: number): Promise<boolean> {

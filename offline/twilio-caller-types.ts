@@ -26,7 +26,11 @@ export type ScriptStep =
   | { bargeIn: string; afterMs?: number; timeoutMs?: number }
   /** Send `stop` and close the stream, as Twilio does when the caller hangs up. */
   | { hangup: true }
-  | { dtmf: string };
+  /**
+   * Press keys (0-9, *, #), one Twilio `dtmf` event per key as Twilio sends them, `gapMs` apart (default 300, a
+   * person typing on a keypad).
+   */
+  | { dtmf: string; gapMs?: number };
 
 export type TimelineKind =
   | 'webhook'
@@ -123,6 +127,11 @@ export interface SimulatedCallOptions {
   accountSid?: string;
   /** The call's CallSid (an outbound call answered through the REST fake keeps the sid it was created with). */
   callSid?: string;
+  /**
+   * The webhook Twilio fetches, exactly as Twilio was given it (an outbound call's `Url`, query string included: it
+   * is signed as is). Default `${publicUrl}/voice`. Setting it makes the call outbound (`Direction=outbound-api`).
+   */
+  voiceUrl?: string;
   script: readonly ScriptStep[];
   /** Duration of each spoken word (default 250 ms). */
   wordMs?: number;

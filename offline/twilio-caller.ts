@@ -15,7 +15,7 @@ import { encodeSpeech } from './speech-codec.js';
 import { CallerEar } from './twilio-caller-ear.js';
 import { StreamFrameWriter } from './twilio-stream-frames.js';
 import { sharedTicker, type FrameTicker } from './twilio-ticker.js';
-import { inboundCallParams, newSid, parseConnectStream, postVoiceWebhook, reachableStreamUrl } from './twilio-webhook.js';
+import { inboundCallParams, newSid, outboundCallParams, parseConnectStream, postVoiceWebhook, reachableStreamUrl, reachableUrl } from './twilio-webhook.js';
 import { runScript, type ScriptHost } from './twilio-caller-script.js';
 import type { CallEnd, CallerTurn, CallRecord, SimulatedCall, SimulatedCallOptions, TimelineKind } from './twilio-caller-types.js';
 
@@ -119,12 +119,14 @@ class SimulatedCallSession implements ScriptHost {
     const { opts, record } = this;
     const publicUrl = (opts.publicUrl ?? opts.serverUrl).replace(/\/$/, '');
     const serverUrl = opts.serverUrl.replace(/\/$/, '');
+    const voiceUrl = opts.voiceUrl ?? `${publicUrl}/voice`;
+    const identity = { callSid: record.callSid, accountSid: record.accountSid, from: opts.from ?? '+15550001111', to: opts.to ?? '+15550002222' };
     try {
       const answer = await postVoiceWebhook({
-        postUrl: `${serverUrl}/voice`,
-        signedUrl: `${publicUrl}/voice`,
+        postUrl: reachableUrl(voiceUrl, serverUrl, publicUrl),
+        signedUrl: voiceUrl,
         signingToken: opts.signWith ?? opts.authToken,
-        params: inboundCallParams({ callSid: record.callSid, accountSid: record.accountSid, from: opts.from ?? '+15550001111', to: opts.to ?? '+15550002222' }),
+        params: opts.voiceUrl === undefined ? inboundCallParams(identity) : outboundCallParams(identity),
       });
       record.webhookStatus = answer.status;
       record.twiml = answer.body;

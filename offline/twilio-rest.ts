@@ -1,12 +1,19 @@
 /**
  * A local fake of the slice of Twilio's REST API we call: `POST /2010-04-01/Accounts/{sid}/Calls.json` (create a call)
- * and `POST …/Calls/{CallSid}.json` (update, used for transfers). Basic auth is checked like Twilio does. When a call
- * is created, `onCallCreated` may "answer" it, e.g. by starting a simulated caller against the `Url` it was given.
+ * and `POST …/Calls/{CallSid}.json` (update, used for transfers). Basic auth is checked like Twilio does.
+ *
+ * When a call is created, `answer` may pick it up as Twilio would: the callee's leg (a simulated caller) fetches the
+ * call's `Url` exactly as given (signed, query string included) and streams; for a call created with async AMD the
+ * fake then POSTs `AnsweredBy` to its `AsyncAmdStatusCallback`, signed. `onCallCreated` sees every created call.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
+import type { TwilioAnsweredBy } from '../src/amd.js';
+import { placeSimulatedCall } from './twilio-caller.js';
+import type { CallRecord, ScriptStep, SimulatedCallOptions } from './twilio-caller-types.js';
+import { postVoiceWebhook, reachableUrl } from './twilio-webhook.js';
 
 export interface FakeCall {
   sid: string;
@@ -17,12 +24,35 @@ export interface FakeCall {
   twiml?: string;
   status: string;
   updates: Array<Record<string, string>>;
+  /** `MachineDetection`, `AsyncAmd`, `AsyncAmdStatusCallback` as sent. */
+  machineDetection?: string;
+  asyncAmd?: string;
+  amdCallback?: string;
+  /** When answered: the callee's leg. */
+  record?: Promise<CallRecord>;
+  /** The AMD callback once posted: what was sent and the HTTP status our server answered. */
+  amd?: { answeredBy: TwilioAnsweredBy; status: number };
+}
+
+/** How the callee picks up a created call. */
+export interface FakeAnswer {
+  /** The callee's side: a person talking, or a voicemail greeting followed by silence while it records. */
+  script: readonly ScriptStep[];
+  /** What AMD concludes (calls created with AsyncAmd only). Default `human`. */
+  answeredBy?: TwilioAnsweredBy;
+  /** When the AMD result is posted, in ms after the stream started. Default 1500. */
+  amdAfterMs?: number;
+  /** More simulated-caller options (timeouts, word pace, onEvent). */
+  caller?: Partial<SimulatedCallOptions>;
 }
 
 export interface TwilioRestFakeOptions {
   accountSid: string;
   authToken: string;
   onCallCreated?: (call: FakeCall) => void;
+  answer?: (call: FakeCall) => FakeAnswer | undefined;
+  /** Where our server really listens, when its public URL (in `Url` and callbacks) is not reachable as such. */
+  serverUrl?: string;
 }
 
 export interface TwilioRestFake {
@@ -61,11 +91,62 @@ export async function startTwilioRestFake(opts: TwilioRestFakeOptions): Promise<
       twiml: body.Twiml,
       status: 'queued',
       updates: [],
+      machineDetection: body.MachineDetection,
+      asyncAmd: body.AsyncAmd,
+      amdCallback: body.AsyncAmdStatusCallback,
     };
     calls.push(call);
     res.status(201).json(callJson(call));
     opts.onCallCreated?.(call);
+    const answer = opts.answer?.(call);
+    if (answer) pickUp(call, answer);
   });
+
+  /** The callee answers: Twilio fetches the call's Url and streams; async AMD reports who answered, signed. */
+  const pickUp = (call: FakeCall, answer: FakeAnswer): void => {
+    if (call.url === undefined) return;
+    const publicBase = new URL(call.url).origin;
+    const serverUrl = opts.serverUrl ?? publicBase;
+    call.status = 'in-progress';
+    let amdTimer: NodeJS.Timeout | undefined;
+    const amdCallback = call.asyncAmd === 'true' ? call.amdCallback : undefined;
+    const callerOnEvent = answer.caller?.onEvent;
+    const placed = placeSimulatedCall({
+      serverUrl,
+      publicUrl: publicBase,
+      authToken: opts.authToken,
+      callSid: call.sid,
+      accountSid: call.accountSid,
+      from: call.from,
+      to: call.to,
+      voiceUrl: call.url,
+      script: answer.script,
+      ...answer.caller,
+      onEvent: (entry) => {
+        callerOnEvent?.(entry);
+        if (entry.kind === 'start' && amdCallback !== undefined) {
+          const answeredBy = answer.answeredBy ?? 'human';
+          const afterMs = answer.amdAfterMs ?? 1500;
+          amdTimer = setTimeout(() => void postAmd(call, amdCallback, answeredBy, afterMs, serverUrl, publicBase), afterMs);
+        }
+      },
+    });
+    call.record = placed.done.then((record) => {
+      clearTimeout(amdTimer);
+      call.status = 'completed';
+      return record;
+    });
+  };
+
+  const postAmd = async (call: FakeCall, url: string, answeredBy: TwilioAnsweredBy, ms: number, serverUrl: string, publicBase: string) => {
+    const params = { AccountSid: call.accountSid, CallSid: call.sid, AnsweredBy: answeredBy, MachineDetectionDuration: String(Math.round(ms)) };
+    try {
+      const res = await postVoiceWebhook({ postUrl: reachableUrl(url, serverUrl, publicBase), signedUrl: url, signingToken: opts.authToken, params });
+      call.amd = { answeredBy, status: res.status };
+    } catch {
+      call.amd = { answeredBy, status: 0 };
+    }
+  };
 
   app.post('/2010-04-01/Accounts/:accountSid/Calls/:callSid.json', (req, res) => {
     if (!authorised(req, res)) return;

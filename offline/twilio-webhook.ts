@@ -56,6 +56,21 @@ export function inboundCallParams(p: { callSid: string; accountSid: string; from
   };
 }
 
+/** The call parameters Twilio posts when the callee of an outbound (REST-created) call answers. */
+export function outboundCallParams(p: { callSid: string; accountSid: string; from: string; to: string }): Record<string, string> {
+  return { ...inboundCallParams(p), CallStatus: 'in-progress', Direction: 'outbound-api' };
+}
+
+/** A public URL (webhook or stream) of the server, reached on the server's real address when they differ. */
+export function reachableUrl(url: string, serverUrl: string, publicUrl: string): string {
+  const target = new URL(url);
+  const server = new URL(serverUrl);
+  if (target.host !== new URL(publicUrl).host || target.host === server.host) return url;
+  target.protocol = target.protocol.startsWith('ws') ? (server.protocol === 'https:' ? 'wss:' : 'ws:') : server.protocol;
+  target.host = server.host;
+  return target.toString();
+}
+
 export interface StreamInstruction {
   url: string;
   parameters: Record<string, string>;
@@ -106,10 +121,5 @@ export function parseConnectStream(twiml: string): StreamInstruction | null {
  * server we actually talk to. URLs naming any other host are used unchanged.
  */
 export function reachableStreamUrl(streamUrl: string, serverUrl: string, publicUrl: string): string {
-  const stream = new URL(streamUrl);
-  const server = new URL(serverUrl);
-  if (stream.host !== new URL(publicUrl).host || stream.host === server.host) return streamUrl;
-  stream.protocol = server.protocol === 'https:' ? 'wss:' : 'ws:';
-  stream.host = server.host;
-  return stream.toString();
+  return reachableUrl(streamUrl, serverUrl, publicUrl);
 }

@@ -16,12 +16,15 @@ import type { Metrics } from './metrics.js';
 import type { CallInspector } from './inspector.js';
 import { sttActorFor, type Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
+import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
 
-export interface CallHandle {
+export interface CallHandle extends CallMailbox {
   readonly done: Promise<void>;
   callSid(): string | undefined;
   /** Hang up from our side (drain timeout, shutdown); `polite`: the goodbye phrase first. */
   hangup(reason: string, opts?: { polite?: boolean }): void;
+  /** An event from outside the call (an AMD result) for its machine. */
+  send(event: ServerToCallEvent): void;
 }
 
 /** What the server decides per stream, beyond what every call shares. */
@@ -34,6 +37,8 @@ export interface CallSessionOptions {
   startTimeoutMs?: number;
   /** A stream was rejected: the server writes a rate-limited line and counts it. */
   onRejected?: (reason: string) => void;
+  /** The stream's `start` named its call (the server then routes callbacks for that CallSid to it). */
+  onCallSid?: (callSid: string) => void;
 }
 
 /** What one call needs from the process (the server passes its own deps, which include these). */
@@ -65,15 +70,25 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
         onStart: (start) => {
           meta.callSid = start.callSid;
           metrics.callsTotal.inc();
+          session.onCallSid?.(start.callSid);
         },
         authorizeStart: session.authorizeStart,
         startTimeoutMs: session.startTimeoutMs,
         onRejected: session.onRejected,
         onIgnoredFrame: (kind) => metrics.mediaFramesIgnored.inc({ kind }),
       }),
-      stt: sttActorFor(providers, { pipe, log }),
-      tts: createDeepgramTts({ client: providers.deepgram, pipe, log, model: providers.ttsModel, cache: providers.phrases }),
-      llm: createLlmActor({ client: providers.llm, log }),
+      stt: sttActorFor(providers, { pipe, log, onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'stt' }) }),
+      tts: createDeepgramTts({
+        client: providers.deepgram,
+        pipe,
+        log,
+        model: providers.ttsModel,
+        cache: providers.phrases,
+        silenceWatchdogMs: providers.ttsSilenceWatchdogMs,
+        onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'tts' }),
+      }),
+      // The process-wide fallback chain, logging this call's fallbacks with its callSid.
+      llm: createLlmActor({ client: providers.llm.forCall(log), log }),
     },
     actions: {
       transferCall: (_args, params: { to: string }) => {
@@ -128,6 +143,9 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       log.log(started() ? 'info' : 'debug', 'hanging up call', { reason, polite: opts.polite ?? false });
       actor.send({ type: 'CALL.HANGUP', reason, ...(opts.polite === undefined ? {} : { polite: opts.polite }) });
     },
+    send(event) {
+      actor.send(event);
+    },
   };
 }
 
@@ -155,6 +173,10 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
     if (tts !== undefined) metrics.turnPartLatency.observe({ part: 'tts' }, tts);
     if (transport !== undefined) metrics.turnPartLatency.observe({ part: 'transport' }, transport);
     log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, text: e.assistantText, latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
+    onEvent?.(e);
+  });
+  on('call.answeredBy', (e) => {
+    log.info('call answered by', { answeredBy: e.answeredBy });
     onEvent?.(e);
   });
   on('call.bargeIn', (e) => {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { defaultCallOptions } from '../machines/options.js';
+import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
@@ -34,6 +35,8 @@ const schema = z.object({
   TWILIO_PHONE_NUMBER: optionalString.refine((v) => v === undefined || /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 number like +15551234567'),
   /** Tests/offline only: where the Twilio REST client sends its requests (a local fake). */
   TWILIO_API_BASE_URL: httpUrl.optional(),
+  /** Outbound calls run Twilio answering-machine detection unless the request says otherwise. */
+  OUTBOUND_AMD: bool.default(true),
   /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
   CALLS_API_TOKEN: optionalString,
   DEEPGRAM_API_KEY: optionalString,
@@ -69,6 +72,24 @@ const schema = z.object({
   IDLE_TIMEOUT_MS: int(1000, 600000).default(defaultCallOptions.idleTimeoutMs),
   MAX_REPROMPTS: int(0, 10).default(defaultCallOptions.maxReprompts),
   LLM_TIMEOUT_MS: int(500, 120000).default(defaultCallOptions.llmTimeoutMs),
+  /** Providers tried after LLM_PROVIDER when it fails before its first output: `provider:model,…`. */
+  LLM_FALLBACK: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseLlmTargets(v ?? '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    }),
+  LLM_FIRST_TOKEN_TIMEOUT_MS: int(100, 60000).default(2000),
+  LLM_FALLBACK_COOLDOWN_MS: int(0, 3600000).default(30000),
+  /** Caller speech flowing and no STT message this long → reconnect the STT socket (0 = off). */
+  STT_SILENCE_WATCHDOG_MS: int(0, 60000).default(5000),
+  /** Flush sent and nothing back from TTS this long → reconnect the TTS socket (0 = off). */
+  TTS_SILENCE_WATCHDOG_MS: int(0, 60000).default(3000),
   DRAIN_TIMEOUT_MS: int(0, 3600000).default(30000),
   /** Calls still up when the drain times out hear the goodbye phrase; this long is given for it before they are cut. */
   DRAIN_GOODBYE_MS: int(0, 120000).default(10000),
@@ -96,6 +117,8 @@ export interface Config extends Env {
   /** The auth token used to check webhook signatures (a fixed local token when offline). */
   readonly twilioAuthToken: string;
   readonly logFormat: 'json' | 'pretty';
+  /** LLM_PROVIDER's model first, then LLM_FALLBACK's entries. */
+  readonly llmChain: readonly LlmTarget[];
 }
 
 export class ConfigError extends Error {
@@ -137,10 +160,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (e.TWILIO_AUTH_TOKEN === undefined) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required with real providers (webhook signatures are checked)');
     if (e.PUBLIC_URL === undefined) throw new ConfigError('PUBLIC_URL', 'is required with real providers (the URL Twilio reaches, e.g. https://voice.example.com)');
   }
+  const chain = llmChain({ provider: e.LLM_PROVIDER, model: e.LLM_PROVIDER === 'openai' ? e.OPENAI_MODEL : e.ANTHROPIC_MODEL }, e.LLM_FALLBACK);
+  if (!offline) {
+    for (const t of chain) {
+      const key = t.provider === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+      if (e[key] === undefined) throw new ConfigError(key, `is required by LLM_FALLBACK (${t.provider}:${t.model})`);
+    }
+  }
+  if (chain.length > 1 && e.LLM_FIRST_TOKEN_TIMEOUT_MS >= e.LLM_TIMEOUT_MS) {
+    throw new ConfigError('LLM_FIRST_TOKEN_TIMEOUT_MS', `must be below LLM_TIMEOUT_MS (${e.LLM_TIMEOUT_MS}) or no fallback ever gets its turn (got "${e.LLM_FIRST_TOKEN_TIMEOUT_MS}")`);
+  }
   return {
     ...e,
     offline,
     twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? OFFLINE_TWILIO_AUTH_TOKEN,
+    llmChain: chain,
     logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : process.stdout.isTTY ? 'pretty' : 'json'),
   };
 }

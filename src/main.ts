@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
   const metrics = createMetrics();
-  const providers = await createProviders(config, log);
+  const providers = await createProviders(config, log, {}, metrics);
   let inspector: CallInspector | undefined;
   if (config.INSPECT) {
     await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);

@@ -58,8 +58,47 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['source'] as const,
       registers: [registry],
     }),
+    llmRequests: new Counter({
+      name: 'voice_llm_requests_total',
+      help: 'LLM requests sent, per provider:model (a fallback retry counts again, on its provider)',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
+    llmFailures: new Counter({
+      name: 'voice_llm_failures_total',
+      help: 'LLM requests that failed, per provider:model and kind (rate_limit, server, client, connection, timeout = before the first output; mid_stream = after it)',
+      labelNames: ['provider', 'kind'] as const,
+      registers: [registry],
+    }),
+    llmFallbacks: new Counter({
+      name: 'voice_llm_fallbacks_total',
+      help: 'Requests retried on the next provider after a failure before the first output',
+      labelNames: ['from', 'to'] as const,
+      registers: [registry],
+    }),
+    watchdogReconnects: new Counter({
+      name: 'voice_watchdog_reconnects_total',
+      help: 'Provider sockets reconnected because they stayed open but went silent (stt: caller speech and no result; tts: Flush and no audio)',
+      labelNames: ['socket'] as const,
+      registers: [registry],
+    }),
+    amdResults: new Counter({
+      name: 'voice_amd_results_total',
+      help: "Answering-machine detection results of outbound calls (Twilio's AnsweredBy)",
+      labelNames: ['answered_by'] as const,
+      registers: [registry],
+    }),
   };
   return m;
+}
+
+/** The LLM fallback client's counters, on this registry. */
+export function llmFallbackObserver(m: Metrics) {
+  return {
+    request: (provider: string) => m.llmRequests.inc({ provider }),
+    failure: (provider: string, kind: string) => m.llmFailures.inc({ provider, kind }),
+    fallback: (from: string, to: string) => m.llmFallbacks.inc({ from, to }),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -10,7 +10,9 @@ import { createDeepgramStt, type SttOptions } from '../actors/deepgram-stt.js';
 import { createDeepgramFluxStt, type FluxSttOptions } from '../actors/deepgram-flux-stt.js';
 import type { MediaPipe } from '../actors/media-pipe.js';
 import { PhraseCache } from '../actors/phrase-cache.js';
-import { createLlmClient, type LlmClient } from '../actors/llm-client.js';
+import type { FallbackLlmClient } from '../actors/llm-fallback.js';
+import { createLlmChain } from './llm-chain.js';
+import { llmFallbackObserver, type Metrics } from './metrics.js';
 // Types only: the offline world itself is loaded with a dynamic import, and only when running offline.
 import type { DeepgramSimulator } from '../offline/deepgram.js';
 import type { DeepgramSimOptions } from '../offline/deepgram-sim-types.js';
@@ -19,12 +21,15 @@ import { defaultCallOptions, type CallOptions } from '../machines/options.js';
 
 export interface Providers {
   readonly deepgram: DeepgramClient;
-  readonly llm: LlmClient;
+  /** The providers of `config.llmChain` behind one client (a call's turn falls back down the list). */
+  readonly llm: FallbackLlmClient;
   readonly phrases: PhraseCache;
   /** Which Deepgram STT the calls use (STT_ENGINE): Nova with `stt`, or Flux with `flux`. */
   readonly sttEngine: Config['STT_ENGINE'];
   readonly stt: SttOptions;
   readonly flux: FluxSttOptions;
+  /** Flush sent and nothing back from TTS this long → reconnect (0 = off). */
+  readonly ttsSilenceWatchdogMs: number;
   readonly ttsModel: string;
   readonly callOptions: CallOptions;
   /** Present when offline: the in-process simulators (the demo and tests look at what they saw). */
@@ -55,11 +60,11 @@ export function offlineCallCommand(port: number): string {
 }
 
 /** The `stt` child of a call for the configured engine (both actors keep the same contract with the machine). */
-export function sttActorFor(providers: Providers, call: { pipe: MediaPipe; log: Logger }) {
+export function sttActorFor(providers: Providers, call: { pipe: MediaPipe; log: Logger; onWatchdog?: () => void }) {
   const { deepgram: client } = providers;
   return providers.sttEngine === 'flux'
     ? createDeepgramFluxStt({ client, pipe: call.pipe, log: call.log, options: providers.flux })
-    : createDeepgramStt({ client, pipe: call.pipe, log: call.log, options: providers.stt });
+    : createDeepgramStt({ client, pipe: call.pipe, log: call.log, options: providers.stt, onWatchdog: call.onWatchdog });
 }
 
 export function fluxOptionsFrom(config: Config): FluxSttOptions {
@@ -77,12 +82,14 @@ export interface SimulatorOptions {
   llm?: LlmSimOptions;
 }
 
-export async function createProviders(config: Config, log: Logger, sim: SimulatorOptions = {}): Promise<Providers> {
+export async function createProviders(config: Config, log: Logger, sim: SimulatorOptions = {}, metrics?: Metrics): Promise<Providers> {
   let simulators: Providers['simulators'];
   let deepgramKey = config.DEEPGRAM_API_KEY;
   let deepgramUrl = config.DEEPGRAM_BASE_URL;
-  let llmBaseUrl = config.LLM_PROVIDER === 'openai' ? config.OPENAI_BASE_URL : config.ANTHROPIC_BASE_URL;
-  let llmKey = config.LLM_PROVIDER === 'openai' ? config.OPENAI_API_KEY : config.ANTHROPIC_API_KEY;
+  let credentials = {
+    openai: { apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL },
+    anthropic: { apiKey: config.ANTHROPIC_API_KEY, baseURL: config.ANTHROPIC_BASE_URL },
+  };
 
   if (config.offline) {
     const { startOfflineSimulators } = await import('../offline/offline-simulators.js');
@@ -90,23 +97,26 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
     simulators = { deepgram, llm };
     deepgramKey = 'offline';
     deepgramUrl = deepgram.url;
-    llmKey = 'offline';
-    llmBaseUrl = config.LLM_PROVIDER === 'openai' ? llm.openaiBaseUrl : llm.anthropicBaseUrl;
+    credentials = {
+      openai: { apiKey: 'offline', baseURL: llm.openaiBaseUrl },
+      anthropic: { apiKey: 'offline', baseURL: llm.anthropicBaseUrl },
+    };
     log.info(`no provider keys: running offline on the built-in simulators; call it with ${offlineCallCommand(config.PORT)}`, {
       deepgram: deepgram.url,
       sttEngine: config.STT_ENGINE,
-      llm: llmBaseUrl,
+      llm: config.LLM_PROVIDER === 'openai' ? llm.openaiBaseUrl : llm.anthropicBaseUrl,
       llmProvider: config.LLM_PROVIDER,
     });
   }
 
   const deepgram = createDeepgramClient({ apiKey: deepgramKey ?? '', baseUrl: deepgramUrl });
-  const llm = createLlmClient({
-    provider: config.LLM_PROVIDER,
-    apiKey: llmKey ?? '',
-    baseURL: llmBaseUrl,
-    model: config.LLM_PROVIDER === 'openai' ? config.OPENAI_MODEL : config.ANTHROPIC_MODEL,
+  const llm = createLlmChain(config.llmChain, credentials, {
+    firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS,
+    cooldownMs: config.LLM_FALLBACK_COOLDOWN_MS,
+    log,
+    observer: metrics ? llmFallbackObserver(metrics) : undefined,
   });
+  if (llm.labels.length > 1) log.info('llm fallback chain', { providers: llm.labels, firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS });
   const callOptions = callOptionsFrom(config);
   const phrases = new PhraseCache();
   const fixed = [callOptions.greeting, callOptions.repromptText, callOptions.goodbyeText, callOptions.apologyText];
@@ -128,8 +138,10 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
       endpointingMs: config.STT_ENDPOINTING_MS,
       utteranceEndMs: config.STT_UTTERANCE_END_MS,
       language: config.STT_LANGUAGE,
+      silenceWatchdogMs: config.STT_SILENCE_WATCHDOG_MS,
     },
     flux: fluxOptionsFrom(config),
+    ttsSilenceWatchdogMs: config.TTS_SILENCE_WATCHDOG_MS,
     ttsModel: config.TTS_MODEL,
     callOptions,
     simulators,

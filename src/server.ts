@@ -18,6 +18,9 @@ import { listenError } from './startup-error.js';
 import { authorizeStreamStart, deriveStreamTokenSecret, STREAM_TOKEN_PARAMETER, StreamTokens } from './stream-token.js';
 import { drainCalls, type DrainResult } from './drain.js';
 import { LogThrottle } from '../lib/log-throttle.js';
+import { LiveCalls } from './live-calls.js';
+import { now } from '../lib/clock.js';
+import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from './amd.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -46,6 +49,8 @@ export interface RunningServer {
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log, metrics } = deps;
   const calls = new Set<CallHandle>();
+  // By CallSid, for Twilio callbacks that concern a live call (the AMD result).
+  const liveCalls = new LiveCalls(log);
   // One REST client for outbound calls and transfers, when the account is configured.
   const twilioRest =
     config.TWILIO_ACCOUNT_SID === undefined
@@ -78,16 +83,20 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     res.send(await metrics.registry.metrics());
   });
 
+  /** Twilio signs the full URL it calls (query string included) + the POST parameters. */
+  const signedByTwilio = (req: Request, res: Response, path: string, params: Record<string, string>): boolean => {
+    const signature = req.header('X-Twilio-Signature');
+    if (isValidTwilioSignature(config.twilioAuthToken, signature, `${publicUrl}${path}${queryOf(req.originalUrl)}`, params)) return true;
+    const reason = signature ? 'bad-signature' : 'no-signature';
+    metrics.callsRejected.inc({ reason });
+    throttle.warn(log, `webhook:${reason}`, 'webhook refused: bad or missing X-Twilio-Signature', { path, reason });
+    res.status(403).type('text/plain').send('Forbidden');
+    return false;
+  };
+
   app.post('/voice', (req: Request, res: Response) => {
     const params = formParams(req.body);
-    const signature = req.header('X-Twilio-Signature');
-    if (!isValidTwilioSignature(config.twilioAuthToken, signature, `${publicUrl}/voice`, params)) {
-      const reason = signature ? 'bad-signature' : 'no-signature';
-      metrics.callsRejected.inc({ reason });
-      throttle.warn(log, `webhook:${reason}`, 'webhook refused: bad or missing X-Twilio-Signature', { path: '/voice', reason });
-      res.status(403).type('text/plain').send('Forbidden');
-      return;
-    }
+    if (!signedByTwilio(req, res, '/voice', params)) return;
     res.type('text/xml');
     if (draining) {
       metrics.callsRejected.inc({ reason: 'draining' });
@@ -95,9 +104,29 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       res.send(unavailableTwiml());
       return;
     }
-    log.info('call webhook', { callSid: params.CallSid, direction: params.Direction });
+    // An outbound call's signed URL says whether it runs answering-machine detection, and its voicemail text.
+    const amd = amdStreamParameters(new URLSearchParams(queryOf(req.originalUrl)));
+    log.info('call webhook', { callSid: params.CallSid, direction: params.Direction, amd: amd.length > 0 });
     const { token } = streamTokens.mint(params.CallSid ?? '');
-    res.send(connectStreamTwiml(publicUrl, params, { name: STREAM_TOKEN_PARAMETER, value: token }));
+    res.send(connectStreamTwiml(publicUrl, params, { name: STREAM_TOKEN_PARAMETER, value: token }, ...amd));
+  });
+
+  // Async AMD result of an outbound call: who answered, for the live call's machine.
+  app.post('/amd', (req: Request, res: Response) => {
+    const params = formParams(req.body);
+    if (!signedByTwilio(req, res, '/amd', params)) return;
+    const callSid = params.CallSid ?? '';
+    const raw = params.AnsweredBy ?? '';
+    const answeredBy = isTwilioAnsweredBy(raw) ? answeredByOf(raw) : 'unknown';
+    metrics.amdResults.inc({ answered_by: isTwilioAnsweredBy(raw) ? raw : 'other' });
+    const delivery = liveCalls.deliver(callSid, { type: 'CALL.ANSWERED_BY', answeredBy, at: now() });
+    log.info('answering machine detection', {
+      callSid,
+      answeredBy: raw,
+      detectionMs: params.MachineDetectionDuration === undefined ? undefined : Number(params.MachineDetectionDuration),
+      delivery,
+    });
+    res.status(204).end();
   });
 
   app.post('/calls', async (req: Request, res: Response) => {
@@ -113,6 +142,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const body: unknown = req.body;
     const to = isRecord(body) && typeof body.to === 'string' ? body.to : '';
     const from = isRecord(body) && typeof body.from === 'string' ? body.from : config.TWILIO_PHONE_NUMBER ?? '';
+    const amd = isRecord(body) && typeof body.amd === 'boolean' ? body.amd : config.OUTBOUND_AMD;
+    const voicemail = isRecord(body) && typeof body.voicemail === 'string' ? body.voicemail : undefined;
     if (twilioRest === undefined) {
       res.status(503).json({ error: 'TWILIO_ACCOUNT_SID is not configured' });
       return;
@@ -122,12 +153,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return;
     }
     try {
-      const call = await placeOutboundCall(twilioRest, { to, from, publicUrl });
-      log.info('outbound call placed', { callSid: call.sid, to });
+      const call = await placeOutboundCall(twilioRest, { to, from, publicUrl, amd, ...(voicemail === undefined ? {} : { voicemail }) });
+      log.info('outbound call placed', { callSid: call.sid, to, amd, voicemail: voicemail !== undefined });
       res.status(201).json(call);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const status = /must be an E\.164/.test(message) ? 400 : 502;
+      const status = /must be an E\.164|"voicemail"/.test(message) ? 400 : 502;
       log.warn('outbound call failed', { to, error: message });
       res.status(status).json({ error: message });
     }
@@ -157,6 +188,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   function acceptStream(ws: WebSocket): void {
     metrics.activeCalls.inc();
+    let callSid: string | undefined;
     const call = startCall(ws, deps, {
       twilioRest,
       authorizeStart: (start) => {
@@ -169,11 +201,16 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         metrics.streamsRejected.inc({ reason });
         throttle.warn(log, `stream:${reason}`, 'media stream rejected: no valid start', { reason });
       },
+      onCallSid: (sid) => {
+        callSid = sid;
+        liveCalls.register(sid, call);
+      },
     });
     calls.add(call);
     notifyChange();
     void call.done.then(() => {
       calls.delete(call);
+      if (callSid !== undefined) liveCalls.unregister(callSid, call);
       metrics.activeCalls.dec();
     });
   }
@@ -191,6 +228,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     for (const call of calls) call.hangup('server closing');
     await Promise.all([...calls].map((c) => c.done));
     wss.close();
+    liveCalls.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
   }
@@ -226,6 +264,12 @@ function formParams(body: unknown): Record<string, string> {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `?a=b…` of a request URL, or '' (what Twilio signed is the URL with it). */
+function queryOf(originalUrl: string): string {
+  const at = originalUrl.indexOf('?');
+  return at < 0 ? '' : originalUrl.slice(at);
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

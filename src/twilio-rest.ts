@@ -29,7 +29,17 @@ export interface OutboundCallRequest {
   from: string;
   /** Base URL Twilio reaches: the call fetches `${publicUrl}/voice` (signed) and then streams to `/media`. */
   publicUrl: string;
+  /**
+   * Answering-machine detection (async, DetectMessageEnd): the call runs at once and Twilio POSTs who answered to
+   * `${publicUrl}/amd` when it knows (for a machine: after its greeting and beep).
+   */
+  amd?: boolean;
+  /** With `amd`: the message to leave on a machine (else the agent's default). */
+  voicemail?: string;
 }
+
+/** A voicemail text travels in the webhook URL (Twilio signs the full URL): keep it short. */
+export const MAX_VOICEMAIL_CHARS = 500;
 
 export interface OutboundCallResult {
   sid: string;
@@ -46,8 +56,36 @@ export function isE164(number: string): boolean {
 export async function placeOutboundCall(client: TwilioRestClient, req: OutboundCallRequest): Promise<OutboundCallResult> {
   if (!isE164(req.to)) throw new Error(`"to" must be an E.164 number like +15551234567 (got "${req.to}")`);
   if (!isE164(req.from)) throw new Error(`"from" must be an E.164 number like +15551234567 (got "${req.from}")`);
-  const call = await client.calls.create({ to: req.to, from: req.from, url: `${req.publicUrl}/voice`, method: 'POST' });
+  if (req.voicemail !== undefined && !req.amd) throw new Error('"voicemail" needs answering-machine detection (amd) on');
+  if (req.voicemail !== undefined && (req.voicemail.trim() === '' || req.voicemail.length > MAX_VOICEMAIL_CHARS)) {
+    throw new Error(`"voicemail" must be 1 to ${MAX_VOICEMAIL_CHARS} characters`);
+  }
+  const call = await client.calls.create({
+    to: req.to,
+    from: req.from,
+    url: voiceUrlFor(req),
+    method: 'POST',
+    ...(req.amd
+      ? {
+          machineDetection: 'DetectMessageEnd',
+          asyncAmd: 'true',
+          asyncAmdStatusCallback: `${req.publicUrl}/amd`,
+          asyncAmdStatusCallbackMethod: 'POST',
+        }
+      : {}),
+  });
   return { sid: call.sid, status: call.status };
+}
+
+/**
+ * The webhook URL of an outbound call. What the call's stream must know (AMD on, the voicemail text) rides in its
+ * query string: Twilio signs the full URL, so `/voice` can trust it and pass it on as stream `<Parameter>`s.
+ */
+export function voiceUrlFor(req: Pick<OutboundCallRequest, 'publicUrl' | 'amd' | 'voicemail'>): string {
+  if (!req.amd) return `${req.publicUrl}/voice`;
+  // encodeURIComponent (%20, not URLSearchParams' "+"): the plainest form survives any re-encoding on the way.
+  const voicemail = req.voicemail === undefined ? '' : `&Voicemail=${encodeURIComponent(req.voicemail.trim())}`;
+  return `${req.publicUrl}/voice?Amd=1${voicemail}`;
 }
 
 /** Hands the live call to another number: Twilio leaves our stream and dials `to` (the stream then stops). */

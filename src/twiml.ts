@@ -10,12 +10,14 @@ export function streamUrlFor(publicUrl: string): string {
 
 /**
  * `<Connect><Stream url=…/media>` with the call's identity as `<Parameter>`s (the stream URL takes no query string),
- * and the stream token that binds the stream to this call (see stream-token.ts).
+ * the stream token that binds the stream to this call (see stream-token.ts), and any `extra` parameters the server
+ * adds (e.g. AMD and the voicemail text of an outbound call).
  */
 export function connectStreamTwiml(
   publicUrl: string,
   params: Readonly<Record<string, string | undefined>>,
   streamToken: { name: string; value: string },
+  ...extra: ReadonlyArray<{ name: string; value: string }>
 ): string {
   const response = new VoiceResponse();
   const stream = response.connect().stream({ url: streamUrlFor(publicUrl) });
@@ -24,6 +26,7 @@ export function connectStreamTwiml(
     if (value !== undefined && value !== '') stream.parameter({ name, value });
   }
   stream.parameter(streamToken);
+  for (const p of extra) stream.parameter(p);
   return response.toString();
 }
 

@@ -23,11 +23,21 @@ describe('npm run call', () => {
   it('places the call with the configured caller ID and our /voice URL', async () => {
     rest = await startTwilioRestFake({ accountSid: ACCOUNT, authToken: 'tok' });
     const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: 'tok', PUBLIC_URL: 'https://voice.example', TWILIO_API_BASE_URL: rest.url };
-    const ok = await run(['+15551234567', '--from', '+15557654321'], env);
+    const ok = await run(['+15551234567', '--from', '+15557654321', '--voicemail', 'Your order has shipped.'], env);
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.out).toMatch(/^call CA[0-9a-f]{32} queued: \+15557654321 → \+15551234567/);
-    expect(rest.calls[0]).toMatchObject({ to: '+15551234567', from: '+15557654321', url: 'https://voice.example/voice' });
+    expect(rest.calls[0]).toMatchObject({
+      to: '+15551234567',
+      from: '+15557654321',
+      url: 'https://voice.example/voice?Amd=1&Voicemail=Your%20order%20has%20shipped.',
+      machineDetection: 'DetectMessageEnd',
+      asyncAmd: 'true',
+      amdCallback: 'https://voice.example/amd',
+    });
+    const plain = await run(['+15551234567', '--from', '+15557654321', '--no-amd'], env);
+    expect(plain.code).toBe(0);
+    expect(rest.calls[1]).toMatchObject({ url: 'https://voice.example/voice', asyncAmd: undefined });
 
     const noNumber = await run(['tomorrow'], env);
     expect(noNumber.code).toBe(1);
@@ -38,6 +48,6 @@ describe('npm run call', () => {
     const badToken = await run(['+15551234567', '--from', '+15557654321'], { ...env, TWILIO_AUTH_TOKEN: 'wrong' });
     expect(badToken.code).toBe(1);
     expect(badToken.err).toContain('could not place the call');
-    expect(rest.calls).toHaveLength(1);
-  });
+    expect(rest.calls).toHaveLength(2);
+  }, 60_000);
 });

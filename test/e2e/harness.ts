@@ -3,6 +3,8 @@ import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { CallRecord, ScriptStep, SimulatedCallOptions } from '../../offline/twilio-caller-types.js';
 import type { CallEmitted } from '../../machines/emitted.js';
+import type { InspectionEvent } from 'xstate';
+import type { CallInspector } from '../../src/inspector.js';
 
 export interface E2eStack extends OfflineStack {
   events: CallEmitted[];
@@ -45,4 +47,18 @@ export async function eventually(check: () => boolean, what: string, limitMs = 5
     if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** An inspector that records every event a call's root actor received; `external` = sent by the server, not a child. */
+export function recordingInspector(): CallInspector & { received: Array<{ type: string; external: boolean; [k: string]: unknown }> } {
+  const received: Array<{ type: string; external: boolean; [k: string]: unknown }> = [];
+  return {
+    url: '',
+    received,
+    inspect: (e: InspectionEvent) => {
+      if (e.type !== '@xstate.event' || e.actorRef.sessionId !== e.rootId) return;
+      received.push({ ...(e.event as { type: string }), external: e.sourceRef === undefined });
+    },
+    stop: () => {},
+  };
 }

@@ -147,7 +147,8 @@ describe('server HTTP surface', () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as { sid: string };
     expect(created.sid).toMatch(/^CA/);
-    expect(rest.calls[0]).toMatchObject({ to: '+15551234567', from: '+15550009999', url: `${stack.server.publicUrl}/voice` });
+    // Answering-machine detection is on by default for outbound calls (see amd.test.ts).
+    expect(rest.calls[0]).toMatchObject({ to: '+15551234567', from: '+15550009999', url: `${stack.server.publicUrl}/voice?Amd=1` });
     await answered;
     // The offline LLM answers "transfer … human" with transfer_call: the server updated the live call with <Dial>.
     const fake = rest;

@@ -98,3 +98,30 @@ describe('config', () => {
     expect(loadConfig({ FLUX_EAGER_EOT_THRESHOLD: '0.8', FLUX_EOT_THRESHOLD: '0.9' }).FLUX_EAGER_EOT_THRESHOLD).toBe(0.8);
   });
 });
+
+describe('config: LLM fallback and watchdogs', () => {
+  const real = { OPENAI_API_KEY: 'k', DEEPGRAM_API_KEY: 'd', TWILIO_AUTH_TOKEN: 't', PUBLIC_URL: 'https://a.example' };
+
+  it('builds the provider chain: LLM_PROVIDER first, then LLM_FALLBACK without repeats', () => {
+    expect(loadConfig({}).llmChain).toEqual([{ provider: 'openai', model: 'gpt-4o-mini' }]);
+    const c = loadConfig({ LLM_FALLBACK: ' anthropic:claude-haiku-4-5, openai:gpt-4o-mini ,openai:gpt-4.1-mini' });
+    expect(c.llmChain).toEqual([
+      { provider: 'openai', model: 'gpt-4o-mini' },
+      { provider: 'anthropic', model: 'claude-haiku-4-5' },
+      { provider: 'openai', model: 'gpt-4.1-mini' },
+    ]);
+    expect(c.LLM_FIRST_TOKEN_TIMEOUT_MS).toBe(2000);
+    expect(c.STT_SILENCE_WATCHDOG_MS).toBe(5000);
+    expect(c.TTS_SILENCE_WATCHDOG_MS).toBe(3000);
+  });
+
+  it('refuses bad entries, a missing key for a fallback provider, and a first-token timeout the machine would cut', () => {
+    expect(() => loadConfig({ LLM_FALLBACK: 'gemini:pro' })).toThrow(/^Invalid configuration: LLM_FALLBACK entry "gemini:pro"/);
+    expect(() => loadConfig({ LLM_FALLBACK: 'anthropic' })).toThrow(/LLM_FALLBACK/);
+    expect(() => loadConfig({ ...real, LLM_FALLBACK: 'anthropic:claude-haiku-4-5' })).toThrow(/ANTHROPIC_API_KEY is required by LLM_FALLBACK/);
+    expect(loadConfig({ ...real, ANTHROPIC_API_KEY: 'a', LLM_FALLBACK: 'anthropic:claude-haiku-4-5' }).llmChain).toHaveLength(2);
+    expect(() => loadConfig({ LLM_FALLBACK: 'anthropic:x', LLM_FIRST_TOKEN_TIMEOUT_MS: '8000' })).toThrow(/LLM_FIRST_TOKEN_TIMEOUT_MS must be below LLM_TIMEOUT_MS/);
+    // With one provider there is nothing to fall back to: the first-token timeout does not apply.
+    expect(loadConfig({ LLM_FIRST_TOKEN_TIMEOUT_MS: '8000' }).llmChain).toHaveLength(1);
+  });
+});
