@@ -45,7 +45,8 @@ export function withoutProviderKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise<OfflineStack> {
-  const config = opts.config ?? offlineConfig(opts.env);
+  // Records are off unless the environment asks (CALL_RECORDS / CALL_DB_PATH): tests must not write into ./data.
+  const config = opts.config ?? offlineConfig({ CALL_RECORDS: 'off', ...opts.env });
   const log = opts.log === 'silent' || opts.log === undefined ? silentLogger : opts.log;
   const metrics = createMetrics({ defaultMetrics: false });
   const providers = await createProviders(config, log, opts.simulators, metrics);

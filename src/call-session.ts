@@ -17,6 +17,8 @@ import type { CallInspector } from './inspector.js';
 import { sttActorFor, type Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
 import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
+import { combineInspect } from './records/capture.js';
+import type { CallRecords } from './records/call-records.js';
 
 export interface CallHandle extends CallMailbox {
   readonly done: Promise<void>;
@@ -47,6 +49,8 @@ export interface CallDeps {
   metrics: Metrics;
   providers: Providers;
   inspector?: CallInspector;
+  /** Call records (event log, summary, webhook); absent = nothing recorded. */
+  records?: CallRecords;
   /** Every event a call machine emits (the demo prints a transcript from these). */
   onCallEvent?: (event: CallEmitted) => void;
 }
@@ -104,7 +108,10 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
     },
   });
 
-  const actor = createActor(machine, { input: { options: providers.callOptions }, inspect: deps.inspector?.inspect });
+  const recorder = deps.records?.startRecording(log);
+  const input = { options: providers.callOptions };
+  const actor = createActor(machine, { input, inspect: combineInspect(deps.inspector?.inspect, recorder?.capture.inspect) });
+  recorder?.attach(actor, input);
   // Until a valid `start` this may be anyone holding a handshake signature: its lines are debug only.
   const started = (): boolean => meta.callSid !== 'pending';
   observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent);

@@ -99,6 +99,14 @@ const schema = z.object({
   STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
   /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
   STREAM_START_TIMEOUT_MS: int(100, 120000).default(5000),
+  /** Call records (SQLite): `off` keeps nothing. */
+  CALL_RECORDS: bool.default(true),
+  CALL_DB_PATH: z.string().min(1).default('./data/calls.db'),
+  /** Calls older than this are deleted at start and daily; 0 keeps them forever. */
+  CALL_RECORD_RETENTION_DAYS: int(0, 36500).default(30),
+  /** Post-call webhook (the summary, signed with CALL_WEBHOOK_SECRET). Kept as given: no trailing-slash trimming. */
+  CALL_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CALL_WEBHOOK_SECRET: optionalString,
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
@@ -169,6 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (chain.length > 1 && e.LLM_FIRST_TOKEN_TIMEOUT_MS >= e.LLM_TIMEOUT_MS) {
     throw new ConfigError('LLM_FIRST_TOKEN_TIMEOUT_MS', `must be below LLM_TIMEOUT_MS (${e.LLM_TIMEOUT_MS}) or no fallback ever gets its turn (got "${e.LLM_FIRST_TOKEN_TIMEOUT_MS}")`);
+  }
+  if (e.CALL_WEBHOOK_URL !== undefined) {
+    if (e.CALL_WEBHOOK_SECRET === undefined) throw new ConfigError('CALL_WEBHOOK_SECRET', 'is required with CALL_WEBHOOK_URL (deliveries are signed)');
+    if (!e.CALL_RECORDS) throw new ConfigError('CALL_WEBHOOK_URL', 'needs CALL_RECORDS on (the webhook outbox lives in the call database)');
   }
   return {
     ...e,

@@ -21,6 +21,8 @@ import { LogThrottle } from '../lib/log-throttle.js';
 import { LiveCalls } from './live-calls.js';
 import { now } from '../lib/clock.js';
 import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from './amd.js';
+import { startCallRecords } from './records/call-records.js';
+import { bearerMatches } from './records/bearer.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -68,6 +70,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const throttle = new LogThrottle();
   let notifyChange: () => void = () => {};
   const changed = (): Promise<void> => new Promise((resolve) => (notifyChange = resolve));
+  const records = startCallRecords({ config, log, metrics });
 
   const app = express();
   app.disable('x-powered-by');
@@ -129,13 +132,15 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     res.status(204).end();
   });
 
+  app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
+
   app.post('/calls', async (req: Request, res: Response) => {
     const token = config.CALLS_API_TOKEN;
     if (token === undefined) {
       res.status(404).json({ error: 'POST /calls is disabled: set CALLS_API_TOKEN to enable it' });
       return;
     }
-    if (req.header('Authorization') !== `Bearer ${token}`) {
+    if (!bearerMatches(req.header('Authorization'), token)) {
       res.status(401).json({ error: 'missing or wrong bearer token' });
       return;
     }
@@ -189,7 +194,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   function acceptStream(ws: WebSocket): void {
     metrics.activeCalls.inc();
     let callSid: string | undefined;
-    const call = startCall(ws, deps, {
+    const call = startCall(ws, { ...deps, records }, {
       twilioRest,
       authorizeStart: (start) => {
         const decision = authorizeStreamStart(streamTokens, start);
@@ -227,6 +232,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   async function close(): Promise<void> {
     for (const call of calls) call.hangup('server closing');
     await Promise.all([...calls].map((c) => c.done));
+    await records.close();
     wss.close();
     liveCalls.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));

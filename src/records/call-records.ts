@@ -1,0 +1,114 @@
+/**
+ * Call records for the server: the store (opened once, on first start it creates the file), retention pruning at
+ * start and daily, a recorder per call, the `GET /calls…` router and the post-call webhook outbox. A store that
+ * cannot open is logged and counted, and calls run without records: a call never depends on the database.
+ */
+import type { Router } from 'express';
+import type { Config } from '../config.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Metrics } from '../metrics.js';
+import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
+import { CallRecorder } from './recorder.js';
+import { callRecordsRouter } from './router.js';
+import { openSqliteStore } from './sqlite-store.js';
+import type { CallStore } from './store.js';
+import type { CallSummary } from './summary-types.js';
+import { WebhookOutbox, type RetryPolicy } from './webhook.js';
+
+const DAY_MS = 86_400_000;
+/** Per-call bound of the stored event log (a 30-minute call needs about 1 MB). */
+export const MAX_EVENT_LOG_BYTES = 4 * 1024 * 1024;
+
+export type RecordsConfig = Pick<
+  Config,
+  'CALL_RECORDS' | 'CALL_DB_PATH' | 'CALL_RECORD_RETENTION_DAYS' | 'CALL_WEBHOOK_URL' | 'CALL_WEBHOOK_SECRET' | 'CALLS_API_TOKEN'
+>;
+
+export interface CallRecordsOptions {
+  config: RecordsConfig;
+  log: Logger;
+  metrics: Metrics;
+  /** Name of the agent running the calls (kept in each record). */
+  agent?: string | null;
+  /** Receives every ended call's summary (the agent's `onCallEnd`); runs even with CALL_RECORDS=off. */
+  onCallEnd?: (summary: CallSummary) => void | Promise<void>;
+  /** Tests shorten the webhook's backoff. */
+  webhookRetry?: RetryPolicy;
+  maxLogBytes?: number;
+}
+
+export interface CallRecords {
+  readonly router: Router;
+  readonly metrics: RecordMetrics;
+  /** A recorder for a new call; undefined when nothing is kept and no hook wants summaries. */
+  startRecording(log: Logger): CallRecorder | undefined;
+  /** Stops pruning and the webhook (pending deliveries stay queued for the next start) and closes the store. */
+  close(): Promise<void>;
+}
+
+export function startCallRecords(opts: CallRecordsOptions): CallRecords {
+  const { config, log } = opts;
+  const metrics = createRecordMetrics(opts.metrics.registry);
+  let store: CallStore | null = null;
+  let offReason = 'call records are off (CALL_RECORDS=off)';
+  if (config.CALL_RECORDS) {
+    try {
+      store = openSqliteStore(config.CALL_DB_PATH);
+      log.info('call records', { path: config.CALL_DB_PATH, retentionDays: config.CALL_RECORD_RETENTION_DAYS, webhook: config.CALL_WEBHOOK_URL !== undefined });
+    } catch (err) {
+      metrics.storeErrors.inc({ op: 'open' });
+      offReason = 'the call database could not be opened (see the server log)';
+      log.error('call database could not be opened: calls run without records', { path: config.CALL_DB_PATH, error: errorMessage(err) });
+    }
+  }
+
+  const prune = (): void => {
+    if (store === null || config.CALL_RECORD_RETENTION_DAYS === 0) return;
+    try {
+      const deleted = store.pruneCalls(Date.now() - config.CALL_RECORD_RETENTION_DAYS * DAY_MS);
+      if (deleted > 0) log.info('old call records deleted', { deleted, retentionDays: config.CALL_RECORD_RETENTION_DAYS });
+    } catch (err) {
+      metrics.storeErrors.inc({ op: 'prune' });
+      log.warn('call record pruning failed', { error: errorMessage(err) });
+    }
+  };
+  prune();
+  const pruneTimer = setInterval(prune, DAY_MS);
+  pruneTimer.unref();
+
+  const secret = config.CALL_WEBHOOK_SECRET;
+  const outbox =
+    store !== null && config.CALL_WEBHOOK_URL !== undefined && secret !== undefined
+      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry })
+      : undefined;
+  outbox?.kick(); // deliveries left pending by the previous run
+
+  return {
+    router: callRecordsRouter({ token: config.CALLS_API_TOKEN, store: () => store, offReason: () => offReason, log, metrics }),
+    metrics,
+    startRecording(callLog) {
+      if (store === null && opts.onCallEnd === undefined) return undefined;
+      return new CallRecorder({
+        store,
+        log: callLog,
+        metrics,
+        agent: opts.agent ?? null,
+        maxLogBytes: opts.maxLogBytes ?? MAX_EVENT_LOG_BYTES,
+        webhookUrl: outbox === undefined ? undefined : config.CALL_WEBHOOK_URL,
+        onWebhookQueued: () => outbox?.kick(),
+        onCallEnd: opts.onCallEnd,
+      });
+    },
+    async close() {
+      clearInterval(pruneTimer);
+      await outbox?.stop();
+      store?.close();
+      store = null;
+      offReason = 'the server is shutting down';
+    },
+  };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,140 @@
+/**
+ * Builds a call's event log from XState inspection events (the root actor's `inspect` option) and the events the
+ * machine emits. It runs inside every event the machine processes, so it only appends small objects to an array:
+ * no serialisation, no I/O (that happens when the recorder drains the buffer at turn boundaries).
+ * The same capture runs during a replay, so a live log and a replayed one are compared like with like.
+ */
+import { Actor, type AnyActorRef, type EventObject, type InspectionEvent, type StateValue } from 'xstate';
+import type { CallEmitted } from '../../machines/emitted.js';
+import { now } from '../../lib/clock.js';
+import { inputHash, roundMs, type LogEntry } from './event-log.js';
+
+/**
+ * Actions the server provides (side effects outside the machine's children) that the log keeps, with their params.
+ * Add the names of new provided actions here so replay checks them too.
+ */
+export const RECORDED_ACTIONS: ReadonlySet<string> = new Set(['transferCall']);
+
+/** Children whose input is not hashed (no input, or none worth checking). */
+const UNHASHED_CHILDREN: ReadonlySet<string> = new Set(['transport', 'stt', 'tts']);
+
+type RootSnapshot = { value?: StateValue; children?: Record<string, AnyActorRef | undefined> };
+
+export class EventCapture {
+  private buffer: LogEntry[] = [];
+  private lastStateKey = '';
+  private children = new Map<string, AnyActorRef>();
+  private full = false;
+
+  /**
+   * @param t0 epoch ms the entries' `t` count from
+   * @param clock the time source (`lib/clock.now` live; the replay clock in a replay)
+   * @param onBufferFull called once when `flushEvery` entries are waiting (a long turn), so they get written
+   */
+  constructor(
+    readonly t0: number,
+    private readonly clock: () => number = now,
+    private readonly onBufferFull: () => void = () => undefined,
+    private readonly flushEvery = 2000,
+  ) {}
+
+  /** Pass as (or combine into) the root actor's `inspect` option. */
+  readonly inspect = (event: InspectionEvent): void => {
+    switch (event.type) {
+      case '@xstate.event': {
+        if (event.actorRef.sessionId === event.rootId) {
+          if (event.event.type === 'xstate.init') return;
+          this.push({ t: this.time(), in: loggable(event.event) });
+        } else if (event.sourceRef?.sessionId === event.rootId && event.event.type !== 'xstate.init') {
+          // (a child's init event carries its whole input: the LLM's is the conversation, hashed on `start` instead)
+          this.push({ t: this.time(), to: (event.actorRef as AnyActorRef).id, cmd: event.event });
+        }
+        return;
+      }
+      case '@xstate.snapshot':
+        if (event.actorRef.sessionId === event.rootId) this.noteSnapshot(event.snapshot as RootSnapshot);
+        return;
+      case '@xstate.action':
+        if (event.actorRef.sessionId === event.rootId && RECORDED_ACTIONS.has(event.action.type)) {
+          this.push({ t: this.time(), action: event.action.type, params: event.action.params as unknown });
+        }
+        return;
+      default:
+        return;
+    }
+  };
+
+  /** Pass to `actor.on('*', …)`. */
+  readonly emitted = (event: CallEmitted): void => {
+    this.push({ t: this.time(), emit: event });
+  };
+
+  /** Entries captured since the last take. */
+  take(): LogEntry[] {
+    const taken = this.buffer;
+    this.buffer = [];
+    this.full = false;
+    return taken;
+  }
+
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  private time(): number {
+    return roundMs(this.clock() - this.t0);
+  }
+
+  private push(entry: LogEntry): void {
+    this.buffer.push(entry);
+    if (!this.full && this.buffer.length >= this.flushEvery) {
+      this.full = true;
+      this.onBufferFull();
+    }
+  }
+
+  private noteSnapshot(snapshot: RootSnapshot): void {
+    const t = this.time();
+    const value = snapshot.value;
+    if (value !== undefined) {
+      // Most events leave the state as it was (interims, tokens): compare cheaply, write only changes.
+      const key = typeof value === 'string' ? value : JSON.stringify(value);
+      if (key !== this.lastStateKey) {
+        this.lastStateKey = key;
+        this.push({ t, state: value });
+      }
+    }
+    const children = snapshot.children ?? {};
+    for (const [id, ref] of this.children) {
+      if (children[id] !== ref) {
+        this.children.delete(id);
+        this.push({ t, stop: id });
+      }
+    }
+    for (const [id, ref] of Object.entries(children)) {
+      if (ref === undefined || this.children.get(id) === ref) continue;
+      this.children.set(id, ref);
+      const input = UNHASHED_CHILDREN.has(id) || !(ref instanceof Actor) ? undefined : inputHash(ref.options.input);
+      this.push(input === undefined ? { t, start: id } : { t, start: id, input });
+    }
+  }
+}
+
+/** Child failures carry an Error, which JSON cannot hold: keep its message. */
+function loggable(event: EventObject): EventObject {
+  if (!event.type.startsWith('xstate.error.')) return event;
+  const error = (event as { error?: unknown }).error;
+  return { type: event.type, error: { message: error instanceof Error ? error.message : String(error) } } as EventObject;
+}
+
+/** One `inspect` option from several observers (the Stately inspector and the recorder), skipping absent ones. */
+export function combineInspect(
+  ...observers: ReadonlyArray<((event: InspectionEvent) => void) | { next?: (event: InspectionEvent) => void } | undefined>
+): ((event: InspectionEvent) => void) | undefined {
+  const fns = observers.flatMap((o) => (o === undefined ? [] : [typeof o === 'function' ? o : (e: InspectionEvent) => o.next?.(e)]));
+  if (fns.length === 0) return undefined;
+  if (fns.length === 1) return fns[0];
+  return (event) => {
+    for (const fn of fns) fn(event);
+  };
+}

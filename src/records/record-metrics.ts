@@ -1,0 +1,43 @@
+/** Call-record metrics, registered on the server's registry (so they appear in `/metrics`). */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createRecordMetrics(registry: Registry) {
+  return {
+    storeErrors: new Counter({
+      name: 'voice_call_record_errors_total',
+      help: 'Call-record store failures (open, write, read, prune); calls go on without their record',
+      labelNames: ['op'] as const,
+      registers: [registry],
+    }),
+    writeMs: new Histogram({
+      name: 'voice_call_record_write_ms_per_call',
+      help: 'Time spent writing one call record (every write of the call, summed), in ms',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 250],
+      registers: [registry],
+    }),
+    bytes: new Histogram({
+      name: 'voice_call_record_bytes_per_call',
+      help: 'Bytes stored for one call (record, event log, webhook body)',
+      buckets: [1e3, 4e3, 16e3, 64e3, 256e3, 1e6, 4e6],
+      registers: [registry],
+    }),
+    truncatedLogs: new Counter({
+      name: 'voice_call_event_logs_truncated_total',
+      help: 'Calls whose control-event log reached its size bound (later events not kept)',
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'voice_call_webhook_attempts_total',
+      help: 'Post-call webhook delivery attempts by outcome (delivered, retry, gave-up)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    webhookPending: new Gauge({
+      name: 'voice_call_webhook_pending',
+      help: 'Post-call webhook deliveries waiting in the outbox',
+      registers: [registry],
+    }),
+  };
+}
+
+export type RecordMetrics = ReturnType<typeof createRecordMetrics>;

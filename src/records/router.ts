@@ -1,0 +1,101 @@
+/**
+ * `GET /calls?limit=&before=`, `GET /calls/:callSid`, `GET /calls/:callSid/events`, behind the CALLS_API_TOKEN
+ * bearer token (disabled without one: call data is never public). Only GET routes: `POST /calls` (outbound calls)
+ * stays with the server.
+ */
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../lib/logger.js';
+import { bearerMatches } from './bearer.js';
+import type { RecordMetrics } from './record-metrics.js';
+import type { CallStore } from './store.js';
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 200;
+
+export interface RecordsRouterOptions {
+  token: string | undefined;
+  /** null: records are off or the database could not be opened; `offReason` says which. */
+  store: () => CallStore | null;
+  offReason: () => string;
+  log: Logger;
+  metrics: RecordMetrics;
+}
+
+export function callRecordsRouter(opts: RecordsRouterOptions): Router {
+  const router = Router();
+
+  const authorize = (req: Request, res: Response, next: NextFunction): void => {
+    if (opts.token === undefined) {
+      res.status(404).json({ error: 'GET /calls is disabled: set CALLS_API_TOKEN to enable it' });
+      return;
+    }
+    if (!bearerMatches(req.header('Authorization'), opts.token)) {
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer token' });
+      return;
+    }
+    next();
+  };
+
+  /** Runs a read against the store; answers 503 when there is none and 500 (counted) when it fails. */
+  const read = (res: Response, fn: (store: CallStore) => void): void => {
+    const store = opts.store();
+    if (store === null) {
+      res.status(503).json({ error: opts.offReason() });
+      return;
+    }
+    try {
+      fn(store);
+    } catch (err) {
+      opts.metrics.storeErrors.inc({ op: 'read' });
+      opts.log.warn('call record read failed', { error: err instanceof Error ? err.message : String(err) });
+      res.status(500).json({ error: 'call records could not be read' });
+    }
+  };
+
+  router.get('/calls', authorize, (req, res) => {
+    const limit = req.query.limit === undefined ? DEFAULT_LIMIT : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      res.status(400).json({ error: `limit must be an integer from 1 to ${MAX_LIMIT}` });
+      return;
+    }
+    const before = parseBefore(req.query.before);
+    if (before === null) {
+      res.status(400).json({ error: 'before must be the `next` of the previous page, an ISO date or epoch milliseconds' });
+      return;
+    }
+    read(res, (store) => {
+      const calls = store.listCalls({ limit, before });
+      const last = calls.at(-1);
+      // Keyset cursor: start time and callSid of the last row (two calls can start in the same millisecond).
+      res.json({ calls, next: calls.length === limit && last !== undefined ? `${Date.parse(last.startedAt)}:${last.callSid}` : null });
+    });
+  });
+
+  router.get('/calls/:callSid', authorize, (req, res) => {
+    read(res, (store) => {
+      const call = store.getCall(String(req.params.callSid));
+      if (call === undefined) res.status(404).json({ error: 'no such call' });
+      else res.json(call);
+    });
+  });
+
+  router.get('/calls/:callSid/events', authorize, (req, res) => {
+    read(res, (store) => {
+      const events = store.getEventLog(String(req.params.callSid));
+      if (events === undefined) res.status(404).json({ error: 'no such call' });
+      else res.json(events);
+    });
+  });
+
+  return router;
+}
+
+/** `<epoch ms>[:<callSid>]` or an ISO date; undefined = no cursor; null = invalid. */
+function parseBefore(value: unknown): { ms: number; callSid?: string } | undefined | null {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') return null;
+  const cursor = /^(\d+(?:\.\d+)?)(?::(\w+))?$/.exec(value);
+  const ms = cursor ? Number(cursor[1]) : Date.parse(value);
+  if (!Number.isFinite(ms)) return null;
+  return cursor?.[2] === undefined ? { ms } : { ms, callSid: cursor[2] };
+}

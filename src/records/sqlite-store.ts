@@ -1,0 +1,198 @@
+/**
+ * The default call store: one SQLite file (better-sqlite3 v12), WAL mode, created on first start. Calls hold their
+ * summary as JSON; the event log is kept in chunks (one row per write, a JSON array each) so a write appends and
+ * never rewrites; the webhook outbox lives in the same file so a queued delivery survives restarts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
+import type { CallStore, CallWrite, OutboxItem } from './store.js';
+import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS calls (
+  call_sid TEXT PRIMARY KEY,
+  started_at REAL NOT NULL,
+  status TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  input TEXT,
+  event_count INTEGER NOT NULL DEFAULT 0,
+  event_chunks INTEGER NOT NULL DEFAULT 0,
+  truncated INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS calls_by_start ON calls (started_at, call_sid);
+CREATE TABLE IF NOT EXISTS call_events (
+  call_sid TEXT NOT NULL,
+  chunk INTEGER NOT NULL,
+  entries TEXT NOT NULL,
+  PRIMARY KEY (call_sid, chunk)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_sid TEXT NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at REAL,
+  created_at REAL NOT NULL,
+  delivered_at REAL,
+  last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON webhook_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+`;
+
+export function openSqliteStore(file: string): CallStore {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // timeout 0: a lock held by another process fails the write at once instead of blocking every call's event loop.
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL'); // durable across process crashes; a power loss may lose the last writes
+    const version = db.pragma('user_version', { simple: true });
+    if (typeof version === 'number' && version > SCHEMA_VERSION) {
+      throw new Error(`call database ${file} has schema version ${version}, newer than this server's ${SCHEMA_VERSION}`);
+    }
+    if (version !== SCHEMA_VERSION) {
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    return new SqliteCallStore(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+class SqliteCallStore implements CallStore {
+  private readonly upsertCall;
+  private readonly insertChunk;
+  private readonly enqueue;
+  private readonly write;
+
+  constructor(private readonly db: Database.Database) {
+    this.upsertCall = db.prepare<{ sid: string; started: number; status: string; summary: string; input: string | null; count: number; chunks: number; truncated: number }>(`
+      INSERT INTO calls (call_sid, started_at, status, summary, input, event_count, event_chunks, truncated)
+      VALUES (@sid, @started, @status, @summary, @input, @count, @chunks, @truncated)
+      ON CONFLICT (call_sid) DO UPDATE SET
+        status = excluded.status, summary = excluded.summary, input = COALESCE(excluded.input, calls.input),
+        event_count = calls.event_count + excluded.event_count, event_chunks = calls.event_chunks + excluded.event_chunks,
+        truncated = excluded.truncated`);
+    this.insertChunk = db.prepare<[string, string, string]>(
+      `INSERT INTO call_events (call_sid, chunk, entries)
+       VALUES (?, (SELECT COALESCE(MAX(chunk) + 1, 0) FROM call_events WHERE call_sid = ?), ?)`,
+    );
+    this.enqueue = db.prepare<[string, string, string, number, number]>(
+      'INSERT INTO webhook_outbox (call_sid, url, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.write = db.transaction((w: CallWrite): number => {
+      const summary = JSON.stringify(w.summary);
+      const input = w.input === undefined ? null : JSON.stringify(w.input);
+      const chunk = w.eventCount > 0 ? 1 : 0;
+      this.upsertCall.run({
+        sid: w.summary.callSid,
+        started: Date.parse(w.summary.startedAt),
+        status: w.summary.status,
+        summary,
+        input,
+        count: w.eventCount,
+        chunks: chunk,
+        truncated: w.summary.eventLog.truncated ? 1 : 0,
+      });
+      if (chunk) this.insertChunk.run(w.summary.callSid, w.summary.callSid, w.eventsJson);
+      let bytes = summary.length + (input?.length ?? 0) + (chunk ? w.eventsJson.length : 0);
+      if (w.webhook) {
+        const now = Date.now();
+        this.enqueue.run(w.summary.callSid, w.webhook.url, w.webhook.body, now, now);
+        bytes += w.webhook.body.length;
+      }
+      return bytes;
+    });
+  }
+
+  writeCall(write: CallWrite): number {
+    return this.write(write);
+  }
+
+  listCalls(query: { limit: number; before?: { ms: number; callSid?: string } }): CallListItem[] {
+    const rows = this.db
+      .prepare<{ ms: number; sid: string | null; limit: number }, { summary: string }>(
+        `SELECT summary FROM calls
+         WHERE started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)
+         ORDER BY started_at DESC, call_sid DESC LIMIT @limit`,
+      )
+      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit });
+    return rows.map((row) => listItemOf(JSON.parse(row.summary) as CallSummary));
+  }
+
+  getCall(callSid: string): CallSummary | undefined {
+    const row = this.db.prepare<[string], { summary: string }>('SELECT summary FROM calls WHERE call_sid = ?').get(callSid);
+    return row === undefined ? undefined : (JSON.parse(row.summary) as CallSummary);
+  }
+
+  getEventLog(callSid: string): EventLog | undefined {
+    const call = this.db
+      .prepare<[string], { started_at: number; input: string | null; truncated: number }>('SELECT started_at, input, truncated FROM calls WHERE call_sid = ?')
+      .get(callSid);
+    if (call === undefined) return undefined;
+    const chunks = this.db
+      .prepare<[string], { entries: string }>('SELECT entries FROM call_events WHERE call_sid = ? ORDER BY chunk')
+      .all(callSid);
+    // Each chunk is a JSON array: splice them into one array and parse once.
+    const body = chunks.map((c) => c.entries.slice(1, -1)).filter((c) => c !== '').join(',');
+    return {
+      format: EVENT_LOG_FORMAT,
+      callSid,
+      t0: call.started_at,
+      input: call.input === null ? undefined : (JSON.parse(call.input) as unknown),
+      entries: JSON.parse(`[${body}]`) as LogEntry[],
+      truncated: call.truncated === 1,
+    };
+  }
+
+  pruneCalls(cutoffMs: number): number {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM call_events WHERE call_sid IN (SELECT call_sid FROM calls WHERE started_at < ?)').run(cutoffMs);
+      this.db.prepare('DELETE FROM webhook_outbox WHERE next_attempt_at IS NULL AND created_at < ?').run(cutoffMs);
+      return this.db.prepare('DELETE FROM calls WHERE started_at < ?').run(cutoffMs).changes;
+    })();
+  }
+
+  dueDeliveries(nowMs: number, limit: number, exclude: ReadonlySet<number>): OutboxItem[] {
+    const rows = this.db
+      .prepare<[number, number], { id: number; call_sid: string; url: string; body: string; attempts: number }>(
+        'SELECT id, call_sid, url, body, attempts FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
+      )
+      .all(nowMs, limit + exclude.size);
+    return rows
+      .filter((r) => !exclude.has(r.id))
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, callSid: r.call_sid, url: r.url, body: r.body, attempts: r.attempts }));
+  }
+
+  nextDeliveryAt(): number | null {
+    const row = this.db.prepare<[], { at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
+    return row?.at ?? null;
+  }
+
+  markDelivered(id: number, nowMs: number): void {
+    this.db
+      .prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?, last_error = NULL WHERE id = ?')
+      .run(nowMs, id);
+  }
+
+  markAttemptFailed(id: number, error: string, nextAttemptAt: number | null): void {
+    this.db.prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?').run(nextAttemptAt, error, id);
+  }
+
+  pendingDeliveries(): number {
+    const row = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
+    return row?.n ?? 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The record of one call: what `GET /calls/:callSid` answers, what the post-call webhook posts and what the agent's
+ * `onCallEnd(summary)` hook receives. Built from the call's event log by `buildCallSummary` / `CallSummaryBuilder`.
+ * Times: ISO strings for the call's start/answer/end; `atMs` = ms since the media stream was accepted.
+ */
+
+export const CALL_SUMMARY_VERSION = 1;
+
+export interface CallSummary {
+  version: typeof CALL_SUMMARY_VERSION;
+  callSid: string;
+  streamSid: string | null;
+  accountSid: string | null;
+  /** Twilio's `Direction` (`inbound`, `outbound-api`, …); '' when the stream did not say. */
+  direction: string;
+  from: string;
+  to: string;
+  customParameters: Record<string, string>;
+  /** The agent that ran the call (set by the server; null without one). */
+  agent: string | null;
+  status: 'in-progress' | 'ended';
+  /** The media stream was accepted. */
+  startedAt: string;
+  /** Twilio's `start` arrived (the caller is connected). */
+  answeredAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  endReason: string | null;
+  /** Outbound answering-machine detection, when it ran. */
+  answeredBy: 'human' | 'machine' | 'unknown' | null;
+  /** The conversation as the caller experienced it, in order. */
+  conversation: ConversationEntry[];
+  turns: TurnRecord[];
+  bargeIns: BargeInRecord[];
+  errors: CallErrorRecord[];
+  eventLog: { entries: number; truncated: boolean };
+}
+
+export type ConversationEntry = CallerEntry | AgentEntry | ToolEntry | DtmfEntry;
+
+/** One caller turn: every final transcript of it, joined (what the LLM was asked to answer). */
+export interface CallerEntry {
+  kind: 'caller';
+  turn: number;
+  text: string;
+  atMs: number;
+}
+
+/**
+ * Something the agent said: an LLM reply (`source: 'reply'`) or a fixed phrase. `heard` = the text of the segments
+ * whose Twilio mark came back played; `generated` = everything produced for the caller; `interrupted` = a barge-in
+ * cut it.
+ */
+export interface AgentEntry {
+  kind: 'agent';
+  source: 'reply' | 'greeting' | 'reprompt' | 'apology' | 'goodbye';
+  /** The caller turn it answers (null for the greeting and other fixed phrases said outside a turn). */
+  turn: number | null;
+  heard: string;
+  generated: string;
+  interrupted: boolean;
+  atMs: number;
+}
+
+export interface ToolEntry {
+  kind: 'tool';
+  turn: number;
+  round: number;
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+  /** `pending` = the call ended before the tool finished. */
+  outcome: 'ok' | 'error' | 'cancelled' | 'pending';
+  /** What the model saw (the result, or the error text). */
+  result: string;
+  durationMs: number | null;
+  atMs: number;
+}
+
+export interface DtmfEntry {
+  kind: 'dtmf';
+  turn: number;
+  digits: string;
+  atMs: number;
+}
+
+/** The latency parts the metrics measure, per turn (ms; null when the turn never got that far). */
+export interface TurnLatency {
+  /** End of the caller's speech → the LLM request (the turn's LLM child started). */
+  endOfSpeechToLlmRequestMs: number | null;
+  llmRequestToFirstTextMs: number | null;
+  firstTextToTtsAudioMs: number | null;
+  ttsAudioToTwilioMs: number | null;
+  /** End of speech → first reply audio sent to Twilio. */
+  totalMs: number | null;
+}
+
+export interface TurnRecord {
+  turn: number;
+  userText: string;
+  assistantText: string;
+  generatedText: string;
+  interrupted: boolean;
+  latency: TurnLatency;
+}
+
+export interface BargeInRecord {
+  turn: number;
+  during: string;
+  callerText: string;
+  heard: string;
+  cut: string;
+  atMs: number;
+  /** The interrupting transcript → Twilio `clear` sent. */
+  clearSentMs: number | null;
+  /** The interrupting transcript → Deepgram confirmed the TTS Clear. */
+  ttsClearedMs: number | null;
+}
+
+export interface CallErrorRecord {
+  source: string;
+  message: string;
+  recoverable: boolean;
+  atMs: number;
+}
+
+/** One line of `GET /calls`. */
+export interface CallListItem {
+  callSid: string;
+  status: CallSummary['status'];
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  direction: string;
+  from: string;
+  to: string;
+  agent: string | null;
+  endReason: string | null;
+  turns: number;
+  bargeIns: number;
+}
+
+export function listItemOf(summary: CallSummary): CallListItem {
+  return {
+    callSid: summary.callSid,
+    status: summary.status,
+    startedAt: summary.startedAt,
+    endedAt: summary.endedAt,
+    durationMs: summary.durationMs,
+    direction: summary.direction,
+    from: summary.from,
+    to: summary.to,
+    agent: summary.agent,
+    endReason: summary.endReason,
+    turns: summary.turns.length,
+    bargeIns: summary.bargeIns.length,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The post-call webhook: each ended call's summary is queued in the database (the outbox, in the same transaction
+ * as the final record) and POSTed, signed the way Stripe signs: `X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of
+ * "<t>.<body>">`. Retries with exponential backoff on 5xx, 408, 429, timeouts and refused connections; a restart
+ * resumes the pending deliveries. A delivery is marked done as soon as the receiver answers 2xx, so each success is
+ * sent once (a crash between that answer and the mark can repeat it: receivers dedupe on `X-Call-Sid`).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../../lib/logger.js';
+import type { RecordMetrics } from './record-metrics.js';
+import type { CallStore, OutboxItem } from './store.js';
+
+export interface RetryPolicy {
+  /** Wait before the 2nd attempt; doubles per attempt up to `maxMs`. */
+  baseMs: number;
+  maxMs: number;
+  /** Attempts before giving up (the delivery stays in the outbox with its last error). */
+  maxAttempts: number;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+}
+
+/** 15 attempts over ≈ 4 hours (1 s, 2 s, 4 s … capped at 1 h). */
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 3_600_000, maxAttempts: 15, timeoutMs: 10_000 };
+
+export function signWebhook(secret: string, body: string, unixSeconds: number): string {
+  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${mac}`;
+}
+
+/** Receiver side (also the README snippet): the signature matches and is at most `toleranceS` old. */
+export function verifyWebhookSignature(secret: string, body: string, header: string | undefined, toleranceS = 300, nowS = Date.now() / 1000): boolean {
+  if (header === undefined) return false;
+  const parts = new Map(header.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  const t = Number(parts.get('t'));
+  const v1 = parts.get('v1') ?? '';
+  if (!Number.isInteger(t) || Math.abs(nowS - t) > toleranceS) return false;
+  const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
+  const given = Buffer.from(v1, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface OutboxOptions {
+  secret: string;
+  log: Logger;
+  metrics: RecordMetrics;
+  retry?: RetryPolicy;
+  /** Deliveries in flight at once. */
+  concurrency?: number;
+}
+
+export class WebhookOutbox {
+  private readonly retry: RetryPolicy;
+  private readonly concurrency: number;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: CallStore,
+    private readonly opts: OutboxOptions,
+  ) {
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.concurrency = opts.concurrency ?? 4;
+  }
+
+  /** Something was queued, or it is time to look: deliver what is due. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Aborts deliveries in flight (they stay pending for the next start) and stops the timer. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        const due = this.store.dueDeliveries(Date.now(), this.concurrency - this.inFlight.size, new Set(this.inFlight.keys()));
+        for (const item of due) {
+          const delivery = this.deliver(item)
+            .catch((err: unknown) => {
+              this.opts.metrics.storeErrors.inc({ op: 'webhook' });
+              this.opts.log.warn('webhook outbox update failed', { callSid: item.callSid, error: err instanceof Error ? err.message : String(err) });
+            })
+            .finally(() => {
+              this.inFlight.delete(item.id);
+              this.kick();
+            });
+          this.inFlight.set(item.id, delivery);
+        }
+      } while (this.again && !this.stopped);
+      this.opts.metrics.webhookPending.set(this.store.pendingDeliveries());
+      this.scheduleNext();
+    } catch (err) {
+      this.opts.metrics.storeErrors.inc({ op: 'webhook' });
+      this.opts.log.warn('webhook outbox unavailable; retrying in 5 s', { error: err instanceof Error ? err.message : String(err) });
+      this.wakeIn(5000);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private scheduleNext(): void {
+    if (this.inFlight.size >= this.concurrency) return; // a finishing delivery kicks again
+    const next = this.store.nextDeliveryAt();
+    if (next !== null) this.wakeIn(next - Date.now());
+  }
+
+  private wakeIn(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+    this.timer.unref(); // a pending delivery never keeps the process alive: it resumes at the next start
+  }
+
+  private async deliver(item: OutboxItem): Promise<void> {
+    const attempt = item.attempts + 1;
+    const { log, metrics } = this.opts;
+    let failure: string;
+    let retryable = true;
+    try {
+      const res = await fetch(item.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': 'voice-call-orchestrator-webhook/1',
+          'X-Signature': signWebhook(this.opts.secret, item.body, Math.floor(Date.now() / 1000)),
+          'X-Call-Sid': item.callSid,
+          'X-Delivery-Attempt': String(attempt),
+        },
+        body: item.body,
+        redirect: 'manual',
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.retry.timeoutMs)]),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) {
+        this.store.markDelivered(item.id, Date.now());
+        metrics.webhookDeliveries.inc({ outcome: 'delivered' });
+        log.info('call webhook delivered', { callSid: item.callSid, attempt, status: res.status });
+        return;
+      }
+      failure = `HTTP ${res.status}`;
+      retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+    } catch (err) {
+      if (this.stopped) return; // shutting down: still pending, delivered after the next start
+      failure = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+    }
+    const giveUp = !retryable || attempt >= this.retry.maxAttempts;
+    const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1)) * (0.9 + Math.random() * 0.2);
+    this.store.markAttemptFailed(item.id, failure, giveUp ? null : Date.now() + delay);
+    metrics.webhookDeliveries.inc({ outcome: giveUp ? 'gave-up' : 'retry' });
+    if (giveUp) log.warn('call webhook gave up', { callSid: item.callSid, attempt, error: failure });
+    else log.info('call webhook failed; will retry', { callSid: item.callSid, attempt, error: failure, retryInMs: Math.round(delay) });
+  }
+}
