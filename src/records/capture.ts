@@ -77,6 +77,15 @@ export class EventCapture {
     return taken;
   }
 
+  /** The type of the last event received since the last take (the replay checks which timer fired). */
+  lastInputType(): string | undefined {
+    for (let i = this.buffer.length - 1; i >= 0; i--) {
+      const entry = this.buffer[i];
+      if (entry !== undefined && 'in' in entry) return entry.in.type;
+    }
+    return undefined;
+  }
+
   get pending(): number {
     return this.buffer.length;
   }

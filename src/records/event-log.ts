@@ -35,6 +35,8 @@ export interface EventLog {
   entries: LogEntry[];
   /** The per-call bound was reached: later entries were not kept (the record's summary still covers them). */
   truncated: boolean;
+  /** What the call shows (regression fixtures). */
+  note?: string;
 }
 
 /** Output entries (what the machine did): everything but `in`. */
@@ -50,7 +52,8 @@ export function parseEventLog(value: unknown): EventLog {
   if (typeof log.callSid !== 'string' || typeof log.t0 !== 'number' || !Array.isArray(log.entries)) {
     throw new Error('not an event log: callSid, t0 and entries are required');
   }
-  return { format: EVENT_LOG_FORMAT, callSid: log.callSid, t0: log.t0, input: log.input, entries: log.entries, truncated: log.truncated === true };
+  const note = typeof log.note === 'string' ? log.note : undefined;
+  return { format: EVENT_LOG_FORMAT, callSid: log.callSid, t0: log.t0, input: log.input, entries: log.entries, truncated: log.truncated === true, note };
 }
 
 /** A stable short hash of a child's input (LLM input = the conversation it was asked to continue). */
@@ -68,4 +71,11 @@ export function inputHash(input: unknown): string | undefined {
 /** Rounds a time to µs so the JSON stays short. */
 export function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/** The log as JSON with one entry per line: small diffs when a fixture is regenerated. */
+export function formatEventLog(log: EventLog): string {
+  const { entries, ...header } = log;
+  const head = JSON.stringify(header, null, 1).replace(/\n}$/, '');
+  return `${head},\n "entries": [\n${entries.map((e) => `  ${JSON.stringify(e)}`).join(',\n')}\n ]\n}\n`;
 }

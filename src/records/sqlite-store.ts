@@ -44,7 +44,9 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
 CREATE INDEX IF NOT EXISTS outbox_pending ON webhook_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
 `;
 
-export function openSqliteStore(file: string): CallStore {
+/** `readonly`: for tools reading records (replay): the file must exist and nothing is created or changed. */
+export function openSqliteStore(file: string, opts: { readonly?: boolean } = {}): CallStore {
+  if (opts.readonly) return new SqliteCallStore(new Database(file, { readonly: true, fileMustExist: true }));
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   // timeout 0: a lock held by another process fails the write at once instead of blocking every call's event loop.
   const db = new Database(file, { timeout: 0 });
