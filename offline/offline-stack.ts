@@ -27,6 +27,7 @@ export interface OfflineStackOptions {
   log?: Logger | 'silent';
   inspector?: CallInspector;
   onCallEvent?: ServerDeps['onCallEvent'];
+  recordOptions?: ServerDeps['recordOptions'];
 }
 
 /**
@@ -52,7 +53,7 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
   const providers = await createProviders(config, log, opts.simulators, metrics);
   let server: RunningServer;
   try {
-    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent });
+    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions });
   } catch (err) {
     await providers.close();
     throw err;

@@ -21,7 +21,7 @@ import { LogThrottle } from '../lib/log-throttle.js';
 import { LiveCalls } from './live-calls.js';
 import { now } from '../lib/clock.js';
 import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from './amd.js';
-import { startCallRecords } from './records/call-records.js';
+import { startCallRecords, type CallRecordHooks } from './records/call-records.js';
 import { bearerMatches } from './records/bearer.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
@@ -29,6 +29,8 @@ const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
 
 export interface ServerDeps extends CallDeps {
   config: Config;
+  /** Call-record hooks and tuning (the agent's name and onCallEnd; tests shorten the webhook backoff). */
+  recordOptions?: CallRecordHooks;
 }
 
 export interface RunningServer {
@@ -70,7 +72,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const throttle = new LogThrottle();
   let notifyChange: () => void = () => {};
   const changed = (): Promise<void> => new Promise((resolve) => (notifyChange = resolve));
-  const records = startCallRecords({ config, log, metrics });
+  const records = startCallRecords({ config, log, metrics, ...deps.recordOptions });
 
   const app = express();
   app.disable('x-powered-by');

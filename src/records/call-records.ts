@@ -37,6 +37,9 @@ export interface CallRecordsOptions {
   maxLogBytes?: number;
 }
 
+/** What the server's caller may add: the agent, its hook, tuning. */
+export type CallRecordHooks = Pick<CallRecordsOptions, 'agent' | 'onCallEnd' | 'webhookRetry' | 'maxLogBytes'>;
+
 export interface CallRecords {
   readonly router: Router;
   readonly metrics: RecordMetrics;
