@@ -58,6 +58,8 @@ export interface LevelResult {
   unmeasuredTurns: number;
   serverWarnings: Record<string, number>;
   peakActiveCalls: number;
+  /** Call records written during the level: size per call-minute and write time per call (null: records off). */
+  records: { callsWritten: number; kbPerCallMinute: number | null; writeMsPerCall: number | null; errors: number } | null;
   /** The first few problems, verbatim (call id first), to start an investigation from. */
   examples: string[];
   /** Turn overhead by utterance of the script (1 = first question, … the barge-in is the third). */
@@ -158,6 +160,15 @@ export function analyzeLevel(raw: LevelRaw): LevelResult {
     failures,
     unmeasuredTurns: unmeasured,
     serverWarnings,
+    records:
+      raw.records === null
+        ? null
+        : {
+            callsWritten: raw.records.calls,
+            kbPerCallMinute: callSeconds > 0 ? raw.records.bytesSum / 1024 / (callSeconds / 60) : null,
+            writeMsPerCall: raw.records.calls > 0 ? raw.records.writeMsSum / raw.records.calls : null,
+            errors: raw.records.errors,
+          },
     peakActiveCalls: raw.peakActive,
     examples,
     overheadByUtteranceMs: byUtterance(turns),

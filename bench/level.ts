@@ -48,6 +48,8 @@ export interface LevelRaw {
   benchEventLoop: { p99Ms: number; maxMs: number };
   benchSkippedTicks: number;
   serverProviderErrors: number;
+  /** Call-record writes during the level (null: the server keeps no records, e.g. an older revision). */
+  records: RecordWrites | null;
   serverLogs: ServerLogLine[];
   /** Calls still active in the server after every caller had hung up (and a grace period). */
   serverLeftoverCalls: number;
@@ -148,8 +150,28 @@ export async function runLevel(
     benchSkippedTicks: tickers.skippedTicks - skippedBefore,
     serverProviderErrors:
       metricTotal(metricsAfter, 'voice_provider_errors_total') - metricTotal(metricsBefore, 'voice_provider_errors_total'),
+    records: recordWrites(metricsBefore, metricsAfter),
     serverLogs: server.takeLogs(),
     serverLeftoverCalls,
+  };
+}
+
+export interface RecordWrites {
+  calls: number;
+  writeMsSum: number;
+  bytesSum: number;
+  errors: number;
+}
+
+function recordWrites(before: Map<string, number>, after: Map<string, number>): RecordWrites | null {
+  const count = 'voice_call_record_write_ms_per_call_count';
+  if (!after.has(count)) return null;
+  const delta = (name: string) => metricTotal(after, name) - metricTotal(before, name);
+  return {
+    calls: delta(count),
+    writeMsSum: delta('voice_call_record_write_ms_per_call_sum'),
+    bytesSum: delta('voice_call_record_bytes_per_call_sum'),
+    errors: delta('voice_call_record_errors_total'),
   };
 }
 

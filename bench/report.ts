@@ -110,6 +110,10 @@ export function notes(levels: readonly LevelResult[]): string {
     parts.push(`end-to-end p50 ${fmt(l.endToEndMs.p50, 0)} ms (providers included)`);
     parts.push(`cores used: server ${fmt(l.serverCores)}, bench ${fmt(l.benchCores)}, others ${fmt(l.otherCores)}`);
     parts.push(`bench loop p99 ${fmt(l.benchEventLoopP99Ms, 1)} ms`);
+    if (l.records) {
+      const r = l.records;
+      parts.push(`call records: ${r.callsWritten} written, ${fmt(r.kbPerCallMinute)} KB per call-minute, ${fmt(r.writeMsPerCall, 3)} ms of writes per call${r.errors > 0 ? `, ⚠ ${r.errors} store errors` : ''}`);
+    }
     if (l.otherCores > 0.1) parts.push(`⚠ other processes on the machine used ${fmt(l.otherCores)} cores meanwhile`);
     if (l.serverCores + l.benchCores + l.otherCores > 1.8) parts.push('⚠ machine CPU saturated: latencies include queueing');
     if (l.benchSkippedTicks > 0) parts.push(`bench skipped ${l.benchSkippedTicks} caller ticks`);

@@ -15,6 +15,8 @@ export interface ServerOptions {
   openaiBaseUrl: string;
   authToken: string;
   endpointingMs: number;
+  /** Where the server keeps call records (a temp file: the bench never writes into the checkout). */
+  callDbPath: string;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   nodeFlags?: string[];
   /** Extra environment for the server (e.g. STT_ENGINE, FLUX_*). */
@@ -88,6 +90,7 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     OPENAI_BASE_URL: opts.openaiBaseUrl,
     STT_ENDPOINTING_MS: String(opts.endpointingMs),
     DRAIN_TIMEOUT_MS: '3000',
+    CALL_DB_PATH: opts.callDbPath,
     ...opts.env,
   };
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/main.ts'], {

@@ -122,6 +122,10 @@ async function main(): Promise<number> {
   );
   await stack.close();
   inspector?.stop();
+  if (stack.config.CALL_RECORDS) {
+    const db = stack.config.CALL_DB_PATH === './data/calls.db' ? '' : ` --db ${stack.config.CALL_DB_PATH}`;
+    console.log(style.dim(`Call record kept in ${stack.config.CALL_DB_PATH}: replay it with  npm run replay -- ${record.callSid}${db}  (add --inspect to watch it)`));
+  }
   return ok ? 0 : 1;
 }
 

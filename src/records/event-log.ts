@@ -6,17 +6,22 @@
  */
 import type { EventObject, StateValue } from 'xstate';
 import type { CallEmitted } from '../../machines/emitted.js';
+import type { CallEvent, TransportCommand, TtsCommand } from '../../machines/events.js';
+
+/** The machine's events, plus XState's own (timers, child failures) and events of children added later. */
+export type LoggedEvent = CallEvent | EventObject;
+export type LoggedCommand = TransportCommand | TtsCommand | EventObject;
 
 export const EVENT_LOG_FORMAT = 'voice-call-events/1';
 
 /** `t` = ms since the log's `t0` (same clock as the events' `at`: `lib/clock.ts`). */
 export type LogEntry =
   /** An event the machine received: from a child, from the server, a timer (`xstate.after.*`) or a child failure. */
-  | { t: number; in: EventObject }
+  | { t: number; in: LoggedEvent }
   /** The machine's state after an event, written only when it changed. */
   | { t: number; state: StateValue }
   /** A command the machine sent to a child (`to` = child id). */
-  | { t: number; to: string; cmd: EventObject }
+  | { t: number; to: string; cmd: LoggedCommand }
   /** A child started; `input` = a short hash of its input (the LLM's is the whole conversation). */
   | { t: number; start: string; input?: string }
   | { t: number; stop: string }

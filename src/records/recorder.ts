@@ -142,7 +142,7 @@ export class CallRecorder {
     } catch (err) {
       this.deps.metrics.storeErrors.inc({ op: 'write' });
       // One warning per call (then debug): a broken store must not flood the log at every turn of every call.
-      const level = this.writeFailures++ === 0 || final ? 'warn' : 'debug';
+      const level = this.writeFailures++ === 0 ? 'warn' : 'debug';
       this.deps.log[level]('call record write failed; the call goes on', { error: errorMessage(err), final });
     } finally {
       this.writeMs += performance.now() - started;

@@ -1,7 +1,10 @@
 /** The README's first command: `npm run demo` completes a scripted offline call and exits 0. */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -24,7 +27,8 @@ async function waitFor(check: () => boolean, what: string, limitMs = 40000): Pro
 function demo(env: Record<string, string>, args: string[] = []) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo.ts', ...args], {
     // No keys, whatever the developer's shell has: the demo is offline by construction.
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // Records off unless a test asks: the demo keeps them like `npm start`, and a test must not write into ./data.
+    env: { PATH: process.env.PATH ?? '', CALL_RECORDS: 'off', ...env },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -35,7 +39,9 @@ function demo(env: Record<string, string>, args: string[] = []) {
 
 describe('npm run demo', () => {
   it('completes the scripted call offline and exits 0', async () => {
-    const run = demo({ OPENAI_API_KEY: 'must-be-ignored' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-'));
+    const db = path.join(dir, 'calls.db');
+    const run = demo({ OPENAI_API_KEY: 'must-be-ignored', CALL_RECORDS: 'on', CALL_DB_PATH: db });
     const code = await run.exited;
     const out = run.output();
     expect(out).toContain('Call completed as scripted');
@@ -44,6 +50,9 @@ describe('npm run demo', () => {
     expect(out).toMatch(/✂ \[cut off, never heard: "/);
     expect(out).toContain('(talked over the agent)');
     expect(out.match(/goodbye/gi)?.length).toBeGreaterThanOrEqual(2); // said by the caller and by the agent
+    expect(out).toMatch(new RegExp(`replay it with  npm run replay -- CA[0-9a-f]{32} --db ${db}`));
+    expect(fs.existsSync(db)).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
   }, 60000);
 
   it('reads the same environment as npm start (GREETING, LLM_PROVIDER, PUBLIC_URL, …), provider keys ignored', async () => {

@@ -21,7 +21,8 @@ beforeAll(async () => {
 }, 240_000);
 
 function start(env: Record<string, string>) {
-  const child = spawn(node, entry, { cwd: root, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // CALL_RECORDS off: a test must not create ./data/calls.db in the checkout.
+  const child = spawn(node, entry, { cwd: root, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', CALL_RECORDS: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,0 +1,67 @@
+/**
+ * A store failure never touches a call: `npm start` with a read-only database file completes its calls, logs the
+ * failure once per call and counts it in /metrics. Root ignores file modes, so as root the server runs as `nobody`.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/config.js';
+import { openSqliteStore } from '../../src/records/sqlite-store.js';
+import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+
+const NOBODY = 65534;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'records-ro-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('a read-only call database', () => {
+  it('calls still complete; the write failure is logged once per call and counted', async () => {
+    const db = path.join(dir, 'calls.db');
+    openSqliteStore(db).close(); // created by an earlier run
+    fs.chmodSync(db, 0o444);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) fs.chmodSync(dir, 0o777); // nobody may create the -shm file next to it, not write the database
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', CALL_DB_PATH: db, CALLS_API_TOKEN: 't' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const until = Date.now() + 20_000;
+    while (!out.includes('server listening') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const port = Number(/"port":(\d+)/.exec(out)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    const url = `http://127.0.0.1:${port}`;
+
+    const calls = await Promise.all(
+      ['what are your opening hours', 'do you deliver'].map(
+        (q) =>
+          placeSimulatedCall({
+            serverUrl: url,
+            authToken: OFFLINE_TWILIO_AUTH_TOKEN,
+            script: [{ waitForAgent: 'reply' }, { say: q }, { waitForAgent: 'reply' }, { hangup: true }],
+            maxDurationMs: 30_000,
+          }).done,
+      ),
+    );
+    for (const record of calls) {
+      expect(record.errors).toEqual([]);
+      expect(record.transcript.filter((t) => t.role === 'agent').length).toBe(2); // greeting + the reply
+    }
+    await new Promise((r) => setTimeout(r, 200)); // the final writes run as each call ends
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const failures = Number(/voice_call_record_errors_total\{op="write"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    expect(failures).toBeGreaterThanOrEqual(2);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const warnings = out.split('\n').filter((line) => line.includes('call record write failed'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings.every((line) => /readonly|read-only/i.test(line))).toBe(true);
+    expect(fs.statSync(db).mode & 0o777).toBe(0o444);
+  }, 60_000);
+});

@@ -1,0 +1,200 @@
+/**
+ * The SQLite store on a real file in a temp dir, and the recorder writing a live call machine's log into it: chunks
+ * appended at turn boundaries, the bound per call, a failed write retried with the next one, webhook signatures.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
+import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
+import { afterAll, describe, expect, it } from 'vitest';
+import { callMachine } from '../../machines/call.machine.js';
+import type { CallEvent, LlmInput } from '../../machines/events.js';
+import { defaultCallOptions } from '../../machines/options.js';
+import { silentLogger } from '../../lib/logger.js';
+import { createRecordMetrics } from '../../src/records/record-metrics.js';
+import { CallRecorder } from '../../src/records/recorder.js';
+import { openSqliteStore } from '../../src/records/sqlite-store.js';
+import type { CallStore } from '../../src/records/store.js';
+import type { CallSummary } from '../../src/records/summary-types.js';
+import { signWebhook, verifyWebhookSignature } from '../../src/records/webhook.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'records-unit-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function summary(callSid: string, startedAt: number, status: CallSummary['status'] = 'ended'): CallSummary {
+  return {
+    version: 1, callSid, streamSid: null, accountSid: null, direction: '', from: '', to: '', customParameters: {}, agent: null,
+    status, startedAt: new Date(startedAt).toISOString(), answeredAt: null, endedAt: null, durationMs: null, endReason: null,
+    answeredBy: null, conversation: [], turns: [], bargeIns: [], errors: [], eventLog: { entries: 0, truncated: false },
+  };
+}
+
+describe('SQLite call store', () => {
+  it('creates its directory and file in WAL mode, appends event chunks, pages with a keyset cursor, prunes', () => {
+    const file = path.join(dir, 'nested', 'data', 'calls.db');
+    const store = openSqliteStore(file);
+    expect(fs.existsSync(file)).toBe(true);
+    const t = 1_800_000_000_000;
+    store.writeCall({ summary: summary('CA1', t, 'in-progress'), eventsJson: '[{"t":0,"state":"connecting"}]', eventCount: 1, input: { options: { x: 1 } } });
+    store.writeCall({ summary: summary('CA1', t), eventsJson: '[{"t":1,"state":"greeting"},{"t":2,"stop":"llm"}]', eventCount: 2 });
+    store.writeCall({ summary: summary('CA1', t), eventsJson: '', eventCount: 0 });
+    const log = store.getEventLog('CA1');
+    expect(log).toMatchObject({ callSid: 'CA1', t0: t, input: { options: { x: 1 } }, truncated: false });
+    expect(log?.entries).toEqual([{ t: 0, state: 'connecting' }, { t: 1, state: 'greeting' }, { t: 2, stop: 'llm' }]);
+    expect(store.getCall('CA1')?.status).toBe('ended');
+    expect(store.getCall('CA9')).toBeUndefined();
+
+    // Two calls in the same millisecond: the cursor carries the callSid so paging neither skips nor repeats.
+    store.writeCall({ summary: summary('CA2', t + 5), eventsJson: '', eventCount: 0 });
+    store.writeCall({ summary: summary('CA3', t + 5), eventsJson: '', eventCount: 0 });
+    const first = store.listCalls({ limit: 2 });
+    expect(first.map((c) => c.callSid)).toEqual(['CA3', 'CA2']);
+    const rest = store.listCalls({ limit: 2, before: { ms: t + 5, callSid: 'CA2' } });
+    expect(rest.map((c) => c.callSid)).toEqual(['CA1']);
+
+    expect(store.pruneCalls(t + 1)).toBe(1);
+    expect(store.getEventLog('CA1')).toBeUndefined();
+    store.close();
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.prepare('SELECT COUNT(*) AS n FROM call_events').get()).toEqual({ n: 0 });
+    raw.close();
+    expect(() => openSqliteStore(path.join(dir, 'absent.db'), { readonly: true })).toThrow();
+    expect(fs.existsSync(path.join(dir, 'absent.db'))).toBe(false);
+  });
+
+  it('keeps the webhook outbox: due, in flight excluded, retried later, delivered once', () => {
+    const store = openSqliteStore(path.join(dir, 'outbox.db'));
+    store.writeCall({ summary: summary('CA1', Date.now()), eventsJson: '', eventCount: 0, webhook: { url: 'http://x/hook', body: '{"a":1}' } });
+    const [item] = store.dueDeliveries(Date.now(), 4, new Set());
+    expect(item).toMatchObject({ callSid: 'CA1', url: 'http://x/hook', body: '{"a":1}', attempts: 0 });
+    expect(store.dueDeliveries(Date.now(), 4, new Set([item?.id ?? 0]))).toEqual([]);
+    store.markAttemptFailed(item?.id ?? 0, 'HTTP 503', Date.now() + 60_000);
+    expect(store.dueDeliveries(Date.now(), 4, new Set())).toEqual([]);
+    expect(store.nextDeliveryAt()).toBeGreaterThan(Date.now());
+    expect(store.dueDeliveries(Date.now() + 61_000, 4, new Set())[0]?.attempts).toBe(1);
+    store.markDelivered(item?.id ?? 0, Date.now());
+    expect(store.pendingDeliveries()).toBe(0);
+    expect(store.nextDeliveryAt()).toBeNull();
+    store.close();
+  });
+
+  it('refuses a corrupt file with an error (the server then runs without records)', () => {
+    const file = path.join(dir, 'corrupt.db');
+    fs.writeFileSync(file, 'this is not a database '.repeat(100));
+    expect(() => openSqliteStore(file)).toThrow(/not a database/);
+  });
+});
+
+describe('webhook signature (t=…,v1=HMAC-SHA256 of "t.body")', () => {
+  it('verifies its own signature, refuses other secrets, bodies and stale timestamps', () => {
+    const now = 1_800_000_000;
+    const header = signWebhook('s3cret', '{"x":1}', now);
+    expect(header).toMatch(/^t=1800000000,v1=[0-9a-f]{64}$/);
+    expect(verifyWebhookSignature('s3cret', '{"x":1}', header, 300, now + 10)).toBe(true);
+    expect(verifyWebhookSignature('other', '{"x":1}', header, 300, now)).toBe(false);
+    expect(verifyWebhookSignature('s3cret', '{"x":2}', header, 300, now)).toBe(false);
+    expect(verifyWebhookSignature('s3cret', '{"x":1}', header, 300, now + 301)).toBe(false);
+    expect(verifyWebhookSignature('s3cret', '{"x":1}', undefined)).toBe(false);
+  });
+});
+
+/** A real call machine with inert children, recorded by a CallRecorder into `store`. */
+function recordedCall(store: CallStore | null, opts: { maxLogBytes?: number; onCallEnd?: (s: CallSummary) => void } = {}) {
+  const metrics = createRecordMetrics(new Registry());
+  const recorder = new CallRecorder({ store, log: silentLogger, metrics, agent: 'test-agent', maxLogBytes: opts.maxLogBytes ?? 1e6, onCallEnd: opts.onCallEnd });
+  const inert = <T extends EventObject, I = unknown>() => fromCallback<T, I>(() => undefined);
+  const machine = callMachine.provide({ actors: { transport: inert(), stt: inert(), tts: inert(), llm: inert<EventObject, LlmInput>() } });
+  const input = { options: defaultCallOptions };
+  const actor = createActor(machine, { input, clock: new SimulatedClock(), inspect: recorder.capture.inspect });
+  recorder.attach(actor, input);
+  actor.start();
+  let at = 1_800_000_000_000;
+  const send = (e: WithoutAt<CallEvent>) => actor.send({ at: (at += 10), ...e } as CallEvent);
+  return { actor, send, metrics };
+}
+
+type WithoutAt<T> = T extends unknown ? Omit<T, 'at'> : never;
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+function playTurn(send: ReturnType<typeof recordedCall>['send'], words: string): void {
+  send({ type: 'STT.FINAL', text: words, speechFinal: true });
+  send({ type: 'LLM.TEXT', text: 'Sure. ' });
+  send({ type: 'LLM.DONE' });
+  send({ type: 'TRANSPORT.MARK', name: 't1-s1', played: true });
+}
+
+describe('call recorder', () => {
+  it('writes at turn boundaries and at the end, with the input, a complete summary and the onCallEnd hook', async () => {
+    const file = path.join(dir, 'recorder.db');
+    const store = openSqliteStore(file);
+    let ended: CallSummary | undefined;
+    const { send } = recordedCall(store, { onCallEnd: (s) => (ended = s) });
+    send({ type: 'TRANSPORT.START', streamSid: 'MZ1', callSid: 'CArec', accountSid: 'AC1', customParameters: { From: '+1555' } });
+    send({ type: 'TRANSPORT.MARK', name: 'greeting', played: true });
+    await tick();
+    expect(store.getCall('CArec')?.status).toBe('in-progress'); // written at call.started
+    playTurn(send, 'hello there');
+    await tick();
+    expect(store.getCall('CArec')?.turns).toHaveLength(1); // written at call.turn
+    send({ type: 'TRANSPORT.STOP', reason: 'stop' });
+    await tick();
+    const record = store.getCall('CArec');
+    expect(record).toMatchObject({ status: 'ended', endReason: 'transport-stop', agent: 'test-agent', from: '+1555' });
+    expect(ended).toEqual(record);
+    const log = store.getEventLog('CArec');
+    expect(log?.input).toEqual({ options: defaultCallOptions });
+    expect(log?.entries.filter((e) => 'in' in e).map((e) => ('in' in e ? e.in.type : ''))).toEqual([
+      'TRANSPORT.START', 'TRANSPORT.MARK', 'STT.FINAL', 'LLM.TEXT', 'LLM.DONE', 'TRANSPORT.MARK', 'TRANSPORT.STOP',
+    ]);
+    expect(log?.entries.length).toBe(record?.eventLog.entries);
+    store.close();
+  });
+
+  it('bounds the stored log per call but summarises the whole call', async () => {
+    const store = openSqliteStore(path.join(dir, 'bounded.db'));
+    const { send, metrics } = recordedCall(store, { maxLogBytes: 2000 });
+    send({ type: 'TRANSPORT.START', streamSid: 'MZ2', callSid: 'CAbig', accountSid: 'AC1', customParameters: {} });
+    for (let i = 0; i < 40; i++) send({ type: 'STT.INTERIM', text: `word ${i}` });
+    playTurn(send, 'a long question');
+    send({ type: 'TRANSPORT.STOP', reason: 'stop' });
+    await tick();
+    const log = store.getEventLog('CAbig');
+    expect(log?.truncated).toBe(true);
+    expect(JSON.stringify(log?.entries).length).toBeLessThanOrEqual(2000);
+    const record = store.getCall('CAbig');
+    expect(record?.turns.map((t) => t.userText)).toEqual(['a long question']);
+    expect(record?.eventLog).toEqual({ entries: expect.any(Number) as number, truncated: true });
+    expect((await metrics.truncatedLogs.get()).values[0]?.value).toBe(1);
+    store.close();
+  });
+
+  it('a failed write is counted and its events go out with the next write', async () => {
+    const real = openSqliteStore(path.join(dir, 'flaky.db'));
+    let failNext = true;
+    const flaky: CallStore = {
+      ...real,
+      writeCall: (w) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('SQLITE_FULL: database or disk is full');
+        }
+        return real.writeCall(w);
+      },
+      getEventLog: (sid) => real.getEventLog(sid),
+      getCall: (sid) => real.getCall(sid),
+    };
+    const { send, metrics } = recordedCall(flaky);
+    send({ type: 'TRANSPORT.START', streamSid: 'MZ3', callSid: 'CAflaky', accountSid: 'AC1', customParameters: {} });
+    await tick(); // this write fails
+    expect(real.getCall('CAflaky')).toBeUndefined();
+    send({ type: 'TRANSPORT.STOP', reason: 'stop' });
+    await tick();
+    expect(real.getEventLog('CAflaky')?.entries.some((e) => 'in' in e && e.in.type === 'TRANSPORT.START')).toBe(true);
+    expect((await metrics.storeErrors.get()).values).toEqual([expect.objectContaining({ labels: { op: 'write' }, value: 1 })]);
+    real.close();
+  });
+});
