@@ -17,7 +17,7 @@ export function createRecordMetrics(registry: Registry) {
     }),
     bytes: new Histogram({
       name: 'voice_call_record_bytes_per_call',
-      help: 'Bytes stored for one call (record, event log, webhook body)',
+      help: 'Bytes one call occupies in the store (summary, compressed event log, input, webhook body)',
       buckets: [1e3, 4e3, 16e3, 64e3, 256e3, 1e6, 4e6],
       registers: [registry],
     }),

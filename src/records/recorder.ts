@@ -41,7 +41,9 @@ export class CallRecorder {
   private flushScheduled = false;
   private ended = false;
   private writeMs = 0;
-  private writtenBytes = 0;
+  /** Bytes the call occupies in the store: appended data plus its latest summary. */
+  private appendedBytes = 0;
+  private summaryBytes = 0;
   private writeFailures = 0;
 
   constructor(private readonly deps: RecorderDeps) {
@@ -79,9 +81,9 @@ export class CallRecorder {
       this.deps.log.debug('stream ended before Twilio start: no call record');
       return;
     }
-    if (this.deps.store !== null && this.writtenBytes > 0) {
+    if (this.deps.store !== null && this.summaryBytes > 0) {
       this.deps.metrics.writeMs.observe(this.writeMs);
-      this.deps.metrics.bytes.observe(this.writtenBytes);
+      this.deps.metrics.bytes.observe(this.appendedBytes + this.summaryBytes);
     }
     if (this.truncated) this.deps.metrics.truncatedLogs.inc();
     const hook = this.deps.onCallEnd;
@@ -129,13 +131,15 @@ export class CallRecorder {
     const webhookUrl = final ? this.deps.webhookUrl : undefined;
     const started = performance.now();
     try {
-      this.writtenBytes += store.writeCall({
+      const size = store.writeCall({
         summary,
         eventsJson: this.unsaved.length === 0 ? '' : `[${this.unsaved.join(',')}]`,
         eventCount: this.unsaved.length,
         input: this.inputSaved ? undefined : this.input,
         webhook: webhookUrl === undefined ? undefined : { url: webhookUrl, body: JSON.stringify(summary) },
       });
+      this.appendedBytes += size.appended;
+      this.summaryBytes = size.summary;
       this.unsaved = [];
       this.inputSaved = true;
       if (webhookUrl !== undefined) this.deps.onWebhookQueued?.();

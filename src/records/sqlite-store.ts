@@ -5,9 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
-import type { CallStore, CallWrite, OutboxItem } from './store.js';
+import type { CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
@@ -27,7 +28,7 @@ CREATE INDEX IF NOT EXISTS calls_by_start ON calls (started_at, call_sid);
 CREATE TABLE IF NOT EXISTS call_events (
   call_sid TEXT NOT NULL,
   chunk INTEGER NOT NULL,
-  entries TEXT NOT NULL,
+  entries BLOB NOT NULL, -- a JSON array of log entries, deflate-compressed
   PRIMARY KEY (call_sid, chunk)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS webhook_outbox (
@@ -82,14 +83,14 @@ class SqliteCallStore implements CallStore {
         status = excluded.status, summary = excluded.summary, input = COALESCE(excluded.input, calls.input),
         event_count = calls.event_count + excluded.event_count, event_chunks = calls.event_chunks + excluded.event_chunks,
         truncated = excluded.truncated`);
-    this.insertChunk = db.prepare<[string, string, string]>(
+    this.insertChunk = db.prepare<[string, string, Buffer]>(
       `INSERT INTO call_events (call_sid, chunk, entries)
        VALUES (?, (SELECT COALESCE(MAX(chunk) + 1, 0) FROM call_events WHERE call_sid = ?), ?)`,
     );
     this.enqueue = db.prepare<[string, string, string, number, number]>(
       'INSERT INTO webhook_outbox (call_sid, url, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)',
     );
-    this.write = db.transaction((w: CallWrite): number => {
+    this.write = db.transaction((w: CallWrite): WriteSize => {
       const summary = JSON.stringify(w.summary);
       const input = w.input === undefined ? null : JSON.stringify(w.input);
       const chunk = w.eventCount > 0 ? 1 : 0;
@@ -103,18 +104,23 @@ class SqliteCallStore implements CallStore {
         chunks: chunk,
         truncated: w.summary.eventLog.truncated ? 1 : 0,
       });
-      if (chunk) this.insertChunk.run(w.summary.callSid, w.summary.callSid, w.eventsJson);
-      let bytes = summary.length + (input?.length ?? 0) + (chunk ? w.eventsJson.length : 0);
+      let appended = input?.length ?? 0;
+      if (chunk) {
+        // Compressed: control events are repetitive JSON (≈ 7× smaller); compressing a chunk is once per turn.
+        const packed = deflateRawSync(w.eventsJson);
+        this.insertChunk.run(w.summary.callSid, w.summary.callSid, packed);
+        appended += packed.length;
+      }
       if (w.webhook) {
         const now = Date.now();
         this.enqueue.run(w.summary.callSid, w.webhook.url, w.webhook.body, now, now);
-        bytes += w.webhook.body.length;
+        appended += w.webhook.body.length;
       }
-      return bytes;
+      return { summary: summary.length, appended };
     });
   }
 
-  writeCall(write: CallWrite): number {
+  writeCall(write: CallWrite): WriteSize {
     return this.write(write);
   }
 
@@ -140,10 +146,13 @@ class SqliteCallStore implements CallStore {
       .get(callSid);
     if (call === undefined) return undefined;
     const chunks = this.db
-      .prepare<[string], { entries: string }>('SELECT entries FROM call_events WHERE call_sid = ? ORDER BY chunk')
+      .prepare<[string], { entries: Buffer }>('SELECT entries FROM call_events WHERE call_sid = ? ORDER BY chunk')
       .all(callSid);
     // Each chunk is a JSON array: splice them into one array and parse once.
-    const body = chunks.map((c) => c.entries.slice(1, -1)).filter((c) => c !== '').join(',');
+    const body = chunks
+      .map((c) => inflateRawSync(c.entries).toString('utf8').slice(1, -1))
+      .filter((c) => c !== '')
+      .join(',');
     return {
       format: EVENT_LOG_FORMAT,
       callSid,

@@ -17,6 +17,12 @@ export interface CallWrite {
   webhook?: { url: string; body: string };
 }
 
+/** Bytes stored: the call's summary (replaced by each write) and what this write appended (events, input, webhook). */
+export interface WriteSize {
+  summary: number;
+  appended: number;
+}
+
 export interface OutboxItem {
   id: number;
   callSid: string;
@@ -26,8 +32,8 @@ export interface OutboxItem {
 }
 
 export interface CallStore {
-  /** Creates or updates the call's record and appends its new events (one transaction). Returns bytes written. */
-  writeCall(write: CallWrite): number;
+  /** Creates or updates the call's record and appends its new events (one transaction). */
+  writeCall(write: CallWrite): WriteSize;
   /** Newest first; `before` = a keyset cursor (calls started earlier, or at `ms` with a smaller callSid). */
   listCalls(query: { limit: number; before?: { ms: number; callSid?: string } }): CallListItem[];
   getCall(callSid: string): CallSummary | undefined;
