@@ -22,7 +22,8 @@ type RootSnapshot = { value?: StateValue; children?: Record<string, AnyActorRef 
 
 export class EventCapture {
   private buffer: LogEntry[] = [];
-  private lastStateKey = '';
+  private lastState: StateValue | undefined;
+  private lastChildren: RootSnapshot['children'];
   private children = new Map<string, AnyActorRef>();
   private full = false;
 
@@ -103,30 +104,46 @@ export class EventCapture {
   }
 
   private noteSnapshot(snapshot: RootSnapshot): void {
-    const t = this.time();
+    // Runs after every event the machine processes: most leave state and children as they were (interims,
+    // tokens), so compare without allocating and write only changes.
     const value = snapshot.value;
-    if (value !== undefined) {
-      // Most events leave the state as it was (interims, tokens): compare cheaply, write only changes.
-      const key = typeof value === 'string' ? value : JSON.stringify(value);
-      if (key !== this.lastStateKey) {
-        this.lastStateKey = key;
-        this.push({ t, state: value });
-      }
+    if (value !== undefined && !sameState(value, this.lastState)) {
+      this.lastState = value;
+      this.push({ t: this.time(), state: value });
     }
-    const children = snapshot.children ?? {};
+    const children = snapshot.children;
+    if (children === undefined || children === this.lastChildren) return;
+    this.lastChildren = children;
+    let t: number | undefined;
     for (const [id, ref] of this.children) {
       if (children[id] !== ref) {
         this.children.delete(id);
-        this.push({ t, stop: id });
+        this.push({ t: (t ??= this.time()), stop: id });
       }
     }
-    for (const [id, ref] of Object.entries(children)) {
+    for (const id in children) {
+      const ref = children[id];
       if (ref === undefined || this.children.get(id) === ref) continue;
       this.children.set(id, ref);
       const input = UNHASHED_CHILDREN.has(id) || !(ref instanceof Actor) ? undefined : inputHash(ref.options.input);
+      t ??= this.time();
       this.push(input === undefined ? { t, start: id } : { t, start: id, input });
     }
   }
+}
+
+function sameState(a: StateValue, b: StateValue | undefined): boolean {
+  if (a === b) return true;
+  if (typeof a === 'string' || typeof b === 'string' || b === undefined) return false;
+  let keys = 0;
+  for (const key in a) {
+    const child = a[key];
+    const other = b[key];
+    if (child === undefined || other === undefined ? child !== other : !sameState(child, other)) return false;
+    keys++;
+  }
+  for (const _ in b) keys--;
+  return keys === 0;
 }
 
 /** Child failures carry an Error, which JSON cannot hold: keep its message. */
