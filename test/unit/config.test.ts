@@ -124,4 +124,16 @@ describe('config: LLM fallback and watchdogs', () => {
     // With one provider there is nothing to fall back to: the first-token timeout does not apply.
     expect(loadConfig({ LLM_FIRST_TOKEN_TIMEOUT_MS: '8000' }).llmChain).toHaveLength(1);
   });
+
+  it('call records: on by default under ./data; the webhook needs its secret and the records, never echoing the secret', () => {
+    const c = loadConfig({});
+    expect([c.CALL_RECORDS, c.CALL_DB_PATH, c.CALL_RECORD_RETENTION_DAYS]).toEqual([true, './data/calls.db', 30]);
+    expect(loadConfig({ CALL_RECORDS: 'off' }).CALL_RECORDS).toBe(false);
+    expect(() => loadConfig({ CALL_WEBHOOK_URL: 'https://hooks.example/calls' })).toThrow(/CALL_WEBHOOK_SECRET is required/);
+    expect(() => loadConfig({ CALL_WEBHOOK_URL: 'https://h.example/', CALL_WEBHOOK_SECRET: 's', CALL_RECORDS: 'off' })).toThrow(/CALL_WEBHOOK_URL needs CALL_RECORDS/);
+    expect(loadConfig({ CALL_WEBHOOK_URL: 'https://h.example/in/', CALL_WEBHOOK_SECRET: 's' }).CALL_WEBHOOK_URL).toBe('https://h.example/in/');
+    expect(() => loadConfig({ CALL_WEBHOOK_URL: 'ftp://h.example' })).toThrow(/CALL_WEBHOOK_URL/);
+    expect(() => loadConfig({ CALL_RECORD_RETENTION_DAYS: '-1' })).toThrow(/CALL_RECORD_RETENTION_DAYS/);
+    expect(() => loadConfig({ CALL_WEBHOOK_SECRET: '', CALL_RECORD_RETENTION_DAYS: 'x' })).toThrow(/CALL_RECORD_RETENTION_DAYS/);
+  });
 });

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { CallEmitted } from '../../machines/emitted.js';
 import type { LogEntry } from '../../src/records/event-log.js';
 import { buildCallSummary } from '../../src/records/summary.js';
+import { combineInspect } from '../../src/records/capture.js';
+import type { InspectionEvent } from 'xstate';
 
 const T0 = 1_800_000_000_000;
 const at = (ms: number) => T0 + ms;
@@ -98,5 +100,15 @@ describe('call summary', () => {
       'agent:It is noon.|true',
     ]);
     expect(s.bargeIns).toEqual([{ turn: 0, during: 'greeting', callerText: 'hi', heard: '', cut: 'Hello!', atMs: 20, clearSentMs: 1, ttsClearedMs: 40 }]);
+  });
+});
+
+describe('combineInspect', () => {
+  it('feeds the recorder and the Stately inspector (an observer object) alike, and is absent when neither is', () => {
+    const seen: string[] = [];
+    const both = combineInspect((e) => seen.push(`fn:${e.type}`), undefined, { next: (e: InspectionEvent) => seen.push(`observer:${e.type}`) });
+    both?.({ type: '@xstate.action' } as InspectionEvent);
+    expect(seen).toEqual(['fn:@xstate.action', 'observer:@xstate.action']);
+    expect(combineInspect(undefined, undefined)).toBeUndefined();
   });
 });
