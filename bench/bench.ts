@@ -3,9 +3,6 @@
  * concurrency levels one after another (after a short warm-up), results analysed per level.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { analyzeLevel, type LevelResult } from './analyze.js';
 import { AUTH_TOKEN, runLevel } from './level.js';
 import { PhasedTickers } from './phases.js';
@@ -36,9 +33,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const wordMs = opts.wordMs ?? 200;
   const quietMs = opts.quietMs ?? 500;
   const world = await startWorld(latencies);
-  const recordsDir = mkdtempSync(path.join(os.tmpdir(), 'bench-records-'));
   const server = await startServerProcess({
-    callDbPath: path.join(recordsDir, 'calls.db'),
     cwd: opts.cwd,
     deepgramUrl: world.deepgram.url,
     openaiBaseUrl: world.tap.openaiBaseUrl,
@@ -81,7 +76,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     tickers.stop();
     await server.stop();
     await world.close();
-    rmSync(recordsDir, { recursive: true, force: true });
   }
 
   return {

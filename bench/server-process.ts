@@ -4,7 +4,9 @@
  * /metrics, and keeps its log lines (level warn and above) as evidence of failures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { execFileSync } from 'node:child_process';
 
@@ -15,8 +17,8 @@ export interface ServerOptions {
   openaiBaseUrl: string;
   authToken: string;
   endpointingMs: number;
-  /** Where the server keeps call records (a temp file: the bench never writes into the checkout). */
-  callDbPath: string;
+  /** Where the server keeps call records; default a temp file removed on stop (never into the checkout). */
+  callDbPath?: string;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   nodeFlags?: string[];
   /** Extra environment for the server (e.g. STT_ENGINE, FLUX_*). */
@@ -73,6 +75,7 @@ export async function freePort(): Promise<number> {
 export async function startServerProcess(opts: ServerOptions): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const recordsDir = mkdtempSync(path.join(os.tmpdir(), 'bench-records-'));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -90,7 +93,7 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     OPENAI_BASE_URL: opts.openaiBaseUrl,
     STT_ENDPOINTING_MS: String(opts.endpointingMs),
     DRAIN_TIMEOUT_MS: '3000',
-    CALL_DB_PATH: opts.callDbPath,
+    CALL_DB_PATH: opts.callDbPath ?? path.join(recordsDir, 'calls.db'),
     ...opts.env,
   };
   const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/main.ts'], {
@@ -147,11 +150,13 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
       return { activeCalls: typeof body.activeCalls === 'number' ? body.activeCalls : -1 };
     },
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(recordsDir, { recursive: true, force: true });
     },
   };
 }
