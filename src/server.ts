@@ -225,6 +225,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(listenError(err, 'PORT', config.PORT, config.HOST)));
     server.listen(config.PORT, config.HOST, () => resolve());
+  }).catch(async (err: unknown) => {
+    await records.close();
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   const localUrl = `http://127.0.0.1:${port}`;

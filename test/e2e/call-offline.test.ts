@@ -18,7 +18,7 @@ async function freePort(): Promise<number> {
 
 function spawnTs(entry: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', CALL_RECORDS: 'off', ...env }, // a test must not write ./data/calls.db
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -6,7 +6,7 @@ import net from 'node:net';
 function run(entry: string, env: Record<string, string>): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', CALL_RECORDS: 'off', ...env }, // no ./data/calls.db
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
