@@ -106,8 +106,9 @@ class SqliteCallStore implements CallStore {
       });
       let appended = input?.length ?? 0;
       if (chunk) {
-        // Compressed: control events are repetitive JSON (≈ 7× smaller); compressing a chunk is once per turn.
-        const packed = deflateRawSync(w.eventsJson);
+        // Compressed: control events are repetitive JSON (≈ 3× smaller). Level 1: a third of the default's time on
+        // the event loop for 7 % more bytes.
+        const packed = deflateRawSync(w.eventsJson, { level: 1 });
         this.insertChunk.run(w.summary.callSid, w.summary.callSid, packed);
         appended += packed.length;
       }

@@ -98,7 +98,16 @@ export class CallSummaryBuilder {
       s.durationMs = round(Date.parse(s.endedAt) - this.opts.t0);
       s.endReason ??= opts.endReason ?? null;
     }
-    return structuredClone(s);
+    // A copy the caller may keep: the builder goes on editing phrase, tool and barge-in entries in place.
+    return {
+      ...s,
+      customParameters: { ...s.customParameters },
+      conversation: s.conversation.map((e) => ({ ...e })),
+      turns: [...s.turns],
+      bargeIns: s.bargeIns.map((b) => ({ ...b })),
+      errors: [...s.errors],
+      eventLog: { ...s.eventLog },
+    };
   }
 
   private received(event: Received, t: number): void {
