@@ -16,6 +16,7 @@
  * - Replay after a drop starts at the current turn: Flux never revisits a finished turn (see `FluxTurnTracker`).
  */
 import { fromCallback, type EventObject } from 'xstate';
+import type { SttInput } from '../machines/call.machine.js';
 import type { CallEvent } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
 import type { Logger } from '../lib/logger.js';
@@ -70,7 +71,8 @@ export function fluxConnectArgs(options: FluxSttOptions): FluxConnectArgs {
 }
 
 export function createDeepgramFluxStt(deps: DeepgramFluxSttDeps) {
-  return fromCallback<EventObject>(({ sendBack }) => {
+  // Flux (flux-general-en) is English-only: a per-call language does not apply.
+  return fromCallback<EventObject, SttInput>(({ sendBack }) => {
     const session = new FluxSttSession(deps, (event) => sendBack(event));
     session.start();
     return () => session.stop();

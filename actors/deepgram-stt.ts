@@ -14,6 +14,7 @@
  *   after a drop (STT.ERROR recoverable:true, then the unfinalised audio is replayed) and `onWatchdog` counts it.
  */
 import { fromCallback, type EventObject } from 'xstate';
+import type { SttInput } from '../machines/call.machine.js';
 import type { CallEvent } from '../machines/events.js';
 import type { MediaPipe } from './media-pipe.js';
 import type { Logger } from '../lib/logger.js';
@@ -71,8 +72,11 @@ export function listenConnectArgs(options: SttOptions): ListenConnectArgs {
 }
 
 export function createDeepgramStt(deps: DeepgramSttDeps) {
-  return fromCallback<EventObject>(({ sendBack }) => {
-    const session = new SttSession(deps, (event) => sendBack(event));
+  return fromCallback<EventObject, SttInput>(({ sendBack, input }) => {
+    // A per-call language (the agent's onCallStart) overrides the server's STT_LANGUAGE.
+    const language = input?.language ?? null;
+    const callDeps = language === null ? deps : { ...deps, options: { ...deps.options, language } };
+    const session = new SttSession(callDeps, (event) => sendBack(event));
     session.start();
     return () => session.stop();
   });

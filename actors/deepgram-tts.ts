@@ -26,6 +26,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { CallEvent, TtsCommand } from '../machines/events.js';
+import type { TtsInput } from '../machines/call.machine.js';
 import type { MediaPipe } from './media-pipe.js';
 import type { Logger } from '../lib/logger.js';
 import { now } from '../lib/clock.js';
@@ -49,8 +50,11 @@ export interface DeepgramTtsDeps {
 }
 
 export function createDeepgramTts(deps: DeepgramTtsDeps) {
-  return fromCallback<TtsCommand>(({ sendBack, receive }) => {
-    const session = new TtsSession(deps, (event) => sendBack(event));
+  return fromCallback<TtsCommand, TtsInput>(({ sendBack, receive, input }) => {
+    // A per-call voice other than the server's: its own socket model, and no phrases cached in the default voice.
+    const voice = input?.voice ?? null;
+    const callDeps = voice === null || voice === deps.model ? deps : { ...deps, model: voice, cache: undefined };
+    const session = new TtsSession(callDeps, (event) => sendBack(event));
     receive((command) => session.command(command));
     session.start();
     return () => session.stop();

@@ -22,22 +22,48 @@ export interface AnthropicConversation {
   messages: MessageParam[];
 }
 
+type Block = Exclude<MessageParam['content'], string>[number];
+type Turn = { role: 'user' | 'assistant'; blocks: Block[] };
+
 /**
  * System messages become the `system` parameter; the rest must alternate user/assistant and start with user, so
- * consecutive same-role messages are merged (e.g. two caller utterances when a reply was cancelled).
+ * consecutive same-role messages are merged (e.g. two caller utterances when a reply was cancelled). A tool round is
+ * an assistant message of `text` + `tool_use` blocks, and its results are `tool_result` blocks of the next user
+ * message — placed first in it, as Anthropic requires.
  */
 export function toAnthropicConversation(messages: readonly ChatMessage[]): AnthropicConversation {
   const kept = nonEmptyMessages(messages);
-  const systemParts = kept.filter((m) => m.role === 'system').map((m) => m.content);
-  const merged: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+  const systemParts: string[] = [];
+  const turns: Turn[] = [];
+  const push = (role: Turn['role'], blocks: Block[]): void => {
+    const last = turns[turns.length - 1];
+    if (last && last.role === role) {
+      const results = [...last.blocks, ...blocks].filter((b) => b.type === 'tool_result');
+      const rest = [...last.blocks, ...blocks].filter((b) => b.type !== 'tool_result');
+      last.blocks = [...results, ...rest];
+    } else turns.push({ role, blocks });
+  };
   for (const m of kept) {
-    if (m.role === 'system') continue;
-    const last = merged[merged.length - 1];
-    if (last && last.role === m.role) last.content = `${last.content}\n${m.content}`;
-    else merged.push({ role: m.role, content: m.content });
+    if (m.role === 'system') systemParts.push(m.content);
+    else if (m.role === 'tool') {
+      push('user', [{ type: 'tool_result', tool_use_id: m.toolCallId, content: m.content, ...(m.isError ? { is_error: true } : {}) }]);
+    } else if (m.role === 'assistant') {
+      const text: Block[] = m.content.trim() === '' ? [] : [{ type: 'text', text: m.content }];
+      const calls: Block[] = (m.toolCalls ?? []).map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: call.args }));
+      push('assistant', [...text, ...calls]);
+    } else push('user', [{ type: 'text', text: m.content }]);
   }
-  if (merged[0]?.role === 'assistant') merged.unshift({ role: 'user', content: CALL_STARTED_USER_TEXT });
-  return { system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined, messages: merged };
+  if (turns[0]?.role === 'assistant') turns.unshift({ role: 'user', blocks: [{ type: 'text', text: CALL_STARTED_USER_TEXT }] });
+  return {
+    system: systemParts.length > 0 ? systemParts.join('\n\n') : undefined,
+    messages: turns.map((turn) => ({ role: turn.role, content: plainOrBlocks(turn.blocks) })),
+  };
+}
+
+/** Text-only turns stay plain strings (joined by newlines), as before tools existed. */
+function plainOrBlocks(blocks: Block[]): MessageParam['content'] {
+  const texts = blocks.map((b) => (b.type === 'text' ? b.text : null));
+  return texts.every((t): t is string => t !== null) ? texts.join('\n') : blocks;
 }
 
 interface PendingToolUse {
@@ -58,14 +84,14 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     ...llmFetchOptions,
   });
 
-  return async function* streamAnthropic(messages, signal): AsyncGenerator<LlmStreamEvent> {
-    const conversation = toAnthropicConversation(messages);
+  return async function* streamAnthropic(request, signal): AsyncGenerator<LlmStreamEvent> {
+    const conversation = toAnthropicConversation(request.messages);
     const stream = await client.messages.create(
       {
         model: opts.model,
         max_tokens: opts.maxTokens,
         messages: conversation.messages,
-        tools: anthropicTools(),
+        ...(request.tools.length > 0 ? { tools: anthropicTools(request.tools) } : {}),
         stream: true,
         ...(conversation.system !== undefined ? { system: conversation.system } : {}),
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),

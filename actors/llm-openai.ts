@@ -17,9 +17,26 @@ interface PendingToolCall {
   args: string;
 }
 
-/** OpenAI takes the system prompt as the first message, so the conversation maps one to one. */
+/**
+ * OpenAI takes the system prompt as the first message, so the conversation maps one to one: a tool round is an
+ * assistant message with `tool_calls` (content null when it said nothing) and one `role: "tool"` message per call.
+ */
 export function toOpenAiMessages(messages: readonly ChatMessage[]): ChatCompletionMessageParam[] {
-  return nonEmptyMessages(messages).map((m) => ({ role: m.role, content: m.content }));
+  return nonEmptyMessages(messages).map((m): ChatCompletionMessageParam => {
+    if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+    if (m.role === 'assistant' && m.toolCalls !== undefined && m.toolCalls.length > 0) {
+      return {
+        role: 'assistant',
+        content: m.content.trim() === '' ? null : m.content,
+        tool_calls: m.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function' as const,
+          function: { name: call.name, arguments: JSON.stringify(call.args) },
+        })),
+      };
+    }
+    return { role: m.role, content: m.content };
+  });
 }
 
 export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
@@ -32,12 +49,12 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     ...llmFetchOptions,
   });
 
-  return async function* streamOpenAi(messages, signal): AsyncGenerator<LlmStreamEvent> {
+  return async function* streamOpenAi(request, signal): AsyncGenerator<LlmStreamEvent> {
     const stream = await client.chat.completions.create(
       {
         model: opts.model,
-        messages: toOpenAiMessages(messages),
-        tools: openAiTools(),
+        messages: toOpenAiMessages(request.messages),
+        ...(request.tools.length > 0 ? { tools: openAiTools(request.tools) } : {}),
         stream: true,
         stream_options: { include_usage: true },
         max_completion_tokens: opts.maxTokens,

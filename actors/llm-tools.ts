@@ -1,68 +1,31 @@
 /**
- * The agent's built-in tools, defined once and translated to each provider's schema, plus the helpers both
- * provider adapters use to turn streamed argument fragments into arguments.
+ * The tools offered to the model, translated to each provider's schema, plus the helpers both provider adapters use
+ * to turn streamed argument fragments into arguments. The tools themselves come in each request (the agent's
+ * registry, per call); their parameters are JSON Schema objects made from the tools' zod schemas.
  */
-/** The built-in tools (the agent registry replaces this list). */
-export type ToolName = 'end_call' | 'transfer_call';
+import type { LlmToolSpec } from '../machines/events.js';
 import type { LlmStreamEvent } from './llm-types.js';
 
-/**
- * A JSON-schema object for one tool's arguments (the subset both providers accept). A type alias, not an
- * interface, so it fits the SDKs' index-signature schema types.
- */
-export type ToolParameters = {
-  type: 'object';
-  properties: Record<string, { type: 'string'; description: string }>;
-  required: string[];
-  additionalProperties: false;
-};
+/** Anthropic wants `input_schema` with `type: "object"`; the agent API only accepts object schemas. */
+type ObjectSchema = { type: 'object'; [key: string]: unknown };
 
-export interface ToolDefinition {
-  name: ToolName;
-  description: string;
-  parameters: ToolParameters;
-}
-
-export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
-  {
-    name: 'end_call',
-    description:
-      'Hang up the phone call. Use it only after you have said goodbye, when the caller wants to end the call or the conversation is clearly over.',
-    parameters: {
-      type: 'object',
-      properties: { reason: { type: 'string', description: 'Why the call is ending, in a few words.' } },
-      required: [],
-      additionalProperties: false,
-    },
-  },
-  {
-    name: 'transfer_call',
-    description:
-      'Transfer the caller to a human at the given phone number. Tell the caller you are transferring them before using it.',
-    parameters: {
-      type: 'object',
-      properties: { to: { type: 'string', description: 'The phone number to transfer to, in E.164 form, e.g. +15551234567.' } },
-      required: ['to'],
-      additionalProperties: false,
-    },
-  },
-];
-
-export function isToolName(name: string): name is ToolName {
-  return BUILT_IN_TOOLS.some((tool) => tool.name === name);
+function objectSchema(parameters: LlmToolSpec['parameters']): ObjectSchema {
+  return { ...parameters, type: 'object' };
 }
 
 /** OpenAI chat completions `tools` entries. */
-export function openAiTools(): Array<{ type: 'function'; function: { name: string; description: string; parameters: Record<string, unknown> } }> {
-  return BUILT_IN_TOOLS.map((tool) => ({
+export function openAiTools(
+  tools: readonly LlmToolSpec[],
+): Array<{ type: 'function'; function: { name: string; description: string; parameters: Record<string, unknown> } }> {
+  return tools.map((tool) => ({
     type: 'function' as const,
-    function: { name: tool.name, description: tool.description, parameters: { ...tool.parameters } },
+    function: { name: tool.name, description: tool.description, parameters: objectSchema(tool.parameters) },
   }));
 }
 
 /** Anthropic messages `tools` entries. */
-export function anthropicTools(): Array<{ name: string; description: string; input_schema: ToolParameters }> {
-  return BUILT_IN_TOOLS.map((tool) => ({ name: tool.name, description: tool.description, input_schema: tool.parameters }));
+export function anthropicTools(tools: readonly LlmToolSpec[]): Array<{ name: string; description: string; input_schema: ObjectSchema }> {
+  return tools.map((tool) => ({ name: tool.name, description: tool.description, input_schema: objectSchema(tool.parameters) }));
 }
 
 export interface ParsedToolArguments {

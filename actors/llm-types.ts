@@ -2,7 +2,7 @@
  * Types shared by the LLM client, its provider adapters and the per-turn actor (kept apart from `llm-client.ts`
  * so the adapters do not import the module that imports them).
  */
-import type { ChatMessage } from '../machines/events.js';
+import type { ChatMessage, LlmToolSpec } from '../machines/events.js';
 
 export type LlmProvider = 'openai' | 'anthropic';
 
@@ -36,7 +36,13 @@ export interface LlmClient {
    * Streams one response. Ends after `done`; throws on HTTP, network or protocol errors (including a stream that
    * ends without the provider's end marker). When `signal` aborts, the iteration ends quietly without `done`.
    */
-  stream(messages: readonly ChatMessage[], signal: AbortSignal): AsyncIterable<LlmStreamEvent>;
+  stream(request: LlmRequest, signal: AbortSignal): AsyncIterable<LlmStreamEvent>;
+}
+
+/** One inference request: the conversation (system prompt first) and the tools offered. */
+export interface LlmRequest {
+  readonly messages: readonly ChatMessage[];
+  readonly tools: readonly LlmToolSpec[];
 }
 
 /** The resolved settings each provider adapter receives. */
@@ -50,9 +56,14 @@ export interface ResolvedLlmOptions {
   timeoutMs: number;
 }
 
-export type LlmStreamer = (messages: readonly ChatMessage[], signal: AbortSignal) => AsyncIterable<LlmStreamEvent>;
+export type LlmStreamer = (request: LlmRequest, signal: AbortSignal) => AsyncIterable<LlmStreamEvent>;
 
-/** Messages with no words carry nothing and some providers reject empty content: drop them. */
+/**
+ * Messages with no words carry nothing and some providers reject empty content: drop them. A tool-call message
+ * stays whatever its text (its calls are the content), and so does a tool result.
+ */
 export function nonEmptyMessages(messages: readonly ChatMessage[]): ChatMessage[] {
-  return messages.filter((m) => m.content.trim() !== '');
+  return messages.filter(
+    (m) => m.role === 'tool' || (m.role === 'assistant' && (m.toolCalls?.length ?? 0) > 0) || m.content.trim() !== '',
+  );
 }

@@ -1,14 +1,15 @@
 /**
- * The per-turn LLM actor: invoked with the conversation so far, it streams one reply and reports it to the call
- * machine as LLM.TEXT / LLM.TOOL_CALL / LLM.DONE / LLM.ERROR. Stopping it (barge-in, caller resumed, hangup) aborts
- * the HTTP stream; that abort is ours and is not reported as an error. It never throws.
+ * The per-round LLM actor: invoked with the conversation so far and the tools offered, it streams one inference and
+ * reports it to the call machine as LLM.TEXT / LLM.TOOL_CALL / LLM.DONE / LLM.ERROR. Stopping it (barge-in, caller
+ * resumed, hangup) aborts the HTTP stream; that abort is ours and is not reported as an error. A stream that goes
+ * quiet for `stallTimeoutMs` (no text, no tool call, no end) is aborted at that moment and reported as LLM.ERROR,
+ * so the machine can say what was heard and apologise. It never throws.
  */
 import { fromCallback, type EventObject } from 'xstate';
 import type { LlmDone, LlmError, LlmInput, LlmText, LlmToolCall } from '../machines/events.js';
 import type { Logger } from '../lib/logger.js';
 import { now } from '../lib/clock.js';
 import type { LlmClient } from './llm-types.js';
-import { isToolName } from './llm-tools.js';
 
 export interface LlmActorDeps {
   client: LlmClient;
@@ -24,9 +25,19 @@ export function createLlmActor(deps: LlmActorDeps) {
     let stopped = false;
     /** The stream is over (done, error or abort): stopping then has nothing left to cancel. */
     let finished = false;
+    let stalled = false;
     const report = (event: LlmEvent): void => {
-      if (!stopped) sendBack(event);
+      if (!stopped && !stalled) sendBack(event);
     };
+    // One timer for the whole stream, pushed back (refresh: no new timer) by every event.
+    const stallTimer = setTimeout(() => {
+      if (finished || stopped) return;
+      const message = `${client.provider}: stream stalled: nothing for ${input.stallTimeoutMs} ms`;
+      log.warn('llm stream stalled; aborting it', { provider: client.provider, ms: input.stallTimeoutMs });
+      report({ type: 'LLM.ERROR', message, at: now() });
+      stalled = true;
+      controller.abort();
+    }, input.stallTimeoutMs);
 
     const run = async (): Promise<void> => {
       const startedAt = now();
@@ -35,8 +46,9 @@ export function createLlmActor(deps: LlmActorDeps) {
       let toolCalls = 0;
       log.debug('llm request', { provider: client.provider, model: client.model, messages: input.messages.length });
       try {
-        for await (const event of client.stream(input.messages, controller.signal)) {
-          if (stopped) return;
+        for await (const event of client.stream({ messages: input.messages, tools: input.tools }, controller.signal)) {
+          if (stopped || stalled) return;
+          stallTimer.refresh();
           if (event.type === 'text') {
             if (event.text === '') continue;
             if (firstTokenAt === undefined) {
@@ -46,19 +58,12 @@ export function createLlmActor(deps: LlmActorDeps) {
             chars += event.text.length;
             report({ type: 'LLM.TEXT', text: event.text, at: now() });
           } else if (event.type === 'tool_call') {
-            if (!isToolName(event.name)) {
-              log.warn('llm called an unknown tool; ignored', { provider: client.provider, tool: event.name });
-              continue;
-            }
-            if (event.argsError !== undefined) {
-              log.warn('llm tool call arguments were not valid JSON; using {}', { tool: event.name, error: event.argsError });
-            }
-            if (event.name === 'transfer_call' && typeof event.args['to'] !== 'string') {
-              log.warn('llm transfer_call without a "to" number', { args: event.args });
-            }
+            // Unknown names and bad arguments are the machine's to answer (an error result the model sees).
+            if (event.argsError !== undefined) log.warn('llm tool call arguments were not valid JSON', { tool: event.name, error: event.argsError });
             toolCalls += 1;
-            log.info('llm tool call', { provider: client.provider, tool: event.name, args: event.args });
-            report({ type: 'LLM.TOOL_CALL', id: event.id, name: event.name, args: event.args, at: now() });
+            log.info('llm tool call', { provider: client.provider, tool: event.name, id: event.id });
+            const argsError = event.argsError !== undefined ? { argsError: event.argsError } : {};
+            report({ type: 'LLM.TOOL_CALL', id: event.id, name: event.name, args: event.args, ...argsError, at: now() });
           } else {
             log.info('llm done', {
               provider: client.provider,
@@ -77,7 +82,7 @@ export function createLlmActor(deps: LlmActorDeps) {
           report({ type: 'LLM.ERROR', message: `${client.provider}: stream ended without completion`, at: now() });
         }
       } catch (err) {
-        if (stopped || controller.signal.aborted) {
+        if (stopped || stalled || controller.signal.aborted) {
           log.debug('llm stream aborted', { provider: client.provider });
           return;
         }
@@ -89,11 +94,15 @@ export function createLlmActor(deps: LlmActorDeps) {
     // run() catches everything itself; the extra catch only guards against a throwing logger.
     run()
       .catch(() => undefined)
-      .finally(() => (finished = true));
+      .finally(() => {
+        finished = true;
+        clearTimeout(stallTimer);
+      });
 
     return () => {
       if (stopped) return;
       stopped = true;
+      clearTimeout(stallTimer);
       if (!finished) controller.abort();
       log.debug('llm actor stopped', { provider: client.provider });
     };

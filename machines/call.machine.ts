@@ -1,29 +1,38 @@
 /**
- * The call machine: one per phone call. Children own every socket (transport, stt, tts for the whole call, llm per
- * turn); the machine only sees control events, decides, and commands them. Pure: times come from the events'
- * `at`, timers are the named delays, side effects are sendTo/emit. See README "States" for the walkthrough.
+ * The call machine: one per phone call. Children own every socket (transport for the whole call; stt and tts once
+ * the call is live; llm per inference round; tools per tool round); the machine only sees control events, decides,
+ * and commands them. Pure: times come from the events' `at`, timers are the named delays, side effects are
+ * sendTo/emit. See README "States" for the walkthrough.
  */
 import { and, not, stateIn, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { callSetup, initialContext } from './call.setup.js';
+import { initialContext } from './call.setup.js';
+import { callToolSetup } from './call.tool-actions.js';
 import { llmInputFor } from './history.js';
+import { runningCalls } from './tool-round.js';
 
-/** Every barge-in is this one step: silence Twilio and TTS, report, keep only what was heard. The LLM stops
- * structurally (its invoking state is exited by the same transition). */
+/** Every barge-in is this one step: silence Twilio and TTS, report, keep only what was heard. The LLM (or the
+ * tools) stop structurally: their invoking state is exited by the same transition. */
 const bargeIn = ['clearPlayback', 'clearTts', 'emitBargeIn', 'commitSpeech'] as const;
+
+const LISTENING = '#call.live.listening';
+const INTERRUPTED = '#call.live.interrupted';
+const PROMPTING = '#call.live.prompting';
+const apology = { type: 'sayPhrase', params: { kind: 'apology' } } as const;
+const reportLlmError = { type: 'reportError', params: { source: 'llm' } } as const;
 
 /** Caller speech while agent audio plays (greeting, fixed phrases, replies). */
 function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption') {
   return {
     'STT.FINAL': [
-      { guard: interruption, target: '#call.interrupted', actions: ['keepFinal', ...bargeIn] },
+      { guard: interruption, target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
       { guard: 'isBackchannel' }, // "uh-huh" over the agent: heard, not kept
       { actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
     ],
-    'STT.INTERIM': { guard: interruption, target: '#call.interrupted', actions: [...bargeIn] },
+    'STT.INTERIM': { guard: interruption, target: INTERRUPTED, actions: [...bargeIn] },
   } as const;
 }
 
-/** STT or TTS is gone for good: report it, and the call ends with `<source>-failed` (after a goodbye). */
+/** STT or TTS gave up: report it, and the call ends with `<source>-failed` (after a goodbye). */
 function failed(source: 'stt' | 'tts') {
   return [
     { type: 'reportError', params: { source } },
@@ -31,240 +40,308 @@ function failed(source: 'stt' | 'tts') {
   ] as const;
 }
 
-const fatalUnlessSayingGoodbye = and(['isFatal', not(stateIn('#call.goodbye'))]);
+const fatalUnlessSayingGoodbye = and(['isFatal', not(stateIn('#call.live.goodbye'))]);
+/** The caller's words cut a tool round short (when every running tool allows it) or are kept for later. */
+const cancellable = and(['roundCancellable', not('callerSpokeDuringTools')]);
+const interruptsTools = and(['agentAudible', 'isInterruption', cancellable]);
+const interruptsAudioOnly = and(['agentAudible', 'isInterruption', not('callerSpokeDuringTools')]);
+const cancelsTools = and([not('agentAudible'), 'callerResumes', cancellable]);
 
-export const callMachine = callSetup.createMachine({
+export const callMachine = callToolSetup.createMachine({
   id: 'call',
   context: ({ input }) => initialContext(input),
-  invoke: [
-    {
-      id: 'transport',
-      systemId: 'transport',
-      src: 'transport',
-      onError: {
-        target: '.ended',
-        actions: [
-          { type: 'reportError', params: { source: 'transport' } },
-          { type: 'setEndReason', params: { reason: 'transport-failed' } },
-        ],
-      },
-    },
-    {
-      id: 'stt',
-      systemId: 'stt',
-      src: 'stt',
-      onError: [
-        { guard: stateIn('#call.goodbye'), actions: { type: 'reportError', params: { source: 'stt' } } },
-        {
-          target: '.goodbye',
-          actions: failed('stt'),
-        },
+  invoke: {
+    id: 'transport',
+    systemId: 'transport',
+    src: 'transport',
+    onError: {
+      target: '.ended',
+      actions: [
+        { type: 'reportError', params: { source: 'transport' } },
+        { type: 'setEndReason', params: { reason: 'transport-failed' } },
       ],
     },
-    {
-      id: 'tts',
-      systemId: 'tts',
-      src: 'tts',
-      onError: [
-        { guard: stateIn('#call.goodbye'), actions: { type: 'reportError', params: { source: 'tts' } } },
-        {
-          target: '.goodbye',
-          actions: failed('tts'),
-        },
-      ],
-    },
-  ],
+  },
   on: {
     'TRANSPORT.STOP': { target: '.ended', actions: 'noteStopReason' },
     'CALL.HANGUP': { target: '.ended', actions: ['hangUp', 'noteHangupReason'] },
-    'TRANSPORT.MARK': { actions: 'noteMark' },
-    'STT.UTTERANCE_END': { guard: 'hasPending', actions: 'markEndOfTurn' },
-    // We can no longer hear (STT) or speak fresh text (TTS; the goodbye may still come from the phrase cache).
-    'STT.ERROR': [
-      {
-        guard: fatalUnlessSayingGoodbye,
-        target: '.goodbye',
-        actions: failed('stt'),
-      },
-      { actions: { type: 'reportError', params: { source: 'stt' } } },
-    ],
-    'TTS.ERROR': [
-      {
-        guard: fatalUnlessSayingGoodbye,
-        target: '.goodbye',
-        actions: failed('tts'),
-      },
-      { actions: { type: 'reportError', params: { source: 'tts' } } },
-    ],
   },
   initial: 'connecting',
   states: {
+    // Only the transport runs: no provider socket is opened for a stream that never presents a valid start.
     connecting: {
-      on: { 'TRANSPORT.START': { target: 'greeting', actions: ['rememberStart', 'emitStarted'] } },
+      on: { 'TRANSPORT.START': { target: 'configuring', actions: ['rememberStart', 'emitStarted'] } },
     },
 
-    greeting: {
-      entry: { type: 'sayPhrase', params: { kind: 'greeting' } },
-      always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
-      after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
-      on: whileAgentTalks('greetingInterruption'),
-    },
-
-    listening: {
-      // A turn that ended while the agent was talking (e.g. over a non-interruptible greeting) is answered now.
-      always: { guard: 'turnEnded', target: 'respond' },
-      after: {
-        idleTimeout: [
-          { guard: 'hasPending', target: 'respond' }, // finals but neither speech_final nor UtteranceEnd came
-          { guard: 'canReprompt', target: 'prompting', actions: { type: 'sayPhrase', params: { kind: 'reprompt' } } },
-          { target: 'goodbye', actions: { type: 'setEndReason', params: { reason: 'no-response' } } },
-        ],
-      },
-      on: {
-        'STT.FINAL': [
-          { guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' },
-          { target: 'listening', reenter: true, actions: 'keepFinal' }, // reenter restarts the idle timer
-        ],
-        'STT.INTERIM': { target: 'listening', reenter: true },
-        'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
-      },
-    },
-
-    // One LLM turn. Leaving this state (barge-in, hangup, error) stops the llm child = aborts its HTTP stream.
-    respond: {
-      entry: ['startTurn', 'emitUserUtterance'],
+    // The agent chooses this call's options (prompt, greeting, tools, language, voice) from who is calling.
+    configuring: {
       invoke: {
-        id: 'llm',
-        src: 'llm',
-        input: ({ context }) => llmInputFor(context.options.systemPrompt, context.history, context.userText),
-        onError: [
-          {
-            guard: stateIn('#call.respond.speaking'),
-            actions: [{ type: 'reportError', params: { source: 'llm' } }, 'apologizeAfterReply'],
-          },
-          {
-            target: 'prompting',
-            actions: [
-              { type: 'reportError', params: { source: 'llm' } },
-              'commitUserText',
-              { type: 'sayPhrase', params: { kind: 'apology' } },
-            ],
-          },
-        ],
+        id: 'configure',
+        src: 'configure',
+        input: ({ context }) => ({ call: context.call ?? unknownCall, options: context.options }),
+        onDone: { target: 'live', actions: { type: 'applyCallOptions', params: ({ event }) => ({ options: event.output }) } },
+        onError: { target: 'live', actions: { type: 'reportError', params: { source: 'agent' } } },
       },
-      on: {
-        'LLM.TOOL_CALL': [
-          { guard: 'isEndCall', actions: 'requestHangupAfterReply' },
-          {
-            guard: 'isValidTransfer',
-            actions: { type: 'transferCall', params: ({ event }) => ({ to: String(event.args['to']) }) },
-          },
-          { actions: 'reportBadToolCall' },
-        ],
-        'TTS.FIRST_AUDIO': { actions: 'noteTtsFirstAudio' },
-        'TRANSPORT.AUDIO_STARTED': { actions: 'noteAudioStarted' },
-      },
-      onDone: [
+    },
+
+    live: {
+      invoke: [
         {
-          // end_call after a spoken reply: that reply was the goodbye; do not say a second one.
-          guard: and(['hangupRequested', 'replyWasHeard']),
-          target: 'ended',
-          actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }, 'hangUp'],
+          id: 'stt',
+          src: 'stt',
+          input: ({ context }) => ({ language: context.options.language }),
+          onError: [
+            { guard: stateIn('#call.live.goodbye'), actions: { type: 'reportError', params: { source: 'stt' } } },
+            { target: '.goodbye', actions: failed('stt') },
+          ],
         },
         {
-          guard: 'hangupRequested',
-          target: 'goodbye',
-          actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }],
+          id: 'tts',
+          src: 'tts',
+          input: ({ context }) => ({ voice: context.options.voice }),
+          // Nothing can be said any more, not even goodbye: hang up.
+          onError: { target: '#call.ended', actions: [...failed('tts'), 'hangUp'] },
         },
-        { target: 'listening', actions: 'commitSpeech' },
       ],
-      initial: 'thinking',
+      on: {
+        // A polite hangup (the drain's last word): stop what is playing, say goodbye, then hang up. Handled here, not
+        // at the root, so that stt and tts are not restarted on the way.
+        'CALL.HANGUP': [
+          {
+            guard: and(['isPoliteHangup', not(stateIn('#call.live.goodbye'))]),
+            target: '.goodbye',
+            actions: ['noteHangupReason', 'silenceAgent', 'commitSpeech'],
+          },
+          { guard: and(['isPoliteHangup', stateIn('#call.live.goodbye')]) }, // the goodbye is already being said
+        ],
+        'TRANSPORT.MARK': { actions: 'noteMark' },
+        'STT.UTTERANCE_END': { guard: 'hasPending', actions: 'markEndOfTurn' },
+        // We can no longer hear (STT) or speak fresh text (TTS; the goodbye may still come from the phrase cache).
+        'STT.ERROR': [
+          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: failed('stt') },
+          { actions: { type: 'reportError', params: { source: 'stt' } } },
+        ],
+        'TTS.ERROR': [
+          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: failed('tts') },
+          { actions: { type: 'reportError', params: { source: 'tts' } } },
+        ],
+      },
+      initial: 'greeting',
       states: {
-        thinking: {
-          after: {
-            llmTimeout: {
-              target: '#call.prompting',
-              actions: ['reportLlmTimeout', 'commitUserText', { type: 'sayPhrase', params: { kind: 'apology' } }],
-            },
-          },
-          on: {
-            'LLM.TEXT': { guard: 'hasText', target: 'speaking', actions: ['commitUserText', 'noteFirstText', 'speakReply'] },
-            'LLM.DONE': { target: 'replied', actions: 'commitUserText' }, // no text at all (maybe only a tool call)
-            'LLM.ERROR': {
-              target: '#call.prompting',
-              actions: [
-                { type: 'reportError', params: { source: 'llm' } },
-                'commitUserText',
-                { type: 'sayPhrase', params: { kind: 'apology' } },
-              ],
-            },
-            // The caller was not done: drop this LLM turn, keep every word for the next one.
-            'STT.FINAL': { guard: 'callerResumes', target: '#call.listening', actions: ['resumeListening', 'keepFinal'] },
-            'STT.INTERIM': { guard: 'callerResumes', target: '#call.listening', actions: 'resumeListening' },
-          },
+        greeting: {
+          entry: { type: 'sayPhrase', params: { kind: 'greeting' } },
+          always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
+          after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
+          on: whileAgentTalks('greetingInterruption'),
         },
-        speaking: {
-          // Playback done = the mark of the last segment echoed after LLM.DONE (not when TTS stops generating).
-          always: { guard: 'speechPlayedOut', target: 'replied' },
-          // A stream that stops mid-reply (no delta, no DONE): say what we have, then apologise. One timer per
-          // period, not one per token: when it fires after progress it re-arms, so a stall is caught between
-          // llmTimeoutMs and twice that after the last delta.
-          entry: 'armStallTimer',
+
+        listening: {
+          // A turn that ended while the agent was talking (e.g. over a non-interruptible greeting) is answered now.
+          always: { guard: 'turnEnded', target: 'respond' },
           after: {
-            llmTimeout: [
-              { guard: and(['replyStreaming', not('replyProgressed')]), actions: ['reportLlmStall', 'apologizeAfterReply'] },
-              { guard: 'replyStreaming', target: 'speaking', reenter: true },
+            idleTimeout: [
+              { guard: 'hasPending', target: 'respond' }, // finals but neither speech_final nor UtteranceEnd came
+              { guard: 'canReprompt', target: 'prompting', actions: { type: 'sayPhrase', params: { kind: 'reprompt' } } },
+              { target: 'goodbye', actions: { type: 'setEndReason', params: { reason: 'no-response' } } },
             ],
           },
           on: {
-            'LLM.TEXT': { actions: ['speakReply', 'noteReplyProgress'] },
-            'LLM.DONE': { actions: 'finishReply' },
-            'LLM.ERROR': { actions: [{ type: 'reportError', params: { source: 'llm' } }, 'apologizeAfterReply'] },
-            ...whileAgentTalks('isInterruption'),
+            'STT.FINAL': [
+              { guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' },
+              { target: 'listening', reenter: true, actions: 'keepFinal' }, // reenter restarts the idle timer
+            ],
+            'STT.INTERIM': { target: 'listening', reenter: true },
+            'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
           },
         },
-        replied: { type: 'final' },
-      },
-    },
 
-    // A re-prompt or an apology: a fixed phrase the caller may talk over.
-    prompting: {
-      always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
-      after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
-      on: whileAgentTalks('isInterruption'),
-    },
+        // One caller turn: inference → tools → inference … Leaving it (barge-in, hangup, error) stops the llm or
+        // tools child, which aborts the HTTP stream or the tools' signals.
+        respond: {
+          entry: ['startTurn', 'emitUserUtterance'],
+          on: {
+            'LLM.TOOL_CALL': { actions: 'noteToolCall' },
+            'TTS.FIRST_AUDIO': { actions: 'noteTtsFirstAudio' },
+            'TRANSPORT.AUDIO_STARTED': { actions: 'noteAudioStarted' },
+          },
+          onDone: [
+            {
+              // end_call after a spoken reply: that reply was the goodbye; do not say a second one.
+              guard: and(['hangupRequested', 'replyWasHeard']),
+              target: '#call.ended',
+              actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }, 'hangUp'],
+            },
+            {
+              guard: 'hangupRequested',
+              target: 'goodbye',
+              actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }],
+            },
+            // transfer_call: the reply was the announcement; with none heard, a fixed one is said first.
+            { guard: and(['transferRequested', 'replyWasHeard']), target: 'transferring', actions: 'commitSpeech' },
+            {
+              guard: 'transferRequested',
+              target: 'transferring',
+              actions: ['commitSpeech', { type: 'sayPhrase', params: { kind: 'transfer' } }],
+            },
+            { target: 'listening', actions: 'commitSpeech' },
+          ],
+          initial: 'round',
+          states: {
+            // One inference: the LLM streams text (spoken as it comes) and tool calls.
+            round: {
+              invoke: {
+                id: 'llm',
+                src: 'llm',
+                input: ({ context }) => llmInputFor(context.options, context.history, context.userText, context.rounds),
+                onError: [
+                  { guard: 'turnHasSpoken', actions: [reportLlmError, 'apologizeAfterReply'] },
+                  { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
+                ],
+              },
+              initial: 'thinking',
+              states: {
+                thinking: {
+                  // A later round of a reply that already spoke goes on speaking.
+                  always: { guard: 'turnHasSpoken', target: 'speaking' },
+                  after: {
+                    llmTimeout: { target: PROMPTING, actions: ['reportLlmTimeout', 'commitSpeech', apology] },
+                  },
+                  on: {
+                    'LLM.TEXT': { guard: 'hasText', target: 'speaking', actions: ['noteFirstText', 'speakReply'] },
+                    'LLM.DONE': [
+                      {
+                        guard: 'toolRoundOverLimit',
+                        target: PROMPTING,
+                        actions: ['emitToolCalls', 'reportToolRoundLimit', 'commitSpeech', apology],
+                      },
+                      { guard: 'needsToolRound', target: '#call.live.respond.tooling', actions: 'emitToolCalls' },
+                      // No text at all (maybe only end_call / transfer_call).
+                      { target: '#call.live.respond.replied', actions: ['emitToolCalls', 'finishReply'] },
+                    ],
+                    'LLM.ERROR': { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
+                    // The caller was not done: drop this turn, keep every word for the next one.
+                    'STT.FINAL': { guard: 'callerResumes', target: LISTENING, actions: ['abandonTurn', 'keepFinal'] },
+                    'STT.INTERIM': { guard: 'callerResumes', target: LISTENING, actions: 'abandonTurn' },
+                  },
+                },
+                speaking: {
+                  // Playback done = the mark of the last segment echoed after the last LLM.DONE.
+                  always: { guard: 'speechPlayedOut', target: '#call.live.respond.replied' },
+                  on: {
+                    'LLM.TEXT': { actions: ['noteFirstText', 'speakReply'] },
+                    'LLM.DONE': [
+                      { guard: 'toolRoundOverLimit', actions: ['emitToolCalls', 'reportToolRoundLimit', 'apologizeAfterReply'] },
+                      // "Let me check that": flushed and spoken while the tools run.
+                      { guard: 'needsToolRound', target: '#call.live.respond.tooling', actions: ['emitToolCalls', 'endRoundSpeech'] },
+                      { actions: ['emitToolCalls', 'finishReply'] },
+                    ],
+                    'LLM.ERROR': { actions: [reportLlmError, 'apologizeAfterReply'] },
+                    ...whileAgentTalks('isInterruption'),
+                  },
+                },
+              },
+            },
 
-    interrupted: {
-      always: { guard: 'turnEnded', target: 'respond' }, // the barge-in itself was a speech_final transcript
-      after: { clearTimeout: 'listening' },
-      on: {
-        'TTS.CLEARED': 'listening',
-        'STT.FINAL': [
-          { guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' },
-          { actions: 'keepFinal' },
-        ],
-        'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
-        'TRANSPORT.MARK': {}, // echoes of the cleared segments (played:false): nothing to record
-      },
-    },
+            // The round's function tools run in one child; control tools and refused calls are answered already.
+            tooling: {
+              invoke: {
+                id: 'tools',
+                src: 'tools',
+                input: ({ context }) => ({ calls: runningCalls(context.round).map(({ id, name, args }) => ({ id, name, args })) }),
+                onError: { target: PROMPTING, actions: [{ type: 'reportError', params: { source: 'tools' } }, 'cancelRound', 'commitSpeech', apology] },
+              },
+              after: {
+                toolFiller: [
+                  { guard: 'callerSpokeDuringTools' },
+                  { guard: 'agentAudible', actions: 'markFillerDue' }, // said once playback ends
+                  { actions: 'sayFiller' },
+                ],
+              },
+              always: [
+                // The caller spoke meanwhile: the results stay in history and their words are answered next.
+                { guard: and(['toolResultsIn', 'callerSpokeDuringTools']), target: LISTENING, actions: ['completeRound', 'commitSpeech'] },
+                { guard: 'toolResultsIn', target: 'round', actions: 'completeRound' },
+                { guard: and(['fillerDue', not('agentAudible')]), actions: 'sayFiller' },
+              ],
+              on: {
+                'TOOL.RESULT': { actions: 'noteToolResult' },
+                'STT.FINAL': [
+                  { guard: interruptsTools, target: INTERRUPTED, actions: ['keepFinal', 'cancelRound', ...bargeIn] },
+                  // Tools that must finish: the caller still cuts the agent off, and is answered after them.
+                  { guard: interruptsAudioOnly, actions: ['keepFinal', 'clearPlayback', 'clearTts', 'emitBargeIn', 'noteCallerSpoke'] },
+                  { guard: 'isBackchannel' },
+                  { guard: and([not('agentAudible'), cancellable]), target: LISTENING, actions: ['cancelRound', 'abandonTurn', 'keepFinal'] },
+                  { actions: ['keepFinal', 'noteCallerSpoke'] },
+                ],
+                'STT.INTERIM': [
+                  { guard: interruptsTools, target: INTERRUPTED, actions: ['cancelRound', ...bargeIn] },
+                  { guard: interruptsAudioOnly, actions: ['clearPlayback', 'clearTts', 'emitBargeIn', 'noteCallerSpoke'] },
+                  { guard: cancelsTools, target: LISTENING, actions: ['cancelRound', 'abandonTurn'] },
+                ],
+              },
+            },
 
-    goodbye: {
-      entry: { type: 'sayPhrase', params: { kind: 'goodbye' } },
-      always: {
-        guard: 'speechPlayedOut',
-        target: 'ended',
-        actions: ['commitSpeech', 'hangUp'],
+            replied: { type: 'final' },
+          },
+        },
+
+        // A re-prompt or an apology: a fixed phrase the caller may talk over.
+        prompting: {
+          always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
+          after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
+          on: whileAgentTalks('isInterruption'),
+        },
+
+        interrupted: {
+          always: { guard: 'turnEnded', target: 'respond' }, // the barge-in itself was a speech_final transcript
+          after: { clearTimeout: 'listening' },
+          on: {
+            'TTS.CLEARED': 'listening',
+            'STT.FINAL': [{ guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' }, { actions: 'keepFinal' }],
+            'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
+            'TRANSPORT.MARK': {}, // echoes of the cleared segments (played:false): nothing to record
+          },
+        },
+
+        // transfer_call to an allowed target: once the announcement has played, Twilio dials the number.
+        transferring: {
+          initial: 'announcing',
+          states: {
+            announcing: {
+              always: { guard: 'speechPlayedOut', target: 'dialing', actions: 'commitSpeech' },
+              after: { phraseTimeout: { target: 'dialing', actions: 'commitSpeech' } },
+            },
+            dialing: {
+              invoke: {
+                id: 'transfer',
+                src: 'transfer',
+                input: ({ context }) => ({ callSid: context.call?.callSid ?? '', to: context.transferTo ?? '' }),
+                onDone: { target: 'handedOff', actions: { type: 'setEndReason', params: { reason: 'transferred' } } },
+                onError: { target: PROMPTING, actions: [{ type: 'reportError', params: { source: 'transfer' } }, apology] },
+              },
+            },
+            // Twilio ends this media stream when it dials; if it does not, do not hold the line open.
+            handedOff: { after: { handoffTimeout: { target: '#call.ended', actions: 'hangUp' } } },
+          },
+        },
+
+        goodbye: {
+          entry: { type: 'sayPhrase', params: { kind: 'goodbye' } },
+          always: { guard: 'speechPlayedOut', target: '#call.ended', actions: ['commitSpeech', 'hangUp'] },
+          after: { phraseTimeout: { target: '#call.ended', actions: 'hangUp' } }, // the goodbye's mark never came back
+        },
       },
-      after: { phraseTimeout: { target: 'ended', actions: 'hangUp' } }, // the goodbye's mark never came back
     },
 
     ended: { type: 'final', entry: 'emitEnded' },
   },
 });
 
+const unknownCall = { callSid: '', streamSid: '', from: '', to: '', direction: '', customParameters: {} } as const;
+
 export type CallMachine = typeof callMachine;
 export type CallActorRef = ActorRefFrom<CallMachine>;
 export type CallSnapshot = SnapshotFrom<CallMachine>;
-export type { CallActors, LlmLogic, SttLogic, TransportLogic, TtsLogic, TransferParams } from './call.setup.js';
-export type { CallInput } from './context.js';
+export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.setup.js';
+export type { CallInfo, CallInput, ConfigureInput, TransferInput } from './context.js';
 export type { CallEmitted } from './emitted.js';

@@ -1,6 +1,7 @@
 /**
- * Types, placeholder children, actions, guards and delays of the call machine. The states live in
- * `call.machine.ts`; the decisions live in the pure helpers (sentences, reply, heard, barge-in, utterance).
+ * Types, placeholder children, delays and guards of the call machine, and the actions of the conversation
+ * (speech, turns, history). Tool-round actions extend this in `call.tool-actions.ts`; the states live in
+ * `call.machine.ts`; the decisions live in the pure helpers (sentences, reply, heard, barge-in, tool-round, …).
  */
 import {
   assertEvent,
@@ -8,10 +9,12 @@ import {
   emit,
   enqueueActions,
   fromCallback,
+  fromPromise,
   sendTo,
   setup,
   type CallbackActorLogic,
   type EventObject,
+  type PromiseActorLogic,
 } from 'xstate';
 import { hasRealWords, isBackchannel, isInterruption } from './barge-in.js';
 import {
@@ -20,32 +23,54 @@ import {
   silentSpeech,
   type CallContext,
   type CallInput,
+  type ConfigureInput,
   type PhraseKind,
+  type TransferInput,
 } from './context.js';
 import { callDelays } from './delays.js';
 import type { CallEmitted, ErrorSource } from './emitted.js';
-import type { CallEvent, LlmInput, TransportCommand, TtsCommand } from './events.js';
-import { cutText, generatedText, heardText, markSegment, playedOut } from './heard.js';
-import { appendMessage } from './history.js';
+import type { CallEvent, LlmInput, ToolRunInput, TransportCommand, TtsCommand } from './events.js';
+import { cutText, generatedText, heardText, markSegment, nothingPlaying, playedOut } from './heard.js';
+import { appendMessage, appendMessages, turnMessages } from './history.js';
 import type { CallOptions } from './options.js';
 import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply, type SpeechPlan } from './reply.js';
+import { allResultsIn, needsToolRound, newRound, roundCancellable } from './tool-round.js';
 import { joinFinals, restorePending } from './utterance.js';
 
 // ── Children: the server provides the real ones with `callMachine.provide({ actors })`; these types pin them ──
+export type SttInput = { readonly language: string | null };
+export type TtsInput = { readonly voice: string | null };
 export type TransportLogic = CallbackActorLogic<TransportCommand>;
-export type SttLogic = CallbackActorLogic<EventObject>;
-export type TtsLogic = CallbackActorLogic<TtsCommand>;
+export type SttLogic = CallbackActorLogic<EventObject, SttInput>;
+export type TtsLogic = CallbackActorLogic<TtsCommand, TtsInput>;
 export type LlmLogic = CallbackActorLogic<EventObject, LlmInput>;
-export type CallActors = { transport: TransportLogic; stt: SttLogic; tts: TtsLogic; llm: LlmLogic };
+/** Runs the function-tool calls of one round; reports one TOOL.RESULT per call; stopping it aborts them. */
+export type ToolsLogic = CallbackActorLogic<EventObject, ToolRunInput>;
+/** Resolves to this call's options (the agent's onCallStart overrides applied). */
+export type ConfigureLogic = PromiseActorLogic<CallOptions, ConfigureInput>;
+/** Hands the call to another number (Twilio REST); resolves once Twilio accepted it. */
+export type TransferLogic = PromiseActorLogic<void, TransferInput>;
+export type CallActors = {
+  transport: TransportLogic;
+  stt: SttLogic;
+  tts: TtsLogic;
+  llm: LlmLogic;
+  tools: ToolsLogic;
+  configure: ConfigureLogic;
+  transfer: TransferLogic;
+};
 
 const placeholderActors: CallActors = {
   transport: fromCallback<TransportCommand>(() => undefined),
-  stt: fromCallback<EventObject>(() => undefined),
-  tts: fromCallback<TtsCommand>(() => undefined),
+  stt: fromCallback<EventObject, SttInput>(() => undefined),
+  tts: fromCallback<TtsCommand, TtsInput>(() => undefined),
   llm: fromCallback<EventObject, LlmInput>(() => undefined),
+  tools: fromCallback<EventObject, ToolRunInput>(() => undefined),
+  configure: fromPromise<CallOptions, ConfigureInput>(async ({ input }) => input.options),
+  transfer: fromPromise<void, TransferInput>(async () => {
+    throw new Error('no transfer actor provided');
+  }),
 };
-
-export type TransferParams = { to: string };
 
 function phraseText(options: CallOptions, kind: PhraseKind): string {
   switch (kind) {
@@ -57,6 +82,8 @@ function phraseText(options: CallOptions, kind: PhraseKind): string {
       return options.apologyText;
     case 'goodbye':
       return options.goodbyeText;
+    case 'transfer':
+      return options.transferText;
   }
 }
 
@@ -83,7 +110,15 @@ export const callSetup = setup({
     events: {} as CallEvent,
     input: {} as CallInput,
     emitted: {} as CallEmitted,
-    children: {} as { transport: 'transport'; stt: 'stt'; tts: 'tts'; llm: 'llm' },
+    children: {} as {
+      transport: 'transport';
+      stt: 'stt';
+      tts: 'tts';
+      llm: 'llm';
+      tools: 'tools';
+      configure: 'configure';
+      transfer: 'transfer';
+    },
   },
   actors: placeholderActors,
   delays: callDelays,
@@ -100,43 +135,57 @@ export const callSetup = setup({
       context.options.greetingInterruptible && isInterruption(callerText(event), context.options),
     /** Only fillers over agent audio ("uh-huh"): an acknowledgement, not something to answer. */
     isBackchannel: ({ context, event }) => isBackchannel(callerText(event), context.options.fillerWords),
-    /** While thinking nothing plays, so any real word (not minInterruptWords) means the caller is not done. */
+    /** While nothing plays, any real word (not minInterruptWords) means the caller is not done. */
     callerResumes: ({ context, event }) => hasRealWords(callerText(event), context.options.fillerWords),
     hasText: ({ event }) => event.type === 'LLM.TEXT' && event.text.trim() !== '',
     speechPlayedOut: ({ context }) => playedOut(context.speech),
-    /** The LLM is still expected to send more of this reply (no LLM.DONE, no apology yet). */
-    replyStreaming: ({ context }) => context.speech.kind === 'reply' && !context.speech.complete,
-    replyProgressed: ({ context }) => context.replyProgressed,
+    /** Agent audio is playing or about to (something flushed and not echoed, or text not flushed yet). */
+    agentAudible: ({ context }) => !nothingPlaying(context.speech),
+    /** This turn already said something: a new inference round continues the spoken reply. */
+    turnHasSpoken: ({ context }) => context.speech.segments.length > 0,
     canReprompt: ({ context }) => context.reprompts < context.options.maxReprompts,
     hangupRequested: ({ context }) => context.hangupAfterReply,
+    transferRequested: ({ context }) => context.transferTo !== null,
     replyWasHeard: ({ context }) => context.speech.kind === 'reply' && context.speech.segments.some((s) => s.heard === true),
-    isEndCall: ({ event }) => event.type === 'LLM.TOOL_CALL' && event.name === 'end_call',
-    isValidTransfer: ({ event }) =>
-      event.type === 'LLM.TOOL_CALL' &&
-      event.name === 'transfer_call' &&
-      typeof event.args['to'] === 'string' &&
-      event.args['to'].trim() !== '',
     isFatal: ({ event }) => (event.type === 'STT.ERROR' || event.type === 'TTS.ERROR') && !event.recoverable,
+    isPoliteHangup: ({ event }) => event.type === 'CALL.HANGUP' && event.polite === true,
+    // ── tool rounds ──
+    needsToolRound: ({ context }) => needsToolRound(context.round),
+    toolRoundOverLimit: ({ context }) =>
+      needsToolRound(context.round) && context.round.index >= context.options.maxToolRounds,
+    toolResultsIn: ({ context }) => allResultsIn(context.round),
+    roundCancellable: ({ context }) => roundCancellable(context.round),
+    callerSpokeDuringTools: ({ context }) => context.callerSpokeDuringTools,
+    fillerDue: ({ context }) => context.fillerDue,
   },
   actions: {
     rememberStart: assign(({ event }) => {
       assertEvent(event, 'TRANSPORT.START');
-      return { callSid: event.callSid, streamSid: event.streamSid, customParameters: event.customParameters };
-    }),
-    emitStarted: emit(({ event }) => {
-      assertEvent(event, 'TRANSPORT.START');
       const p = event.customParameters;
-      return {
-        type: 'call.started' as const,
+      const call = {
         callSid: event.callSid,
         streamSid: event.streamSid,
         from: p['From'] ?? '',
         to: p['To'] ?? '',
         direction: p['Direction'] ?? '',
         customParameters: p,
-        at: event.at,
       };
+      return { call };
     }),
+    emitStarted: emit(({ context, event }) => {
+      assertEvent(event, 'TRANSPORT.START');
+      const { callSid, streamSid, from, to, direction, customParameters } = context.call ?? {
+        callSid: event.callSid,
+        streamSid: event.streamSid,
+        from: '',
+        to: '',
+        direction: '',
+        customParameters: event.customParameters,
+      };
+      return { type: 'call.started' as const, callSid, streamSid, from, to, direction, customParameters, at: event.at };
+    }),
+    /** The `configure` child's output: this call's options. */
+    applyCallOptions: assign((_, params: { options: CallOptions }) => ({ options: params.options })),
     sayPhrase: enqueueActions(({ context, enqueue }, params: { kind: PhraseKind }) => {
       const segment = params.kind === 'greeting' ? 'greeting' : `${params.kind}-${context.phrases}`;
       const plan = startPhrase(params.kind, phraseText(context.options, params.kind), segment);
@@ -167,6 +216,11 @@ export const callSetup = setup({
       timestamps: { ...emptyTimestamps, userSpeechEndAt: context.endOfTurnAt ?? context.lastFinalAt },
       speech: startReply(),
       hangupAfterReply: false,
+      transferTo: null,
+      round: newRound(1, 0),
+      rounds: [],
+      fillerDue: false,
+      callerSpokeDuringTools: false,
       reprompts: 0,
     })),
     emitUserUtterance: emit(({ context }) => ({
@@ -175,24 +229,34 @@ export const callSetup = setup({
       text: context.userText,
       at: context.timestamps.userSpeechEndAt,
     })),
-    /** The caller went on talking before the reply started: their cancelled turn goes back to pending. */
-    resumeListening: assign(({ context }) => ({
-      pending: restorePending(context.userText, context.pending),
-      userText: '',
-      speech: silentSpeech,
-    })),
-    commitUserText: assign(({ context }) => ({ history: appendMessage(context.history, 'user', context.userText) })),
+    /**
+     * The caller went on talking before they heard anything of this turn: if nothing of it happened (no completed
+     * tool round), their utterance goes back in front of what they said since; otherwise the turn is kept.
+     */
+    abandonTurn: enqueueActions(({ context, enqueue }) => {
+      if (context.rounds.length === 0 && !context.speech.segments.some((segment) => segment.heard === true)) {
+        enqueue.assign({ pending: restorePending(context.userText, context.pending), userText: '', speech: silentSpeech });
+      } else {
+        enqueue.assign({
+          history: appendMessages(context.history, turnMessages(context.userText, context.rounds, context.speech)),
+          speech: silentSpeech,
+        });
+      }
+    }),
     noteFirstText: assign(({ context, event }) => {
       assertEvent(event, 'LLM.TEXT');
-      return { timestamps: { ...context.timestamps, llmFirstTextAt: event.at } };
+      return { timestamps: { ...context.timestamps, llmFirstTextAt: context.timestamps.llmFirstTextAt ?? event.at } };
     }),
     speakReply: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'LLM.TEXT');
-      applyPlan(addReplyText(context.speech, event.text, context.turn), enqueue);
+      applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue);
+      enqueue.assign({ round: { ...context.round, text: context.round.text + event.text } });
     }),
-    armStallTimer: assign({ replyProgressed: false }),
-    noteReplyProgress: assign({ replyProgressed: true }),
     finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue)),
+    /** A tool round ends: flush what the model said before its calls; more of the reply follows. */
+    endRoundSpeech: enqueueActions(({ context, enqueue }) =>
+      applyPlan(finishReply(context.speech, context.turn, false), enqueue),
+    ),
     apologizeAfterReply: enqueueActions(({ context, enqueue }) =>
       applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue),
     ),
@@ -209,22 +273,38 @@ export const callSetup = setup({
       const firstAudioToTwilioAt = context.timestamps.firstAudioToTwilioAt ?? event.at;
       return { timestamps: { ...context.timestamps, firstAudioToTwilioAt } };
     }),
-    /** History gets only what the caller heard; a reply also reports its turn. */
+    /**
+     * History gets only what the caller heard. A reply commits its whole turn (the utterance, completed tool rounds,
+     * the heard text) and reports it; a fixed phrase commits its text if heard.
+     */
     commitSpeech: enqueueActions(({ context, enqueue }) => {
-      const assistantText = heardText(context.speech);
-      enqueue.assign({ history: appendMessage(context.history, 'assistant', assistantText), speech: silentSpeech });
-      if (context.speech.kind !== 'reply') return;
+      const { speech } = context;
+      if (speech.kind !== 'reply') {
+        enqueue.assign({ history: appendMessage(context.history, 'assistant', heardText(speech)), speech: silentSpeech });
+        return;
+      }
+      const assistantText = heardText(speech);
+      enqueue.assign({
+        history: appendMessages(context.history, turnMessages(context.userText, context.rounds, speech)),
+        speech: silentSpeech,
+      });
       enqueue.emit({
         type: 'call.turn',
         turn: context.turn,
         userText: context.userText,
         assistantText,
-        generatedText: generatedText(context.speech),
-        interrupted: !playedOut(context.speech),
+        generatedText: generatedText(speech),
+        interrupted: !playedOut(speech),
         timestamps: context.timestamps,
       });
     }),
     clearPlayback: sendTo('transport', { type: 'TRANSPORT.CLEAR' }),
+    /** Stop agent audio that is playing (Twilio clear + TTS Clear); nothing when the line is quiet. */
+    silenceAgent: enqueueActions(({ context, enqueue }) => {
+      if (nothingPlaying(context.speech)) return;
+      enqueue.sendTo('transport', { type: 'TRANSPORT.CLEAR' });
+      enqueue.sendTo('tts', { type: 'TTS.CLEAR' });
+    }),
     clearTts: sendTo('tts', { type: 'TTS.CLEAR' }),
     hangUp: sendTo('transport', { type: 'TRANSPORT.HANGUP' }),
     emitBargeIn: emit(({ context, event }) => {
@@ -239,31 +319,18 @@ export const callSetup = setup({
         at: event.at,
       };
     }),
-    requestHangupAfterReply: assign({ hangupAfterReply: true }),
-    /** Provided by the server (Twilio REST call update); the machine only decides when. */
-    transferCall: (_, _params: TransferParams) => undefined,
     reportError: emit(({ event }, params: { source: ErrorSource }) => errorReport(params.source, event)),
-    reportLlmStall: emit(({ context }) => ({
-      type: 'call.error' as const,
-      source: 'llm' as const,
-      message: `LLM stream stalled: nothing for ${context.options.llmTimeoutMs} ms mid-reply`,
-      recoverable: false,
-    })),
     reportLlmTimeout: emit(({ context }) => ({
       type: 'call.error' as const,
       source: 'llm' as const,
       message: `no LLM text within ${context.options.llmTimeoutMs} ms`,
       recoverable: false,
     })),
-    reportBadToolCall: emit(({ event }) => {
-      assertEvent(event, 'LLM.TOOL_CALL');
-      const message = `ignored tool call ${event.name} with arguments ${JSON.stringify(event.args)}`;
-      return { type: 'call.error' as const, source: 'llm' as const, message, recoverable: true };
-    }),
     setEndReason: assign((_, params: { reason: string }) => ({ endReason: params.reason })),
-    noteStopReason: assign(({ event }) => {
+    /** Twilio ended the stream; a reason we already had (transferred, end_call, …) says more. */
+    noteStopReason: assign(({ context, event }) => {
       assertEvent(event, 'TRANSPORT.STOP');
-      return { endReason: `transport-${event.reason}` };
+      return { endReason: context.endReason ?? `transport-${event.reason}` };
     }),
     noteHangupReason: assign(({ event }) => {
       assertEvent(event, 'CALL.HANGUP');
@@ -273,13 +340,13 @@ export const callSetup = setup({
   },
 });
 
-type PlanEnqueue = {
+export type PlanEnqueue = {
   assign: (values: { speech: SpeechPlan['speech'] }) => void;
   sendTo: (to: 'tts', command: TtsCommand) => void;
 };
 
 /** Store the new speech state, then send its TTS commands in order. */
-function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue): void {
+export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue): void {
   enqueue.assign({ speech: plan.speech });
   for (const command of plan.commands) enqueue.sendTo('tts', command);
 }

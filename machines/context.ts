@@ -1,10 +1,31 @@
 import type { ChatMessage, CustomParameters } from './events.js';
 import type { CallOptions } from './options.js';
+import { newRound, type ToolRound } from './tool-round.js';
 
-/** What the machine receives from the server (`createActor(callMachine, { input })`). */
+/**
+ * What the machine receives from the server (`createActor(callMachine, { input })`): the agent's default options.
+ * The `configure` child may replace them per call once Twilio's `start` has said who is calling.
+ */
 export type CallInput = { readonly options: CallOptions };
 
-export type PhraseKind = 'greeting' | 'reprompt' | 'apology' | 'goodbye';
+/** Who is on the line, from Twilio's `start` and the TwiML `<Parameter>`s. */
+export type CallInfo = {
+  readonly callSid: string;
+  readonly streamSid: string;
+  readonly from: string;
+  readonly to: string;
+  /** Twilio's `Direction` (`inbound`, `outbound-api`, …); '' when unknown. */
+  readonly direction: string;
+  readonly customParameters: CustomParameters;
+};
+
+/** Input of the `configure` child: the call and the agent's default options; its output is this call's options. */
+export type ConfigureInput = { readonly call: CallInfo; readonly options: CallOptions };
+
+/** Input of the `transfer` child. */
+export type TransferInput = { readonly callSid: string; readonly to: string };
+
+export type PhraseKind = 'greeting' | 'reprompt' | 'apology' | 'goodbye' | 'transfer';
 export type SpeechKind = PhraseKind | 'reply' | 'none';
 
 /**
@@ -35,9 +56,8 @@ export type TurnTimestamps = {
 
 export type CallContext = {
   readonly options: CallOptions;
-  readonly callSid: string | null;
-  readonly streamSid: string | null;
-  readonly customParameters: CustomParameters;
+  /** null until Twilio's `start`. */
+  readonly call: CallInfo | null;
   /** The conversation as the caller experienced it: user turns and the assistant text they actually heard. */
   readonly history: readonly ChatMessage[];
   /** is_final transcripts not answered yet. */
@@ -50,14 +70,22 @@ export type CallContext = {
   /** The utterance the current turn answers (moved out of `pending` when the turn starts). */
   readonly userText: string;
   readonly speech: AgentSpeech;
-  /** An LLM delta arrived since the stall timer was last armed (speaking). */
-  readonly replyProgressed: boolean;
   /** Fixed phrases said so far; names their segments (`reprompt-2`). */
   readonly phrases: number;
   /** Re-prompts since the caller last took a turn. */
   readonly reprompts: number;
   /** The LLM called end_call: say goodbye once the current reply has played. */
   readonly hangupAfterReply: boolean;
+  /** The LLM called transfer_call with an allowed target: this number is dialled once the reply has played. */
+  readonly transferTo: string | null;
+  /** The inference round in progress: its text and tool calls. */
+  readonly round: ToolRound;
+  /** This turn's completed tool rounds (their results reach the model in the next round). */
+  readonly rounds: readonly ToolRound[];
+  /** The filler delay passed while something was playing: say the filler once playback ends. */
+  readonly fillerDue: boolean;
+  /** The caller spoke while tools that may not be cancelled were running: end the turn when they finish. */
+  readonly callerSpokeDuringTools: boolean;
   readonly timestamps: TurnTimestamps;
   readonly endReason: string | null;
 };
@@ -74,9 +102,7 @@ export const emptyTimestamps: TurnTimestamps = {
 export function initialContext(input: CallInput): CallContext {
   return {
     options: input.options,
-    callSid: null,
-    streamSid: null,
-    customParameters: {},
+    call: null,
     history: [],
     pending: [],
     endOfTurnAt: null,
@@ -84,10 +110,14 @@ export function initialContext(input: CallInput): CallContext {
     turn: 0,
     userText: '',
     speech: silentSpeech,
-    replyProgressed: false,
     phrases: 0,
     reprompts: 0,
     hangupAfterReply: false,
+    transferTo: null,
+    round: newRound(1, 0),
+    rounds: [],
+    fillerDue: false,
+    callerSpokeDuringTools: false,
     timestamps: emptyTimestamps,
     endReason: null,
   };

@@ -15,7 +15,13 @@ export const callDelays = {
   llmTimeout: ({ context }: { context: CallContext }) => context.options.llmTimeoutMs,
   clearTimeout: ({ context }: { context: CallContext }) => context.options.clearTimeoutMs,
   phraseTimeout: ({ context }: { context: CallContext }) => phraseTimeoutMs(context.speech),
+  /** A tool round running this long with nothing playing gets its filler said. */
+  toolFiller: ({ context }: { context: CallContext }) => context.options.toolFillerDelayMs,
+  /** Twilio accepted the transfer but the media stream did not stop: hang up rather than hold the line open. */
+  handoffTimeout: () => HANDOFF_TIMEOUT_MS,
 } as const;
+
+export const HANDOFF_TIMEOUT_MS = 10_000;
 
 export type CallDelay = keyof typeof callDelays;
 

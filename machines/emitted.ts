@@ -81,7 +81,8 @@ export type BargeInEmitted = {
   at: number;
 };
 
-export type ErrorSource = 'transport' | 'stt' | 'tts' | 'llm';
+/** `agent`: the agent's onCallStart hook failed; `transfer`: the Twilio transfer failed; `tools`: the tool runner died. */
+export type ErrorSource = 'transport' | 'stt' | 'tts' | 'llm' | 'agent' | 'transfer' | 'tools';
 export type ErrorEmitted = {
   type: 'call.error';
   source: ErrorSource;

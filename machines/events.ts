@@ -151,7 +151,32 @@ export type TtsCommand =
   | { type: 'TTS.SAY'; text: string; segment: string }
   | { type: 'TTS.CLEAR' };
 
-export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+/** One tool call as the model made it (provider-neutral; the id is the provider's). */
+export type ToolCall = { readonly id: string; readonly name: string; readonly args: Readonly<Record<string, unknown>> };
 
-/** Input of one LLM turn actor: the whole conversation so far, system prompt first. */
-export type LlmInput = { messages: readonly ChatMessage[] };
+/**
+ * The conversation in a provider-neutral form. An assistant message may carry the tool calls of one round; each
+ * call is answered by exactly one `tool` message with the same id, right after it. The LLM actor maps this to
+ * OpenAI (`assistant.tool_calls` + `role: "tool"`) or Anthropic (`tool_use` blocks + one user message of
+ * `tool_result` blocks).
+ */
+export type ChatMessage =
+  | { readonly role: 'system' | 'user'; readonly content: string }
+  | { readonly role: 'assistant'; readonly content: string; readonly toolCalls?: readonly ToolCall[] }
+  | { readonly role: 'tool'; readonly toolCallId: string; readonly name: string; readonly content: string; readonly isError: boolean };
+
+/** A tool as the model sees it: name, description and a JSON Schema object for its arguments. */
+export type LlmToolSpec = { readonly name: string; readonly description: string; readonly parameters: Readonly<Record<string, unknown>> };
+
+/**
+ * Input of one LLM inference round: the whole conversation so far (system prompt first), the tools offered, and
+ * how long the stream may go quiet (no text, no tool call) before the actor gives up on it.
+ */
+export type LlmInput = {
+  readonly messages: readonly ChatMessage[];
+  readonly tools: readonly LlmToolSpec[];
+  readonly stallTimeoutMs: number;
+};
+
+/** Input of one tool round's runner: the function-tool calls to execute (control tools never reach it). */
+export type ToolRunInput = { readonly calls: readonly ToolCall[] };

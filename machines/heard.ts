@@ -11,6 +11,20 @@ export function heardText(speech: AgentSpeech): string {
     .join(' ');
 }
 
+/** The heard text of the named segments only (a tool round's part of a reply). */
+export function heardTextOf(speech: AgentSpeech, names: readonly string[]): string {
+  const wanted = new Set(names);
+  return speech.segments
+    .filter((segment) => segment.heard === true && wanted.has(segment.name))
+    .map((segment) => segment.text)
+    .join(' ');
+}
+
+/** Nothing is playing or about to: every flushed segment's mark came back and no text waits to be flushed. */
+export function nothingPlaying(speech: AgentSpeech): boolean {
+  return speech.buffer.trim() === '' && speech.open === '' && speech.segments.every((segment) => segment.heard !== null);
+}
+
 /** Everything the agent meant to say but the caller did not hear (for the barge-in report). */
 export function cutText(speech: AgentSpeech): string {
   return [
@@ -44,10 +58,5 @@ export function markSegment(speech: AgentSpeech, name: string, played: boolean):
 
 /** Playback is over: nothing more to come, nothing unflushed, and every flushed segment's mark echoed. */
 export function playedOut(speech: AgentSpeech): boolean {
-  return (
-    speech.complete &&
-    speech.buffer.trim() === '' &&
-    speech.open === '' &&
-    speech.segments.every((segment) => segment.heard !== null)
-  );
+  return speech.complete && nothingPlaying(speech);
 }

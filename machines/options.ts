@@ -1,4 +1,22 @@
-/** Per-call behaviour options, with declarative defaults (the server fills them from config). */
+/** Per-call behaviour options, with declarative defaults (the agent and the server's config fill them). */
+
+/**
+ * A tool offered to the model, as data (the machine never runs agent code: function tools run in the tool-runner
+ * child). `control` tools are the machine's own: `end_call` (hang up after the reply) and `transfer_call` (to a
+ * named target of `transferTargets`, after the announcement has played).
+ */
+export type ToolPolicy = {
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema of the arguments (an object schema). */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly kind: 'function' | 'end_call' | 'transfer_call';
+  /** Barge-in or caller speech while it runs aborts it and discards its result (default true). */
+  readonly cancelOnInterruption: boolean;
+  /** Said once if the tool is still running after `toolFillerDelayMs` and nothing is playing; null = default. */
+  readonly filler: string | null;
+};
+
 export interface CallOptions {
   /** Spoken first, from the phrase cache. */
   readonly greeting: string;
@@ -17,10 +35,26 @@ export interface CallOptions {
   readonly goodbyeText: string;
   /** Spoken when the LLM fails or is too slow. */
   readonly apologyText: string;
-  /** Time from end of turn to the first LLM text before we apologise. */
+  /** Said before a transfer when the model announced nothing itself. */
+  readonly transferText: string;
+  /** Said while a slow tool runs when the tool has no filler of its own. */
+  readonly toolFillerText: string;
+  /** Time from end of turn to the first LLM text before we apologise; also how long a reply may stall. */
   readonly llmTimeoutMs: number;
   /** How long `interrupted` waits for TTS.CLEARED before going back to listening anyway. */
   readonly clearTimeoutMs: number;
+  /** Tools offered to the model in this call (function tools and the control tools). */
+  readonly tools: readonly ToolPolicy[];
+  /** The only numbers `transfer_call` may dial, by the name the model uses (never a number the model chose). */
+  readonly transferTargets: Readonly<Record<string, string>>;
+  /** Inference rounds with tool calls per turn before the agent apologises instead. */
+  readonly maxToolRounds: number;
+  /** A tool running this long with nothing playing gets its filler said. */
+  readonly toolFillerDelayMs: number;
+  /** STT language (BCP-47, e.g. `en-US`); null = the engine's default. */
+  readonly language: string | null;
+  /** TTS voice model (e.g. `aura-2-thalia-en`); null = the server's default. */
+  readonly voice: string | null;
 }
 
 export const defaultCallOptions = {
@@ -36,6 +70,14 @@ export const defaultCallOptions = {
   repromptText: 'Are you still there?',
   goodbyeText: 'Thanks for calling. Goodbye!',
   apologyText: "Sorry, I'm having trouble right now. Could you say that again?",
+  transferText: "I'm transferring you now. Please hold.",
+  toolFillerText: 'One moment, please.',
   llmTimeoutMs: 8000,
   clearTimeoutMs: 1000,
+  tools: [],
+  transferTargets: {},
+  maxToolRounds: 5,
+  toolFillerDelayMs: 700,
+  language: null,
+  voice: null,
 } as const satisfies CallOptions;

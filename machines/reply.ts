@@ -43,11 +43,15 @@ function speak(speech: AgentSpeech, text: string, commands: TtsCommand[]): Agent
   return { ...speech, open: speech.open === '' ? text : `${speech.open} ${text}` };
 }
 
-/** An LLM delta: SPEAK each completed chunk, FLUSH at sentence ends per the merge rule above. */
+/**
+ * An LLM delta: SPEAK each completed chunk, FLUSH at sentence ends per the merge rule above. `roundStart` = the
+ * number of segments before this inference round: the first sentence of every round is flushed at once.
+ */
 export function addReplyText(
   speech: AgentSpeech,
   delta: string,
   turn: number,
+  roundStart = 0,
   options: ChunkOptions = defaultChunkOptions,
 ): SpeechPlan {
   if (speech.complete) return { speech, commands: [] };
@@ -56,33 +60,38 @@ export function addReplyText(
   let next: AgentSpeech = { ...speech, buffer: rest };
   for (const chunk of chunks) {
     next = speak(next, chunk.text, commands);
-    const first = next.segments.length === 0;
+    const first = next.segments.length <= roundStart;
     if (chunk.endsSentence && (first || next.open.length >= FLUSH_MIN_CHARS)) next = flush(next, turn, commands);
   }
   return { speech: next, commands };
 }
 
-/** LLM.DONE: speak the unfinished tail and flush whatever is open. */
-export function finishReply(speech: AgentSpeech, turn: number): SpeechPlan {
+/**
+ * LLM.DONE: speak the unfinished tail and flush whatever is open. `complete: false` ends a tool round: more text
+ * may follow in the next round of the same reply.
+ */
+export function finishReply(speech: AgentSpeech, turn: number, complete = true): SpeechPlan {
   if (speech.complete) return { speech, commands: [] };
   const commands: TtsCommand[] = [];
-  let next: AgentSpeech = { ...speech, buffer: '', complete: true };
+  let next: AgentSpeech = { ...speech, buffer: '', complete };
   const tail = speech.buffer.replace(/\s+/g, ' ').trim();
   if (tail !== '') next = speak(next, tail, commands);
   next = flush(next, turn, commands);
   return { speech: next, commands };
 }
 
+/** A fixed phrase said inside a reply (a tool filler, the apology) as its own segment, from the phrase cache. */
+export function sayWithinReply(speech: AgentSpeech, text: string, segment: string): SpeechPlan {
+  return {
+    speech: { ...speech, segments: [...speech.segments, { name: segment, text, heard: null }] },
+    commands: [{ type: 'TTS.SAY', text, segment }],
+  };
+}
+
 /** LLM.ERROR mid-reply: let what we have play out, then apologise as the reply's last segment. */
 export function finishReplyWithApology(speech: AgentSpeech, turn: number, apologyText: string): SpeechPlan {
   if (speech.complete) return { speech, commands: [] };
   const finished = finishReply(speech, turn);
-  const segment = `t${turn}-apology`;
-  return {
-    speech: {
-      ...finished.speech,
-      segments: [...finished.speech.segments, { name: segment, text: apologyText, heard: null }],
-    },
-    commands: [...finished.commands, { type: 'TTS.SAY', text: apologyText, segment }],
-  };
+  const apology = sayWithinReply(finished.speech, apologyText, `t${turn}-apology`);
+  return { speech: apology.speech, commands: [...finished.commands, ...apology.commands] };
 }

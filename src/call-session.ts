@@ -4,7 +4,11 @@
  * `done` when the call is over and every child has been stopped.
  */
 import type { WebSocket } from 'ws';
-import { createActor } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
+import type { TransferInput } from '../machines/call.machine.js';
+import type { CallOptions } from '../machines/options.js';
+import type { Agent, CallInfo } from './agent.js';
+import { createConfigureActor, createToolRunner } from './agent-runtime.js';
 import { callMachine } from '../machines/call.machine.js';
 import type { CallEmitted } from '../machines/emitted.js';
 import { MediaPipe } from '../actors/media-pipe.js';
@@ -45,6 +49,9 @@ export interface CallSessionOptions {
 
 /** What one call needs from the process (the server passes its own deps, which include these). */
 export interface CallDeps {
+  /** The agent every call of this server runs, and its call options (the machine's input). */
+  agent: Agent;
+  callOptions: CallOptions;
   log: Logger;
   metrics: Metrics;
   providers: Providers;
@@ -64,6 +71,8 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   const meta: { callSid: string; stream: number } = { callSid: 'pending', stream: ++streamCounter };
   const log = deps.log.child(meta);
   const pipe = new MediaPipe();
+  // Who is calling, for the tools' context (set when the machine reports the call started).
+  let callInfo: CallInfo = { callSid: '', from: '', to: '', direction: '', customParameters: {} };
 
   const machine = callMachine.provide({
     actors: {
@@ -93,27 +102,24 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       }),
       // The process-wide fallback chain, logging this call's fallbacks with its callSid.
       llm: createLlmActor({ client: providers.llm.forCall(log), log }),
-    },
-    actions: {
-      transferCall: (_args, params: { to: string }) => {
-        if (twilioRest === undefined) {
-          log.warn('transfer requested but TWILIO_ACCOUNT_SID is not set', { to: params.to });
-          return;
-        }
-        log.info('transferring call', { to: params.to });
-        transferLiveCall(twilioRest, meta.callSid, params.to).catch((err: unknown) =>
-          log.error('transfer failed', { to: params.to, error: err instanceof Error ? err.message : String(err) }),
-        );
-      },
+      configure: createConfigureActor(deps.agent),
+      tools: createToolRunner(deps.agent, () => callInfo, log),
+      transfer: fromPromise<void, TransferInput>(async ({ input }) => {
+        if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
+        log.info('transferring call', { to: input.to });
+        await transferLiveCall(twilioRest, input.callSid, input.to);
+      }),
     },
   });
-
   const recorder = deps.records?.startRecording(log);
-  const input = { options: providers.callOptions };
+  const input = { options: deps.callOptions };
   const actor = createActor(machine, { input, inspect: combineInspect(deps.inspector?.inspect, recorder?.capture.inspect) });
   recorder?.attach(actor, input);
   // Until a valid `start` this may be anyone holding a handshake signature: its lines are debug only.
   const started = (): boolean => meta.callSid !== 'pending';
+  actor.on('call.started', ({ callSid, from, to, direction, customParameters }) => {
+    callInfo = { callSid, from, to, direction, customParameters };
+  });
   observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent);
 
   let lastState = '';

@@ -61,8 +61,11 @@ const schema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: httpUrl.optional(),
   ANTHROPIC_MODEL: z.string().min(1).default('claude-3-5-haiku-latest'),
-  SYSTEM_PROMPT: z.string().min(1).default(defaultCallOptions.systemPrompt),
-  GREETING: z.string().min(1).default(defaultCallOptions.greeting),
+  /** Set: wins over the agent's own (the operator's word is last). */
+  SYSTEM_PROMPT: optionalString,
+  GREETING: optionalString,
+  /** An agent module (`defineAgent` default export); default: the bundled front-desk example. */
+  AGENT: optionalString,
   GREETING_INTERRUPTIBLE: bool.default(defaultCallOptions.greetingInterruptible),
   MIN_INTERRUPT_WORDS: int(1, 20).default(defaultCallOptions.minInterruptWords),
   FILLER_WORDS: z

@@ -24,6 +24,8 @@ export interface Providers {
   /** The providers of `config.llmChain` behind one client (a call's turn falls back down the list). */
   readonly llm: FallbackLlmClient;
   readonly phrases: PhraseCache;
+  /** Synthesise fixed phrases (the agent's greeting, re-prompt, …) once, so calls play them without a round trip. */
+  warmPhrases(texts: readonly string[]): Promise<void>;
   /** Which Deepgram STT the calls use (STT_ENGINE): Nova with `stt`, or Flux with `flux`. */
   readonly sttEngine: Config['STT_ENGINE'];
   readonly stt: SttOptions;
@@ -37,12 +39,13 @@ export interface Providers {
   close(): Promise<void>;
 }
 
+/** The server's side of the call options (barge-in policy, timeouts); the agent adds its prompt, greeting and tools. */
 export function callOptionsFrom(config: Config): CallOptions {
   return {
     ...defaultCallOptions,
-    greeting: config.GREETING,
+    greeting: config.GREETING ?? defaultCallOptions.greeting,
     greetingInterruptible: config.GREETING_INTERRUPTIBLE,
-    systemPrompt: config.SYSTEM_PROMPT,
+    systemPrompt: config.SYSTEM_PROMPT ?? defaultCallOptions.systemPrompt,
     minInterruptWords: config.MIN_INTERRUPT_WORDS,
     fillerWords: config.FILLER_WORDS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
@@ -119,14 +122,6 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
   if (llm.labels.length > 1) log.info('llm fallback chain', { providers: llm.labels, firstTokenTimeoutMs: config.LLM_FIRST_TOKEN_TIMEOUT_MS });
   const callOptions = callOptionsFrom(config);
   const phrases = new PhraseCache();
-  const fixed = [callOptions.greeting, callOptions.repromptText, callOptions.goodbyeText, callOptions.apologyText];
-  try {
-    await phrases.warm(deepgram, config.TTS_MODEL, fixed);
-    log.info('phrase cache warm', { phrases: fixed.length });
-  } catch (err) {
-    // Not fatal: uncached phrases are synthesised per call.
-    log.warn('phrase cache warm-up failed; fixed phrases will be synthesised per call', { error: String(err) });
-  }
 
   return {
     deepgram,
@@ -145,6 +140,17 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
     ttsModel: config.TTS_MODEL,
     callOptions,
     simulators,
+    async warmPhrases(texts) {
+      const missing = texts.filter((text) => !phrases.has(text));
+      if (missing.length === 0) return;
+      try {
+        await phrases.warm(deepgram, config.TTS_MODEL, missing);
+        log.info('phrase cache warm', { phrases: phrases.size });
+      } catch (err) {
+        // Not fatal: uncached phrases are synthesised per call.
+        log.warn('phrase cache warm-up failed; fixed phrases will be synthesised per call', { error: String(err) });
+      }
+    },
     async close() {
       if (simulators) await Promise.all([simulators.deepgram.close(), simulators.llm.close()]);
     },

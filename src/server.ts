@@ -12,6 +12,9 @@ import express, { type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
 import { startCall, type CallDeps, type CallHandle } from './call-session.js';
+import { defineAgent, type Agent } from './agent.js';
+import { agentCallOptions, agentPhrases } from './agent-runtime.js';
+import { defaultCallOptions } from '../machines/options.js';
 import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from './twiml.js';
 import { createTwilioRestClient, placeOutboundCall } from './twilio-rest.js';
 import { listenError } from './startup-error.js';
@@ -27,8 +30,10 @@ import { bearerMatches } from './records/bearer.js';
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
 
-export interface ServerDeps extends CallDeps {
+export interface ServerDeps extends Omit<CallDeps, 'agent' | 'callOptions'> {
   config: Config;
+  /** The agent the calls run (default: a plain agent from SYSTEM_PROMPT / GREETING, no tools but end_call). */
+  agent?: Agent;
   /** Call-record hooks and tuning (the agent's name and onCallEnd; tests shorten the webhook backoff). */
   recordOptions?: CallRecordHooks;
 }
@@ -52,6 +57,10 @@ export interface RunningServer {
 
 export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log, metrics } = deps;
+  const agent = deps.agent ?? defineAgent({ name: 'default', systemPrompt: defaultCallOptions.systemPrompt, greeting: defaultCallOptions.greeting });
+  const explicit = { systemPrompt: config.SYSTEM_PROMPT, greeting: config.GREETING };
+  const callDeps: CallDeps = { ...deps, agent, callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit) };
+  await deps.providers.warmPhrases(agentPhrases(callDeps.callOptions, agent));
   const calls = new Set<CallHandle>();
   // By CallSid, for Twilio callbacks that concern a live call (the AMD result).
   const liveCalls = new LiveCalls(log);
@@ -72,7 +81,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const throttle = new LogThrottle();
   let notifyChange: () => void = () => {};
   const changed = (): Promise<void> => new Promise((resolve) => (notifyChange = resolve));
-  const records = startCallRecords({ config, log, metrics, ...deps.recordOptions });
+  const records = startCallRecords({ config, log, metrics, agent: agent.name, onCallEnd: agent.onCallEnd, ...deps.recordOptions });
 
   const app = express();
   app.disable('x-powered-by');
@@ -196,7 +205,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   function acceptStream(ws: WebSocket): void {
     metrics.activeCalls.inc();
     let callSid: string | undefined;
-    const call = startCall(ws, { ...deps, records }, {
+    const call = startCall(ws, { ...callDeps, records }, {
       twilioRest,
       authorizeStart: (start) => {
         const decision = authorizeStreamStart(streamTokens, start);

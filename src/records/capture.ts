@@ -13,7 +13,7 @@ import { inputHash, roundMs, type LogEntry } from './event-log.js';
  * Actions the server provides (side effects outside the machine's children) that the log keeps, with their params.
  * Add the names of new provided actions here so replay checks them too.
  */
-export const RECORDED_ACTIONS: ReadonlySet<string> = new Set(['transferCall']);
+export const RECORDED_ACTIONS: ReadonlySet<string> = new Set<string>([]); // none today: transfers are the `transfer` child
 
 /** Children whose input is not hashed (no input, or none worth checking). */
 const UNHASHED_CHILDREN: ReadonlySet<string> = new Set(['transport', 'stt', 'tts']);

@@ -5,10 +5,10 @@
  * side-effect actions, emitted events) must match the recording in order. The first difference is reported with
  * the event that led to it.
  */
-import { createActor, fromCallback, type AnyActorRef, type EventObject, type InspectionEvent } from 'xstate';
-import { callMachine, type CallMachine } from '../../machines/call.machine.js';
-import type { LlmInput, TransportCommand, TtsCommand } from '../../machines/events.js';
-import { defaultCallOptions } from '../../machines/options.js';
+import { createActor, fromCallback, fromPromise, type AnyActorRef, type EventObject, type InspectionEvent } from 'xstate';
+import { callMachine, type CallMachine, type ConfigureInput, type SttInput, type TransferInput, type TtsInput } from '../../machines/call.machine.js';
+import type { LlmInput, ToolRunInput, TransportCommand, TtsCommand } from '../../machines/events.js';
+import { defaultCallOptions, type CallOptions } from '../../machines/options.js';
 import { EventCapture, combineInspect } from '../records/capture.js';
 import { isOutput, type EventLog, type LogEntry } from '../records/event-log.js';
 import { describeEntry, seconds } from './describe.js';
@@ -54,8 +54,16 @@ export async function replayCall(log: EventLog, opts: ReplayOptions = {}): Promi
   const clock = new ReplayClock(log.t0);
   const capture = new EventCapture(log.t0, () => clock.now(), () => undefined, Number.MAX_SAFE_INTEGER);
   const machine = (opts.machine ?? callMachine).provide({
-    actors: { transport: stub<TransportCommand>(), stt: stub<EventObject>(), tts: stub<TtsCommand>(), llm: stub<EventObject, LlmInput>() },
-    actions: { transferCall: () => undefined }, // the log keeps its params (a recorded action): nothing to do here
+    actors: {
+      transport: stub<TransportCommand>(),
+      stt: stub<EventObject, SttInput>(),
+      tts: stub<TtsCommand, TtsInput>(),
+      llm: stub<EventObject, LlmInput>(),
+      tools: stub<EventObject, ToolRunInput>(),
+      // Promise children settle only through their recorded done/error events.
+      configure: fromPromise<CallOptions, ConfigureInput>(() => new Promise<CallOptions>(() => undefined)),
+      transfer: fromPromise<void, TransferInput>(() => new Promise<void>(() => undefined)),
+    },
   });
   const actor = createActor(machine, { input: replayInput(log.input), clock, inspect: combineInspect(capture.inspect, opts.inspect) });
   actor.on('*', capture.emitted);

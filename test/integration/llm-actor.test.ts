@@ -46,7 +46,7 @@ function startTurn(client: LlmClient, messages: readonly ChatMessage[]) {
     initial: 'running',
     states: {
       running: {
-        invoke: { id: 'llm', src: 'llm', input: { messages } },
+        invoke: { id: 'llm', src: 'llm', input: { messages, tools: [], stallTimeoutMs: 30_000 } },
         on: { 'TEST.STOP': 'stopped', '*': { actions: ({ event }) => record(event) } },
       },
       stopped: { on: { '*': { actions: ({ event }) => record(event) } } },
@@ -357,7 +357,7 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('llm actor on %s', (provider
     use({ text: LONG_TEXT, tokensPerSecond: 20 });
     const controller = new AbortController();
     const seen: LlmStreamEvent[] = [];
-    for await (const event of client.stream(conversation('Go on.'), controller.signal)) {
+    for await (const event of client.stream({ messages: conversation('Go on.'), tools: [] }, controller.signal)) {
       seen.push(event);
       if (seen.length === 2) controller.abort();
     }

@@ -63,7 +63,7 @@ function turn(client: FallbackLlmClient): Promise<{ events: AnyEventObject[]; fi
     const started = performance.now();
     let firstTextMs = -1;
     const machine = setup({ actors: { llm: createLlmActor({ client: client.forCall(silentLogger), log: silentLogger }) } }).createMachine({
-      invoke: { src: 'llm', input: { messages: conversation } },
+      invoke: { src: 'llm', input: { messages: conversation, tools: [], stallTimeoutMs: 30_000 } },
       on: {
         '*': {
           actions: ({ event }) => {

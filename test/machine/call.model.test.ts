@@ -6,17 +6,16 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { callMachine } from '../../machines/call.machine.js';
-import { defaultCallOptions } from '../../machines/options.js';
 import { TransitionCoverage } from './coverage.js';
 import { CallDriver } from './harness.js';
 import { CallObserver } from './invariants.js';
-import { planPaths, serializeModelState, stateName, type ModelConfig } from './model.js';
+import { modelOptions, planPaths, serializeModelState, stateName, type ModelConfig } from './model.js';
 
 const configs: ModelConfig[] = [
-  { name: 'defaults (interruptible greeting, 1 word interrupts)', options: defaultCallOptions },
+  { name: 'defaults (interruptible greeting, 1 word interrupts), tools, 2 tool rounds', options: modelOptions() },
   {
-    name: 'non-interruptible greeting, 2 words interrupt, 1 re-prompt',
-    options: { ...defaultCallOptions, greetingInterruptible: false, minInterruptWords: 2, maxReprompts: 1 },
+    name: 'non-interruptible greeting, 2 words interrupt, 1 re-prompt, 1 tool round',
+    options: modelOptions({ greetingInterruptible: false, minInterruptWords: 2, maxReprompts: 1, maxToolRounds: 1 }),
   },
 ];
 

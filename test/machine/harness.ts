@@ -7,6 +7,7 @@
 import {
   createActor,
   fromCallback,
+  fromPromise,
   SimulatedClock,
   type AnyActorRef,
   type AnyTransitionDefinition,
@@ -15,11 +16,12 @@ import {
 } from 'xstate';
 import { callMachine, type CallActorRef, type CallSnapshot } from '../../machines/call.machine.js';
 import type { CallEmitted } from '../../machines/emitted.js';
-import type { CallEvent, LlmInput, TransportCommand, TtsCommand } from '../../machines/events.js';
+import type { ConfigureInput, TransferInput } from '../../machines/context.js';
+import type { CallEvent, LlmInput, ToolRunInput, TransportCommand, TtsCommand } from '../../machines/events.js';
 import { callDelayMs, type CallDelay } from '../../machines/delays.js';
 import { defaultCallOptions, type CallOptions } from '../../machines/options.js';
 
-export type ChildName = 'transport' | 'stt' | 'tts' | 'llm';
+export type ChildName = 'transport' | 'stt' | 'tts' | 'llm' | 'tools' | 'configure' | 'transfer';
 
 /** Tells a stub child to throw from its receive handler, which XState reports as `xstate.error.actor.<id>`. */
 export const THROW_COMMAND = 'TEST.THROW';
@@ -49,16 +51,33 @@ export function recordingChildren() {
       return () => records.push({ child, kind: 'stop', instance });
     });
   }
+  /** Promise children never settle by themselves: the test delivers their done/error events (see `ev`). */
+  function pending<TOutput, TInput>(child: ChildName) {
+    return fromPromise<TOutput, TInput>(({ input, signal }) => {
+      const instance = ++instances;
+      records.push({ child, kind: 'start', instance, input });
+      return new Promise<TOutput>(() => {
+        signal.addEventListener('abort', () => records.push({ child, kind: 'stop', instance }));
+      });
+    });
+  }
   const actors = {
     transport: stub<TransportCommand, unknown>('transport'),
-    stt: stub<EventObject, unknown>('stt'),
-    tts: stub<TtsCommand, unknown>('tts'),
+    stt: stub<EventObject, { language: string | null }>('stt'),
+    tts: stub<TtsCommand, { voice: string | null }>('tts'),
     llm: stub<EventObject, LlmInput>('llm'),
+    tools: stub<EventObject, ToolRunInput>('tools'),
+    configure: pending<CallOptions, ConfigureInput>('configure'),
+    transfer: pending<void, TransferInput>('transfer'),
   };
   return { actors, records };
 }
 
-export type ModelEvent = CallEvent | { type: `xstate.after.${string}` } | { type: `xstate.error.actor.${string}`; error: unknown };
+export type ModelEvent =
+  | CallEvent
+  | { type: `xstate.after.${string}` }
+  | { type: `xstate.error.actor.${string}`; error: unknown }
+  | { type: `xstate.done.actor.${string}`; output: unknown };
 
 export type StepRecord = {
   event: ModelEvent;
@@ -79,17 +98,15 @@ export class CallDriver {
   readonly steps: StepRecord[] = [];
   readonly actor: CallActorRef;
   readonly errors: unknown[] = [];
-  /** `to` of every transferCall action the machine ran. */
-  readonly transfers: string[] = [];
   private transitions: AnyTransitionDefinition[] = [];
 
-  constructor(options: CallOptions = defaultCallOptions, sink?: TransitionSink) {
+  constructor(
+    readonly options: CallOptions = defaultCallOptions,
+    sink?: TransitionSink,
+  ) {
     const { actors, records } = recordingChildren();
     this.records = records;
-    const machine = callMachine.provide({
-      actors,
-      actions: { transferCall: (_, params: { to: string }) => void this.transfers.push(params.to) },
-    });
+    const machine = callMachine.provide({ actors });
     this.actor = createActor(machine, {
       input: { options },
       clock: this.clock,
@@ -120,12 +137,13 @@ export class CallDriver {
       const delay = event.type.split('.')[2] as CallDelay;
       this.clock.increment(callDelayMs(delay, before.context));
     } else if (event.type.startsWith('xstate.error.actor.')) {
-      const id = event.type.slice('xstate.error.actor.'.length);
-      const child = before.children[id as ChildName];
+      const id = event.type.slice('xstate.error.actor.'.length) as ChildName;
+      const child = before.children[id];
       if (child === undefined) throw new Error(`no child ${id} to fail in ${JSON.stringify(before.value)}`);
-      // A child fails for real (its receive handler throws). One that already failed cannot fail again, so its
-      // second failure is delivered as the event XState would have produced.
-      if (child.getSnapshot().status === 'active') (child as AnyActorRef).send({ type: THROW_COMMAND });
+      // A callback child fails for real (its receive handler throws). One that already failed cannot fail again,
+      // and a promise child is settled by the test: those get the event XState would have produced.
+      const callback = !['configure', 'transfer'].includes(id);
+      if (callback && child.getSnapshot().status === 'active') (child as AnyActorRef).send({ type: THROW_COMMAND });
       else this.actor.send(event as unknown as CallEvent);
     } else {
       this.actor.send(event as CallEvent);
@@ -156,9 +174,11 @@ export class CallDriver {
   }
 
   llmInputs(): LlmInput[] {
-    return this.records.flatMap((record) =>
-      record.child === 'llm' && record.kind === 'start' ? [record.input as LlmInput] : [],
-    );
+    return this.inputs('llm') as LlmInput[];
+  }
+
+  inputs(child: ChildName): unknown[] {
+    return this.records.flatMap((record) => (record.child === child && record.kind === 'start' ? [record.input] : []));
   }
 }
 
@@ -182,18 +202,27 @@ export const ev = {
   text: (text: string): CallEvent => ({ type: 'LLM.TEXT', text, at: at() }),
   done: (): CallEvent => ({ type: 'LLM.DONE', at: at() }),
   llmError: (): CallEvent => ({ type: 'LLM.ERROR', message: 'upstream 500', at: at() }),
-  tool: (name: 'end_call' | 'transfer_call', args: Record<string, unknown> = {}): CallEvent => ({
+  tool: (name: string, args: Record<string, unknown> = {}, id = `call_${name}`, argsError?: string): CallEvent => ({
     type: 'LLM.TOOL_CALL',
-    id: `call_${name}`,
+    id,
     name,
     args,
+    ...(argsError !== undefined ? { argsError } : {}),
     at: at(),
   }),
+  toolResult: (id: string, name: string, ok = true, content = ok ? '{"status":"shipped"}' : '{"error":"boom"}'): CallEvent => {
+    const time = at();
+    return { type: 'TOOL.RESULT', id, name, ok, content, startedAt: time - 5, at: time };
+  },
+  /** The configure child's result (this call's options). */
+  configured: (options: CallOptions): ModelEvent => ({ type: 'xstate.done.actor.configure', output: options }),
+  transferred: (): ModelEvent => ({ type: 'xstate.done.actor.transfer', output: undefined }),
+  transferFailed: (): ModelEvent => ({ type: 'xstate.error.actor.transfer', error: new Error('Twilio said no') }),
   cleared: (): CallEvent => ({ type: 'TTS.CLEARED', at: at() }),
   firstAudio: (): CallEvent => ({ type: 'TTS.FIRST_AUDIO', at: at() }),
   audioStarted: (): CallEvent => ({ type: 'TRANSPORT.AUDIO_STARTED', at: at() }),
   stop: (): CallEvent => ({ type: 'TRANSPORT.STOP', reason: 'stop', at: at() }),
-  hangup: (): CallEvent => ({ type: 'CALL.HANGUP', reason: 'operator' }),
+  hangup: (polite = false): CallEvent => ({ type: 'CALL.HANGUP', reason: polite ? 'drain timeout' : 'operator', polite }),
   sttError: (recoverable: boolean): CallEvent => ({ type: 'STT.ERROR', message: 'socket dropped', recoverable, at: at() }),
   ttsError: (recoverable: boolean): CallEvent => ({ type: 'TTS.ERROR', message: 'socket dropped', recoverable, at: at() }),
 };

@@ -6,7 +6,8 @@
  */
 import { expect } from 'vitest';
 import type { CallSnapshot } from '../../machines/call.machine.js';
-import type { LlmInput } from '../../machines/events.js';
+import type { ChatMessage, LlmInput, ToolRunInput } from '../../machines/events.js';
+import { nothingPlaying } from '../../machines/heard.js';
 import type { CallOptions } from '../../machines/options.js';
 import { countSentences } from '../../machines/sentences.js';
 import type { CallDriver, StepRecord } from './harness.js';
@@ -15,6 +16,22 @@ import { SHORT, stateName, WORDS } from './model.js';
 
 function occurrences(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
+}
+
+/** Every assistant tool-call message is followed by exactly one result per call, in order, and results never
+ * stand alone. */
+export function expectToolPairs(messages: readonly ChatMessage[], where: string): void {
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i];
+    if (message?.role === 'assistant' && message.toolCalls !== undefined) {
+      const ids = message.toolCalls.map((call) => call.id);
+      const results = messages.slice(i + 1, i + 1 + ids.length).map((m) => (m.role === 'tool' ? m.toolCallId : `(${m.role})`));
+      expect(results, `${where}: one result per tool call, in order`).toEqual(ids);
+      i += ids.length;
+    } else if (message?.role === 'tool') {
+      throw new Error(`${where}: a tool result without its call at ${i}`);
+    }
+  }
 }
 
 export class CallObserver {
@@ -29,6 +46,9 @@ export class CallObserver {
   private wordsSaid = 0;
   /** LLM.DONE / LLM.ERROR / llm failure seen for the current response: no more text will come. */
   private responseEnded = false;
+  /** Tool calls whose round was cut short: the LLM must never see a result for them. */
+  private readonly cancelledCalls = new Set<string>();
+  private readonly fillers = new Map<string, number>();
 
   constructor(
     private readonly driver: CallDriver,
@@ -43,6 +63,7 @@ export class CallObserver {
 
     expect(this.driver.errors, `${where}: the call actor must never error`).toEqual([]);
     this.checkLlmChild(after, where);
+    this.checkTools(step, where);
     this.checkBargeIn(step, before, after, where);
     this.checkHistory(step.after, where);
     this.checkPlaybackEnd(step, before, after, where);
@@ -64,12 +85,22 @@ export class CallObserver {
         const input = record.input as LlmInput;
         expect(input.messages[0]?.role, `${where}: LLM input starts with the system prompt`).toBe('system');
         const last = input.messages[input.messages.length - 1];
-        expect(last?.role, `${where}: LLM input ends with the caller's utterance`).toBe('user');
-        expect(last?.content.trim(), `${where}: the utterance is not empty`).not.toBe('');
-        this.clearedSinceResponse = false;
-        this.responseText = '';
-        this.responseFlushes = 0;
-        this.responseSegments = [];
+        // The caller's utterance, or (a later round) the results of the tools the model called.
+        expect(['user', 'tool'], `${where}: LLM input ends with the utterance or tool results`).toContain(last?.role);
+        if (last?.role === 'user') expect(last.content.trim(), `${where}: the utterance is not empty`).not.toBe('');
+        expectToolPairs(input.messages, `${where}: LLM input`);
+        for (const message of input.messages) {
+          if (message.role === 'tool') {
+            expect(this.cancelledCalls.has(message.toolCallId), `${where}: the LLM sees the result of cancelled ${message.toolCallId}`).toBe(false);
+          }
+        }
+        // A later round of the same turn (the input ends with tool results) continues the same spoken reply.
+        if (last?.role === 'user') {
+          this.clearedSinceResponse = false;
+          this.responseText = '';
+          this.responseFlushes = 0;
+          this.responseSegments = [];
+        }
         this.responseEnded = false;
       }
       if (record.child !== 'tts' || record.kind !== 'command') continue;
@@ -104,12 +135,34 @@ export class CallObserver {
   }
 
   private checkLlmChild(after: string, where: string): void {
-    const inTurn = after.startsWith('respond.');
-    expect(this.driver.snapshot.children.llm !== undefined, `${where}: llm child exists only while responding`).toBe(
-      inTurn,
-    );
-    // One LLM stream per turn at most (it may have failed and be answered by an apology meanwhile).
-    expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inTurn ? 1 : 0);
+    const inference = after === 'respond.thinking' || after === 'respond.speaking';
+    expect(this.driver.snapshot.children.llm !== undefined, `${where}: llm child exists only during inference`).toBe(inference);
+    // One LLM stream at a time at most (it may have failed and be answered by an apology meanwhile).
+    expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inference ? 1 : 0);
+  }
+
+  /** A tool runner lives exactly while its round is in `tooling`; it gets function tools only; cancelled calls are
+   * remembered (the LLM must never see them); a filler at most once per round. */
+  private checkTools(step: StepRecord, where: string): void {
+    const tooling = stateName(step.after) === 'respond.tooling';
+    expect(this.driver.snapshot.children.tools !== undefined, `${where}: tools child exists only in tooling`).toBe(tooling);
+    expect(this.driver.running('tools'), `${where}: no tool runs after its state was left`).toBe(tooling ? 1 : 0);
+    for (const record of step.children) {
+      if (record.child === 'tools' && record.kind === 'start') {
+        for (const call of (record.input as ToolRunInput).calls) {
+          expect(['lookup_order', 'book_table'], `${where}: the runner only runs function tools`).toContain(call.name);
+        }
+      }
+      if (record.child === 'tts' && record.kind === 'command' && record.event.type === 'TTS.SAY') {
+        const segment = String((record.event as { segment?: unknown }).segment);
+        if (segment.includes('-filler')) {
+          this.fillers.set(segment, (this.fillers.get(segment) ?? 0) + 1);
+          expect(this.fillers.get(segment), `${where}: filler ${segment} said twice`).toBe(1);
+        }
+      }
+    }
+    for (const event of step.emitted) if (event.type === 'call.toolFinished' && event.outcome === 'cancelled') this.cancelledCalls.add(event.id);
+    expectToolPairs(step.after.context.history, `${where}: history`);
   }
 
   /** A barge-in is one step: Twilio clear, TTS Clear, LLM stopped, reported — exactly when the caller's words
@@ -119,8 +172,11 @@ export class CallObserver {
     const event = step.event;
     const words = event.type === 'STT.FINAL' || event.type === 'STT.INTERIM' ? event.text : null;
     const interrupts = words === WORDS || (words === SHORT && this.options.minInterruptWords < 2);
+    const toolsOverAudio =
+      before === 'respond.tooling' && !nothingPlaying(step.before.context.speech) && !step.before.context.callerSpokeDuringTools;
     const agentAudio =
       ['respond.speaking', 'prompting'].includes(before) ||
+      toolsOverAudio ||
       (before === 'greeting' && this.options.greetingInterruptible);
     expect(bargedIn, `${where}: barge-in iff real words over interruptible agent audio ("${words}")`).toBe(
       agentAudio && interrupts,
@@ -136,10 +192,11 @@ export class CallObserver {
       commands.some((record) => record.child === 'tts' && record.event.type === 'TTS.CLEAR'),
       `${where}: barge-in sends TTS Clear`,
     ).toBe(true);
-    if (before.startsWith('respond.')) {
+    if (before === 'respond.speaking' || (before === 'respond.tooling' && after === 'interrupted')) {
+      const child = before === 'respond.speaking' ? 'llm' : 'tools';
       expect(
-        step.children.some((record) => record.child === 'llm' && record.kind === 'stop'),
-        `${where}: barge-in stops the LLM (its cleanup ran)`,
+        step.children.some((record) => record.child === child && record.kind === 'stop'),
+        `${where}: barge-in stops the ${child} child (its cleanup ran)`,
       ).toBe(true);
     }
   }
@@ -186,7 +243,7 @@ export class CallObserver {
     const { context } = step.after;
     const kept = [
       ...context.pending,
-      after === 'respond.thinking' ? context.userText : '',
+      after.startsWith('respond.') ? context.userText : '',
       ...context.history.filter((message) => message.role === 'user').map((message) => message.content),
     ].join(' | ');
     expect(occurrences(kept, WORDS), `${where}: caller words lost`).toBeGreaterThanOrEqual(this.wordsSaid);
@@ -195,7 +252,7 @@ export class CallObserver {
   /** `ended` is final: every child stopped; a hangup by us reached the transport before it stopped. */
   private checkEnded(step: StepRecord, before: string, where: string): void {
     expect(step.after.status, where).toBe('done');
-    for (const child of ['transport', 'stt', 'tts', 'llm'] as const) {
+    for (const child of ['transport', 'stt', 'tts', 'llm', 'tools', 'configure', 'transfer'] as const) {
       expect(this.driver.running(child), `${where}: ${child} still running`).toBe(0);
     }
     if (before === 'ended') return;

@@ -7,7 +7,7 @@
 import type { ActorLogic, AnyStateNode } from 'xstate';
 import { getAdjacencyMap, getShortestPaths, type AdjacencyValue } from 'xstate/graph';
 import { callMachine, type CallInput, type CallSnapshot } from '../../machines/call.machine.js';
-import type { CallOptions } from '../../machines/options.js';
+import { defaultCallOptions, type CallOptions, type ToolPolicy } from '../../machines/options.js';
 import { transitionKey } from './coverage.js';
 import { ev, type ModelEvent } from './harness.js';
 
@@ -19,18 +19,71 @@ export const FILLER = 'uh-huh';
 export const SHORT = 'wait';
 export const TRANSFER_TO = '+15550199';
 
+const tool = (name: string, kind: ToolPolicy['kind'], cancelOnInterruption = true, filler: string | null = null): ToolPolicy => ({
+  name,
+  description: `the ${name} tool`,
+  parameters: { type: 'object', properties: {}, additionalProperties: false },
+  kind,
+  cancelOnInterruption,
+  filler,
+});
+
+/** The tools every model configuration offers: a quick lookup, a slow one that must not be cancelled, and the
+ * control tools. */
+export const MODEL_TOOLS: readonly ToolPolicy[] = [
+  tool('lookup_order', 'function', true, 'Let me look that up.'),
+  tool('book_table', 'function', false),
+  tool('end_call', 'end_call'),
+  tool('transfer_call', 'transfer_call'),
+];
+
+export const modelOptions = (overrides: Partial<CallOptions> = {}): CallOptions => ({
+  ...defaultCallOptions,
+  tools: MODEL_TOOLS,
+  transferTargets: { sales: TRANSFER_TO },
+  maxToolRounds: 2,
+  ...overrides,
+});
+
+/** The state's path without the wrappers (`live`, `round`): `listening`, `respond.thinking`, `transferring.dialing`. */
 export function stateName(snapshot: CallSnapshot): string {
   if (snapshot.status === 'done') return 'ended';
-  const value = snapshot.value;
-  return typeof value === 'string' ? value : `respond.${value.respond}`;
+  const parts: string[] = [];
+  let value: unknown = snapshot.value;
+  while (typeof value === 'object' && value !== null) {
+    const [key, inner] = Object.entries(value)[0] ?? ['', ''];
+    parts.push(key);
+    value = inner;
+  }
+  parts.push(String(value));
+  return parts.filter((part) => part !== 'live' && part !== 'round').join('.');
+}
+
+/** The active state nodes, found from the snapshot's value through the machine's public node tree. */
+export function activeNodes(snapshot: CallSnapshot): AnyStateNode[] {
+  const nodes: AnyStateNode[] = [callMachine.root];
+  const walk = (node: AnyStateNode, value: unknown): void => {
+    const entries = typeof value === 'string' ? [[value, undefined] as const] : Object.entries(value ?? {});
+    for (const [key, inner] of entries) {
+      const child = node.states[key];
+      if (child === undefined) continue;
+      nodes.push(child);
+      if (inner !== undefined) walk(child, inner);
+    }
+  };
+  walk(callMachine.root, snapshot.value);
+  return nodes;
 }
 
 /** Built-in timer events of the active states (`xstate.after.<delay>.<state id>`). */
 function timerEvents(snapshot: CallSnapshot): ModelEvent[] {
-  const nodes = (snapshot as unknown as { _nodes: AnyStateNode[] })._nodes;
+  const nodes = activeNodes(snapshot);
+  // The filler timer fires once per tool round (its transition has no target, so it does not restart).
+  const { fillerDue, speech, turn, round } = snapshot.context;
+  const fillerFired = fillerDue || speech.segments.some((segment) => segment.name === `t${turn}-filler${round.index}`);
   return [...new Set(nodes.flatMap((node) => node.after.map((transition) => transition.eventType)))].map(
     (type) => ({ type: type as `xstate.after.${string}` }),
-  );
+  ).filter((event) => !(fillerFired && event.type.startsWith('xstate.after.toolFiller')));
 }
 
 function actorError(id: string): ModelEvent {
@@ -56,20 +109,54 @@ function callerTalksOverAgent(config: ModelConfig): ModelEvent[] {
   return config.options.minInterruptWords > 1 ? [...events, ev.final(SHORT, true), ev.interim(SHORT)] : events;
 }
 
-const llmSideEvents = (): ModelEvent[] => [
+/**
+ * Tool calls the model may make (kept few so the state space stays finite): in a first round, every kind of call
+ * (a cancellable lookup, a lookup with the slow uncancellable booking alongside, the control tools, and three
+ * refused calls); in a later round only the lookup; after spoken text only the lookup and the control tools.
+ */
+function toolCalls(snapshot: CallSnapshot, spoken: boolean): ModelEvent[] {
+  const { turn, round } = snapshot.context;
+  const id = (name: string) => `${name}-t${turn}-r${round.index}-${round.calls.length + 1}`;
+  const [first, second] = round.calls;
+  if (second !== undefined) return [];
+  if (first !== undefined) return first.name === 'lookup_order' && round.index === 1 && !spoken ? [ev.tool('book_table', { time: '19:00' }, id('book_table'))] : [];
+  const lookup = ev.tool('lookup_order', { order: '42' }, id('lookup_order'));
+  if (round.index > 1) return [lookup];
+  const control = [ev.tool('end_call', {}, id('end_call')), ev.tool('transfer_call', { target: 'sales' }, id('transfer_call'))];
+  if (spoken) return [lookup, ...control];
+  return [
+    lookup,
+    ev.tool('book_table', { time: '19:00' }, id('book_table')),
+    ...control,
+    ev.tool('transfer_call', { target: 'the ceo' }, id('transfer_call')),
+    ev.tool('launch_rocket', {}, id('launch_rocket')),
+    ev.tool('lookup_order', {}, id('lookup_order'), 'tool arguments are not valid JSON'),
+  ];
+}
+
+const llmSideEvents = (snapshot: CallSnapshot, spoken: boolean): ModelEvent[] => [
   ev.done(),
   ev.llmError(),
-  ev.tool('end_call'),
-  ev.tool('transfer_call', { to: TRANSFER_TO }),
-  ev.tool('transfer_call', { to: 42 }),
+  ...toolCalls(snapshot, spoken),
   ev.firstAudio(),
   ev.audioStarted(),
   actorError('llm'),
 ];
 
-const everywhere = (): ModelEvent[] => [
+/** One result (ok or error) for each call the tool runner still runs. */
+function toolResults(snapshot: CallSnapshot): ModelEvent[] {
+  return snapshot.context.round.calls
+    .filter((call) => call.outcome === null)
+    .flatMap((call) => [ev.toolResult(call.id, call.name, true), ev.toolResult(call.id, call.name, false)]);
+}
+
+const everywhere = (name: string): ModelEvent[] =>
+  ['connecting', 'configuring'].includes(name) ? [ev.stop(), ev.hangup(), ev.hangup(true), actorError('transport')] : liveEverywhere();
+
+const liveEverywhere = (): ModelEvent[] => [
   ev.stop(),
   ev.hangup(),
+  ev.hangup(true),
   ev.sttError(true),
   ev.sttError(false),
   ev.ttsError(true),
@@ -85,25 +172,39 @@ export function modelEvents(config: ModelConfig) {
     const byState: Record<string, () => ModelEvent[]> = {
       ended: () => [],
       connecting: () => [ev.start()],
+      configuring: () => [ev.configured(config.options), actorError('configure')],
       greeting: () => [...markEvents(snapshot), ...callerTalksOverAgent(config)],
       // ev.final('', true): Deepgram's empty speech_final (all words came in earlier finals).
       listening: () => [ev.final(WORDS, true), ev.final(WORDS, false), ev.final('', true), ev.interim(WORDS), ev.utteranceEnd()],
       'respond.thinking': () => [
         ev.text('Sure thing. '),
         ev.text(' '),
-        ...llmSideEvents(),
+        ...llmSideEvents(snapshot, false),
         ev.final(WORDS, true),
         ev.final(FILLER, false),
         ev.interim(WORDS),
         ev.interim(FILLER),
       ],
       'respond.speaking': () => [
-        ...(segments < 2 ? [ev.text('It is 3.5 km. '), ev.text('This sentence is long enough to flush on its own. ')] : []),
+        ...(segments - snapshot.context.round.firstSegment < 2 && segments < 4
+          ? [ev.text('It is 3.5 km. '), ev.text('This sentence is long enough to flush on its own. ')]
+          : []),
         ev.text('and so on'),
-        ...llmSideEvents(),
+        ...llmSideEvents(snapshot, true),
         ...markEvents(snapshot),
         ...callerTalksOverAgent(config),
       ],
+      'respond.tooling': () => [
+        ...toolResults(snapshot),
+        ...markEvents(snapshot),
+        ...callerTalksOverAgent(config),
+        ev.final(WORDS, false),
+        ev.firstAudio(),
+        actorError('tools'),
+      ],
+      'transferring.announcing': () => markEvents(snapshot),
+      'transferring.dialing': () => [ev.transferred(), ev.transferFailed()],
+      'transferring.handedOff': () => [],
       prompting: () => [...markEvents(snapshot), ...callerTalksOverAgent(config)],
       interrupted: () => [
         ev.cleared(),
@@ -118,7 +219,7 @@ export function modelEvents(config: ModelConfig) {
     const name = stateName(snapshot);
     const events = byState[name];
     if (events === undefined) throw new Error(`the model has no events for state ${name}`);
-    return name === 'ended' ? [] : [...events(), ...timerEvents(snapshot), ...everywhere()];
+    return name === 'ended' ? [] : [...events(), ...timerEvents(snapshot), ...everywhere(name)];
   };
 }
 
@@ -127,8 +228,12 @@ export function serializeModelState(snapshot: CallSnapshot): string {
   const name = stateName(snapshot);
   if (name === 'ended') return 'ended';
   const { context: c } = snapshot;
-  const speech = [c.speech.kind, c.speech.segments.map((s) => s.heard), c.speech.buffer.trim() !== '', c.speech.open !== ''];
-  if (name === 'goodbye' || name === 'connecting') return JSON.stringify([name, speech]);
+  // Segments by mark status (how many await their mark, were heard, were cut), not one by one: the order rarely
+  // changes behaviour and listing it multiplies the states.
+  const marks = (heard: boolean | null) => c.speech.segments.filter((segment) => segment.heard === heard).length;
+  const speech = [c.speech.kind, marks(null), marks(true) > 0, marks(false) > 0, c.speech.buffer.trim() !== '', c.speech.open !== ''];
+  if (name === 'goodbye' || name === 'connecting' || name === 'configuring') return JSON.stringify([name, speech]);
+  const round = c.round.calls.map((call) => [call.name, call.outcome === null ? null : call.outcome.ok]);
   return JSON.stringify([
     name,
     speech,
@@ -138,7 +243,12 @@ export function serializeModelState(snapshot: CallSnapshot): string {
     c.userText !== '',
     c.reprompts,
     c.hangupAfterReply,
-    c.replyProgressed,
+    c.transferTo !== null,
+    round,
+    c.round.index,
+    c.rounds.length,
+    c.fillerDue,
+    c.callerSpokeDuringTools,
   ]);
 }
 
@@ -161,11 +271,16 @@ export function planPaths(config: ModelConfig): PathPlan {
   // An edge is worth its own path when no planned path takes the same first transitions between the same two
   // states (the state pair catches the eventless/onDone transitions that follow, e.g. the last mark of a reply).
   const taken = new Set<string>();
+  // The context fields an edge changed tell apart the eventless transitions that follow the event within the same
+  // state (a mark that lets a due filler be said), which neither the event's transitions nor the state pair show.
+  const changed = (from: CallSnapshot, to: CallSnapshot) =>
+    (Object.keys(to.context) as Array<keyof CallSnapshot['context']>).filter((key) => !Object.is(from.context[key], to.context[key]));
   const signature = (from: CallSnapshot, event: ModelEvent, to: CallSnapshot) =>
     [
       stateName(from),
       ...callMachine.getTransitionData(from, event as never).map(transitionKey),
       stateName(to),
+      ...changed(from, to),
     ].join(' ');
 
   const initial = shortest.find((path) => path.steps.length === 0)?.state;

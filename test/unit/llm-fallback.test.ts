@@ -39,7 +39,7 @@ const messages: ChatMessage[] = [{ role: 'user', content: 'hello' }];
 async function collect(client: LlmClient, signal = new AbortController().signal): Promise<{ text: string; error?: unknown }> {
   let text = '';
   try {
-    for await (const event of client.stream(messages, signal)) if (event.type === 'text') text += event.text;
+    for await (const event of client.stream({ messages, tools: [] }, signal)) if (event.type === 'text') text += event.text;
     return { text };
   } catch (error) {
     return { text, error };

@@ -7,6 +7,7 @@ import { addReplyText, finishReply, finishReplyWithApology, startReply, type Spe
 import { countSentences, takeChunks } from '../../machines/sentences.js';
 import { joinFinals, restorePending } from '../../machines/utterance.js';
 import type { TtsCommand } from '../../machines/events.js';
+import { defaultCallOptions } from '../../machines/options.js';
 
 /** Feed a token stream through the reply planner like LLM.TEXT events would, then LLM.DONE. */
 function streamReply(tokens: readonly string[], done = true): { speech: AgentSpeech; commands: TtsCommand[] } {
@@ -178,7 +179,7 @@ describe('heard-text truncation', () => {
     const history = appendMessage(appendMessage([], 'assistant', 'Hello!'), 'assistant', 'Still there?');
     expect(history).toEqual([{ role: 'assistant', content: 'Hello! Still there?' }]);
     expect(appendMessage(history, 'user', '  ')).toEqual(history);
-    expect(llmInputFor('Be brief.', history, 'hi').messages).toEqual([
+    expect(llmInputFor({ ...defaultCallOptions, systemPrompt: 'Be brief.' }, history, 'hi', []).messages).toEqual([
       { role: 'system', content: 'Be brief.' },
       { role: 'assistant', content: 'Hello! Still there?' },
       { role: 'user', content: 'hi' },

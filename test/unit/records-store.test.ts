@@ -134,6 +134,7 @@ describe('call recorder', () => {
     let ended: CallSummary | undefined;
     const { send } = recordedCall(store, { onCallEnd: (s) => (ended = s) });
     send({ type: 'TRANSPORT.START', streamSid: 'MZ1', callSid: 'CArec', accountSid: 'AC1', customParameters: { From: '+1555' } });
+    await tick(); // the configure child (the agent's onCallStart) answers
     send({ type: 'TRANSPORT.MARK', name: 'greeting', played: true });
     await tick();
     expect(store.getCall('CArec')?.status).toBe('in-progress'); // written at call.started
@@ -148,7 +149,7 @@ describe('call recorder', () => {
     const log = store.getEventLog('CArec');
     expect(log?.input).toEqual({ options: defaultCallOptions });
     expect(log?.entries.filter((e) => 'in' in e).map((e) => ('in' in e ? e.in.type : ''))).toEqual([
-      'TRANSPORT.START', 'TRANSPORT.MARK', 'STT.FINAL', 'LLM.TEXT', 'LLM.DONE', 'TRANSPORT.MARK', 'TRANSPORT.STOP',
+      'TRANSPORT.START', 'xstate.done.actor.configure', 'TRANSPORT.MARK', 'STT.FINAL', 'LLM.TEXT', 'LLM.DONE', 'TRANSPORT.MARK', 'TRANSPORT.STOP',
     ]);
     expect(log?.entries.length).toBe(record?.eventLog.entries);
     store.close();
@@ -158,6 +159,7 @@ describe('call recorder', () => {
     const store = openSqliteStore(path.join(dir, 'bounded.db'));
     const { send, metrics } = recordedCall(store, { maxLogBytes: 2000 });
     send({ type: 'TRANSPORT.START', streamSid: 'MZ2', callSid: 'CAbig', accountSid: 'AC1', customParameters: {} });
+    await tick();
     for (let i = 0; i < 40; i++) send({ type: 'STT.INTERIM', text: `word ${i}` });
     playTurn(send, 'a long question');
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
