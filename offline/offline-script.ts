@@ -12,8 +12,8 @@ export const offlineLlmScript: LlmScriptEntry[] = [
   },
   {
     when: /\b(transfer|human|agent|operator)\b/i,
-    text: 'Sure, let me transfer you to a colleague.',
-    toolCall: { name: 'transfer_call', args: { to: '+15550100200' } },
+    text: 'Sure, let me transfer you to the manager.',
+    toolCall: { name: 'transfer_call', args: { target: 'manager' } },
   },
   {
     when: /\b(story|tell me about|explain|long)\b/i,

@@ -6,13 +6,24 @@ import { startDeepgramSimulator, type DeepgramSimulator } from './deepgram.js';
 import type { DeepgramSimOptions } from './deepgram-sim-types.js';
 import { startLlmSimulator, type LlmSimulator, type LlmSimOptions } from './llm.js';
 import { offlineLlmScript } from './offline-script.js';
+import { startOrdersApi, type OrdersApi } from './orders-api.js';
 
+/**
+ * Deepgram and LLM simulators, and the local orders API the example agent calls. ORDERS_API_URL is pointed at it
+ * unless the operator set it (the example agent reads it when a tool runs).
+ */
 export async function startOfflineSimulators(
   sim: { deepgram?: DeepgramSimOptions; llm?: LlmSimOptions } = {},
-): Promise<{ deepgram: DeepgramSimulator; llm: LlmSimulator }> {
-  const [deepgram, llm] = await Promise.all([
+): Promise<{ deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi }> {
+  const [deepgram, llm, orders] = await Promise.all([
     startDeepgramSimulator(sim.deepgram),
     startLlmSimulator({ script: offlineLlmScript, ...sim.llm }),
+    startOrdersApi(),
   ]);
-  return { deepgram, llm };
+  // Ours to point (unset, or set by an earlier offline stack of this process): the newest stack's API.
+  const current = process.env['ORDERS_API_URL'];
+  if (current === undefined || current === ownUrl) process.env['ORDERS_API_URL'] = ownUrl = orders.url;
+  return { deepgram, llm, orders };
 }
+
+let ownUrl: string | undefined;

@@ -28,6 +28,8 @@ export interface OfflineStackOptions {
   inspector?: CallInspector;
   onCallEvent?: ServerDeps['onCallEvent'];
   recordOptions?: ServerDeps['recordOptions'];
+  /** The agent the calls run (default: a plain agent with no tools but end_call). */
+  agent?: ServerDeps['agent'];
 }
 
 /**
@@ -53,7 +55,7 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
   const providers = await createProviders(config, log, opts.simulators, metrics);
   let server: RunningServer;
   try {
-    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions });
+    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions, agent: opts.agent });
   } catch (err) {
     await providers.close();
     throw err;

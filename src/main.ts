@@ -6,11 +6,8 @@
  */
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from '../lib/logger.js';
-import { createMetrics } from './metrics.js';
-import { createProviders } from './providers.js';
-import { startInspector, type CallInspector } from './inspector.js';
-import { startServer } from './server.js';
-import { assertPortFree, startupFailureText } from './startup-error.js';
+import { createPhoneServer } from './phone-server.js';
+import { startupFailureText } from './startup-error.js';
 
 function configOrExit(): Config {
   try {
@@ -29,14 +26,8 @@ function configOrExit(): Config {
 async function main(): Promise<void> {
   const config = configOrExit();
   const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
-  const metrics = createMetrics();
-  const providers = await createProviders(config, log, {}, metrics);
-  let inspector: CallInspector | undefined;
-  if (config.INSPECT) {
-    await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);
-    inspector = startInspector(config.INSPECT_PORT, log);
-  }
-  const server = await startServer({ config, log, metrics, providers, inspector });
+  const phone = await createPhoneServer({ env: config.INSPECT ? { INSPECT: '1' } : {}, log });
+  const { server } = phone;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -47,9 +38,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info('shutdown requested', { signal, activeCalls: server.activeCalls(), drainTimeoutMs: config.DRAIN_TIMEOUT_MS });
-    const { finished, saidGoodbye, cut } = await server.drain(config.DRAIN_TIMEOUT_MS);
-    inspector?.stop();
-    await providers.close();
+    const { finished, saidGoodbye, cut } = await phone.shutdown();
     log.info('shutdown complete', { finished, saidGoodbye, cut });
     process.exit(0);
   };

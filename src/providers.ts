@@ -17,6 +17,7 @@ import { llmFallbackObserver, type Metrics } from './metrics.js';
 import type { DeepgramSimulator } from '../offline/deepgram.js';
 import type { DeepgramSimOptions } from '../offline/deepgram-sim-types.js';
 import type { LlmSimulator, LlmSimOptions } from '../offline/llm.js';
+import type { OrdersApi } from '../offline/orders-api.js';
 import { defaultCallOptions, type CallOptions } from '../machines/options.js';
 
 export interface Providers {
@@ -35,7 +36,7 @@ export interface Providers {
   readonly ttsModel: string;
   readonly callOptions: CallOptions;
   /** Present when offline: the in-process simulators (the demo and tests look at what they saw). */
-  readonly simulators?: { deepgram: DeepgramSimulator; llm: LlmSimulator };
+  readonly simulators?: { deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi };
   close(): Promise<void>;
 }
 
@@ -96,8 +97,8 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
 
   if (config.offline) {
     const { startOfflineSimulators } = await import('../offline/offline-simulators.js');
-    const { deepgram, llm } = await startOfflineSimulators(sim);
-    simulators = { deepgram, llm };
+    const { deepgram, llm, orders } = await startOfflineSimulators(sim);
+    simulators = { deepgram, llm, orders };
     deepgramKey = 'offline';
     deepgramUrl = deepgram.url;
     credentials = {
@@ -152,7 +153,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
       }
     },
     async close() {
-      if (simulators) await Promise.all([simulators.deepgram.close(), simulators.llm.close()]);
+      if (simulators) await Promise.all([simulators.deepgram.close(), simulators.llm.close(), simulators.orders.close()]);
     },
   };
 }

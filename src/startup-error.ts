@@ -2,6 +2,7 @@
  * Start-up failures the operator fixes with a setting (a port in use, a host that is not ours): one line naming the
  * variable and the fix, exit 1 — never a multi-line stack for a mistake in the environment.
  */
+import { AgentLoadError } from './agent-loader.js';
 import net from 'node:net';
 import { ConfigError } from './config.js';
 
@@ -39,6 +40,6 @@ export async function assertPortFree(variable: string, port: number): Promise<vo
 
 /** What a CLI prints when start-up fails: the one line for configuration mistakes, the stack for bugs. */
 export function startupFailureText(err: unknown, prefix = 'fatal'): string {
-  if (err instanceof StartupError || err instanceof ConfigError) return err.message;
+  if (err instanceof StartupError || err instanceof ConfigError || err instanceof AgentLoadError) return err.message;
   return `${prefix}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 }

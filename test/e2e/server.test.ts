@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { WebSocket } from 'ws';
 import { call, eventually, sims, startStack, type E2eStack } from './harness.js';
+import { defineAgent } from '../../src/agent.js';
 import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 
@@ -125,7 +126,11 @@ describe('server HTTP surface', () => {
         }).done;
       },
     });
-    stack = await startStack({ env: { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.url, CALLS_API_TOKEN: 'calls-secret', TWILIO_PHONE_NUMBER: '+15550009999' } });
+    stack = await startStack({
+      env: { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.url, CALLS_API_TOKEN: 'calls-secret', TWILIO_PHONE_NUMBER: '+15550009999' },
+      // transfer_call is offered only with targets; the model names one, the number comes from here.
+      agent: defineAgent({ systemPrompt: 'Help.', greeting: 'Hello!', transferTargets: { manager: '+15550100200' } }),
+    });
     serverUrl = stack.server.localUrl;
     token = stack.config.twilioAuthToken;
 
@@ -150,7 +155,8 @@ describe('server HTTP surface', () => {
     // Answering-machine detection is on by default for outbound calls (see amd.test.ts).
     expect(rest.calls[0]).toMatchObject({ to: '+15551234567', from: '+15550009999', url: `${stack.server.publicUrl}/voice?Amd=1` });
     await answered;
-    // The offline LLM answers "transfer … human" with transfer_call: the server updated the live call with <Dial>.
+    // The offline LLM answers "transfer … human" with transfer_call {target: 'manager'}: once the announcement had
+    // played, the server updated the live call with <Dial> to the manager's number.
     const fake = rest;
     await eventually(() => (fake.calls[0]?.updates.length ?? 0) > 0, 'transfer update');
     expect(fake.calls[0]?.updates[0]?.Twiml).toMatch(/<Dial>\+15550100200<\/Dial>/);

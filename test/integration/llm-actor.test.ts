@@ -3,6 +3,9 @@
  * loopback, for both providers: streaming text, tool calls, cancellation (the simulator sees the client go away and
  * nothing is reported as an error), HTTP / network / mid-stream failures.
  */
+import { defineAgent } from '../../src/agent.js';
+import { agentCallOptions } from '../../src/agent-runtime.js';
+import { defaultCallOptions } from '../../machines/options.js';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,8 +35,14 @@ function capturingLogger() {
   return { log, entries };
 }
 
+/** The tools a call offers when its agent has transfer targets (end_call, transfer_call), as the LLM gets them. */
+const CONTROL_TOOLS = agentCallOptions(
+  defineAgent({ systemPrompt: 'x', greeting: 'y', transferTargets: { sales: '+15550100200' } }),
+  defaultCallOptions,
+).tools.map(({ name, description, parameters }) => ({ name, description, parameters }));
+
 /** Runs the actor invoked by a tiny parent machine, recording everything it sends back. */
-function startTurn(client: LlmClient, messages: readonly ChatMessage[]) {
+function startTurn(client: LlmClient, messages: readonly ChatMessage[], stallTimeoutMs = 30_000) {
   const { log, entries } = capturingLogger();
   const events: AnyEventObject[] = [];
   const waiters = new Set<() => void>();
@@ -46,7 +55,7 @@ function startTurn(client: LlmClient, messages: readonly ChatMessage[]) {
     initial: 'running',
     states: {
       running: {
-        invoke: { id: 'llm', src: 'llm', input: { messages, tools: [], stallTimeoutMs: 30_000 } },
+        invoke: { id: 'llm', src: 'llm', input: { messages, tools: CONTROL_TOOLS, stallTimeoutMs } },
         on: { 'TEST.STOP': 'stopped', '*': { actions: ({ event }) => record(event) } },
       },
       stopped: { on: { '*': { actions: ({ event }) => record(event) } } },
@@ -128,8 +137,8 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('llm actor on %s', (provider
     sim.script.push(...entries);
   };
   const turns: Array<ReturnType<typeof startTurn>> = [];
-  const turn = (messages: readonly ChatMessage[], c: LlmClient = client) => {
-    const t = startTurn(c, messages);
+  const turn = (messages: readonly ChatMessage[], c: LlmClient = client, stallTimeoutMs?: number) => {
+    const t = startTurn(c, messages, stallTimeoutMs);
     turns.push(t);
     return t;
   };
@@ -159,7 +168,7 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('llm actor on %s', (provider
     expect(t.parentErrors).toEqual([]);
   });
 
-  it('sends the whole conversation in the provider shape, with the built-in tools', async () => {
+  it('sends the whole conversation in the provider shape, with the tools of the call', async () => {
     const messages: ChatMessage[] = [
       { role: 'system', content: SYSTEM },
       { role: 'assistant', content: GREETING },
@@ -177,8 +186,8 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('llm actor on %s', (provider
     if (provider === 'openai') {
       expect(seen?.messages).toEqual(messages.map((m) => ({ role: m.role, content: m.content })));
       expect(seen?.tools).toMatchObject([
-        { type: 'function', function: { name: 'end_call', parameters: { type: 'object', required: [] } } },
-        { type: 'function', function: { name: 'transfer_call', parameters: { type: 'object', required: ['to'] } } },
+        { type: 'function', function: { name: 'end_call', parameters: { type: 'object' } } },
+        { type: 'function', function: { name: 'transfer_call', parameters: { type: 'object', required: ['target'], properties: { target: { enum: ['sales'] } } } } },
       ]);
     } else {
       // Anthropic: system prompt as the `system` param, and a user message first.
@@ -187,8 +196,8 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('llm actor on %s', (provider
         ...messages.slice(1).map((m) => ({ role: m.role, content: m.content })),
       ]);
       expect(seen?.tools).toMatchObject([
-        { name: 'end_call', input_schema: { type: 'object', required: [] } },
-        { name: 'transfer_call', input_schema: { type: 'object', required: ['to'] } },
+        { name: 'end_call', input_schema: { type: 'object' } },
+        { name: 'transfer_call', input_schema: { type: 'object', required: ['target'], properties: { target: { enum: ['sales'] } } } },
       ]);
     }
   });
@@ -237,20 +246,35 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('llm actor on %s', (provider
     expect(t.events[0]).toMatchObject({ type: 'LLM.TOOL_CALL', name: 'transfer_call', args: { to: '+15551234567' } });
   });
 
-  it('ignores an unknown tool with a warning and still finishes', async () => {
+  it('a stream that goes quiet mid-reply is aborted at once and reported as a stall', async () => {
+    // Two tokens, then the next one would take 20 s: the actor gives up 300 ms after the last one.
+    use({ text: 'Well, let me see about that for you.', tokensPerSecond: 0.05, firstTokenMs: 10 });
+    const aborted = onceEvent<{ provider: string; tokensSent: number }>(sim, 'abort');
+    const t = turn(conversation('Hello?'), client, 300);
+    await t.settled();
+    expect(typesOf(t.events)).toContain('LLM.TEXT');
+    const error = t.events.at(-1);
+    expect(error).toMatchObject({ type: 'LLM.ERROR', message: expect.stringContaining('stalled: nothing for 300 ms') });
+    // The HTTP stream was aborted when the stall was seen, not left to run.
+    expect((await aborted).provider).toBe(provider);
+    expect(typesOf(t.events).filter((type) => type === 'LLM.ERROR')).toHaveLength(1);
+  });
+
+  it('forwards every tool call with its id, known or not (the machine answers unknown names)', async () => {
     use({ text: 'Let me check.', toolCall: { name: 'book_table', args: { people: 2 } } });
     const t = turn(conversation('Book a table.'));
     await t.settled();
-    expect(typesOf(t.events)).not.toContain('LLM.TOOL_CALL');
+    const call = t.events.find((e) => e.type === 'LLM.TOOL_CALL');
+    expect(call).toMatchObject({ name: 'book_table', args: { people: 2 } });
+    expect(String((call as { id?: unknown } | undefined)?.id)).toMatch(/^(call_|toolu_)/);
     expect(typesOf(t.events).at(-1)).toBe('LLM.DONE');
-    expect(t.logs.some((l) => l.level === 'warn' && l['tool'] === 'book_table')).toBe(true);
   });
 
   it('turns tool arguments that are not valid JSON into {} with a warning', async () => {
     use({ toolCall: { name: 'end_call', args: {}, rawArguments: '{"reason": "caller hung' } });
     const t = turn(conversation('Bye.'));
     await t.settled();
-    expect(t.events[0]).toMatchObject({ type: 'LLM.TOOL_CALL', name: 'end_call', args: {} });
+    expect(t.events[0]).toMatchObject({ type: 'LLM.TOOL_CALL', name: 'end_call', args: {}, argsError: expect.stringContaining('not valid JSON') });
     expect(t.logs.some((l) => l.level === 'warn' && String(l.message).includes('not valid JSON'))).toBe(true);
   });
 
