@@ -4,7 +4,7 @@
  * and commands them. Pure: times come from the events' `at`, timers are the named delays, side effects are
  * sendTo/emit. See README "States" for the walkthrough.
  */
-import { and, not, stateIn, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { and, not, or, stateIn, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { initialContext } from './call.setup.js';
 import { callToolSetup } from './call.tool-actions.js';
 import { llmInputFor } from './history.js';
@@ -20,9 +20,11 @@ const PROMPTING = '#call.live.prompting';
 const apology = { type: 'sayPhrase', params: { kind: 'apology' } } as const;
 const reportLlmError = { type: 'reportError', params: { source: 'llm' } } as const;
 
-/** Caller speech while agent audio plays (greeting, fixed phrases, replies). */
+/** Caller speech (and key presses) while agent audio plays (greeting, fixed phrases, replies). */
 function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption') {
+  const keyInterrupts = interruption === 'greetingInterruption' ? 'greetingDtmfInterrupts' : 'dtmfInterrupts';
   return {
+    'TRANSPORT.DTMF': [{ guard: keyInterrupts, target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { actions: 'keepDigit' }],
     'STT.FINAL': [
       { guard: interruption, target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
       { guard: 'isBackchannel' }, // "uh-huh" over the agent: heard, not kept
@@ -65,6 +67,8 @@ export const callMachine = callToolSetup.createMachine({
   on: {
     'TRANSPORT.STOP': { target: '.ended', actions: 'noteStopReason' },
     'CALL.HANGUP': { target: '.ended', actions: ['hangUp', 'noteHangupReason'] },
+    // A verdict after screening is over (or for a call that never screened) is only reported.
+    'CALL.ANSWERED_BY': { actions: 'emitAnsweredBy' },
   },
   initial: 'connecting',
   states: {
@@ -126,8 +130,31 @@ export const callMachine = callToolSetup.createMachine({
           { actions: { type: 'reportError', params: { source: 'tts' } } },
         ],
       },
-      initial: 'greeting',
+      initial: 'starting',
       states: {
+        starting: {
+          always: [{ guard: 'awaitsAmd', target: 'screening' }, { target: 'greeting' }],
+        },
+
+        // An outbound call with answering-machine detection: silent until Twilio says who answered (a greeting would
+        // be heard by the machine, and its words must not start a turn).
+        screening: {
+          after: { amdTimeout: 'greeting' },
+          on: {
+            'CALL.ANSWERED_BY': [
+              { guard: 'answeredByMachine', target: 'voicemail', actions: 'emitAnsweredBy' },
+              { target: 'greeting', actions: 'emitAnsweredBy' },
+            ],
+          },
+        },
+
+        // The machine's beep is over (DetectMessageEnd): leave the message, then hang up.
+        voicemail: {
+          entry: [{ type: 'sayPhrase', params: { kind: 'voicemail' } }, { type: 'setEndReason', params: { reason: 'voicemail' } }],
+          always: { guard: 'speechPlayedOut', target: '#call.ended', actions: ['commitSpeech', 'hangUp'] },
+          after: { phraseTimeout: { target: '#call.ended', actions: 'hangUp' } },
+        },
+
         greeting: {
           entry: { type: 'sayPhrase', params: { kind: 'greeting' } },
           always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
@@ -139,6 +166,7 @@ export const callMachine = callToolSetup.createMachine({
           // A turn that ended while the agent was talking (e.g. over a non-interruptible greeting) is answered now.
           always: { guard: 'turnEnded', target: 'respond' },
           after: {
+            dtmfTimeout: { guard: 'hasDigits', target: 'respond' }, // keys, then a pause: that was the input
             idleTimeout: [
               { guard: 'hasPending', target: 'respond' }, // finals but neither speech_final nor UtteranceEnd came
               { guard: 'canReprompt', target: 'prompting', actions: { type: 'sayPhrase', params: { kind: 'reprompt' } } },
@@ -152,13 +180,17 @@ export const callMachine = callToolSetup.createMachine({
             ],
             'STT.INTERIM': { target: 'listening', reenter: true },
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
+            'TRANSPORT.DTMF': [
+              { guard: 'isTerminator', target: 'respond', actions: 'keepDigit' },
+              { target: 'listening', reenter: true, actions: 'keepDigit' }, // restarts the inter-digit timer
+            ],
           },
         },
 
         // One caller turn: inference → tools → inference … Leaving it (barge-in, hangup, error) stops the llm or
         // tools child, which aborts the HTTP stream or the tools' signals.
         respond: {
-          entry: ['startTurn', 'emitUserUtterance'],
+          entry: ['emitDtmf', 'startTurn', 'emitUserUtterance'],
           on: {
             'LLM.TOOL_CALL': { actions: 'noteToolCall' },
             'TTS.FIRST_AUDIO': { actions: 'noteTtsFirstAudio' },
@@ -222,6 +254,7 @@ export const callMachine = callToolSetup.createMachine({
                     // The caller was not done: drop this turn, keep every word for the next one.
                     'STT.FINAL': { guard: 'callerResumes', target: LISTENING, actions: ['abandonTurn', 'keepFinal'] },
                     'STT.INTERIM': { guard: 'callerResumes', target: LISTENING, actions: 'abandonTurn' },
+                    'TRANSPORT.DTMF': { target: LISTENING, actions: ['abandonTurn', 'keepDigit'] },
                   },
                 },
                 speaking: {
@@ -252,7 +285,7 @@ export const callMachine = callToolSetup.createMachine({
               },
               after: {
                 toolFiller: [
-                  { guard: 'callerSpokeDuringTools' },
+                  { guard: or(['callerSpokeDuringTools', not('fillerWanted')]) },
                   { guard: 'agentAudible', actions: 'markFillerDue' }, // said once playback ends
                   { actions: 'sayFiller' },
                 ],
@@ -265,6 +298,7 @@ export const callMachine = callToolSetup.createMachine({
               ],
               on: {
                 'TOOL.RESULT': { actions: 'noteToolResult' },
+                'TRANSPORT.DTMF': { actions: 'forwardDigitToTools' },
                 'STT.FINAL': [
                   { guard: interruptsTools, target: INTERRUPTED, actions: ['keepFinal', 'cancelRound', ...bargeIn] },
                   // Tools that must finish: the caller still cuts the agent off, and is answered after them.
@@ -299,6 +333,7 @@ export const callMachine = callToolSetup.createMachine({
             'TTS.CLEARED': 'listening',
             'STT.FINAL': [{ guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' }, { actions: 'keepFinal' }],
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
+            'TRANSPORT.DTMF': [{ guard: 'isTerminator', target: 'respond', actions: 'keepDigit' }, { actions: 'keepDigit' }],
             'TRANSPORT.MARK': {}, // echoes of the cleared segments (played:false): nothing to record
           },
         },

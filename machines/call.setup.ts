@@ -34,8 +34,8 @@ import { cutText, generatedText, heardText, markSegment, nothingPlaying, playedO
 import { appendMessage, appendMessages, turnMessages } from './history.js';
 import type { CallOptions } from './options.js';
 import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply, type SpeechPlan } from './reply.js';
-import { allResultsIn, needsToolRound, newRound, roundCancellable } from './tool-round.js';
-import { joinFinals, restorePending } from './utterance.js';
+import { allResultsIn, fillerText, needsToolRound, newRound, roundCancellable } from './tool-round.js';
+import { callerUtterance, keypadText, restorePending } from './utterance.js';
 
 // ── Children: the server provides the real ones with `callMachine.provide({ actors })`; these types pin them ──
 export type SttInput = { readonly language: string | null };
@@ -84,6 +84,8 @@ function phraseText(options: CallOptions, kind: PhraseKind): string {
       return options.goodbyeText;
     case 'transfer':
       return options.transferText;
+    case 'voicemail':
+      return options.voicemailText;
   }
 }
 
@@ -101,6 +103,7 @@ function errorReport(source: ErrorSource, event: EventObject): CallEmitted {
 }
 
 function callerText(event: CallEvent): string {
+  if (event.type === 'TRANSPORT.DTMF') return keypadText(event.digit);
   return event.type === 'STT.INTERIM' || event.type === 'STT.FINAL' ? event.text : '';
 }
 
@@ -129,7 +132,16 @@ export const callSetup = setup({
       event.type === 'STT.FINAL' && event.speechFinal && (event.text.trim() !== '' || context.pending.length > 0),
     hasPending: ({ context }) => context.pending.length > 0,
     /** An end of turn arrived while we could not act on it (greeting, agent talking, interrupted). */
-    turnEnded: ({ context }) => context.endOfTurnAt !== null && context.pending.length > 0,
+    turnEnded: ({ context }) => context.endOfTurnAt !== null && (context.pending.length > 0 || context.digits !== ''),
+    hasDigits: ({ context }) => context.digits !== '',
+    /** The key that ends the caller's input at once (`#` by default). */
+    isTerminator: ({ context, event }) =>
+      event.type === 'TRANSPORT.DTMF' && context.options.dtmfTerminator !== '' && event.digit === context.options.dtmfTerminator,
+    dtmfInterrupts: ({ context }) => context.options.dtmfInterrupts,
+    greetingDtmfInterrupts: ({ context }) => context.options.dtmfInterrupts && context.options.greetingInterruptible,
+    /** An outbound call placed with answering-machine detection: wait for Twilio's verdict before greeting. */
+    awaitsAmd: ({ context }) => context.call?.customParameters['Amd'] === '1',
+    answeredByMachine: ({ event }) => event.type === 'CALL.ANSWERED_BY' && event.answeredBy === 'machine',
     isInterruption: ({ context, event }) => isInterruption(callerText(event), context.options),
     greetingInterruption: ({ context, event }) =>
       context.options.greetingInterruptible && isInterruption(callerText(event), context.options),
@@ -157,6 +169,8 @@ export const callSetup = setup({
     roundCancellable: ({ context }) => roundCancellable(context.round),
     callerSpokeDuringTools: ({ context }) => context.callerSpokeDuringTools,
     fillerDue: ({ context }) => context.fillerDue,
+    /** The running tools want a filler said (a tool waiting for key presses does not). */
+    fillerWanted: ({ context }) => fillerText(context.round, context.options) !== '',
   },
   actions: {
     rememberStart: assign(({ event }) => {
@@ -188,7 +202,9 @@ export const callSetup = setup({
     applyCallOptions: assign((_, params: { options: CallOptions }) => ({ options: params.options })),
     sayPhrase: enqueueActions(({ context, enqueue }, params: { kind: PhraseKind }) => {
       const segment = params.kind === 'greeting' ? 'greeting' : `${params.kind}-${context.phrases}`;
-      const plan = startPhrase(params.kind, phraseText(context.options, params.kind), segment);
+      // A voicemail given with the outbound call (the Voicemail stream parameter) wins over the agent's.
+      const perCall = params.kind === 'voicemail' ? context.call?.customParameters['Voicemail'] : undefined;
+      const plan = startPhrase(params.kind, perCall ?? phraseText(context.options, params.kind), segment);
       enqueue.assign({
         speech: plan.speech,
         phrases: context.phrases + 1,
@@ -204,14 +220,26 @@ export const callSetup = setup({
         endOfTurnAt: event.speechFinal ? event.at : context.endOfTurnAt,
       };
     }),
+    keepDigit: assign(({ context, event }) => {
+      assertEvent(event, 'TRANSPORT.DTMF');
+      const ends = context.options.dtmfTerminator !== '' && event.digit === context.options.dtmfTerminator;
+      return { digits: context.digits + event.digit, lastFinalAt: event.at, endOfTurnAt: ends ? event.at : context.endOfTurnAt };
+    }),
+    /** Key presses while tools run go to them (a tool may be waiting for the caller to type a number). */
+    forwardDigitToTools: sendTo('tools', ({ event }) => event),
+    emitAnsweredBy: emit(({ event }) => {
+      assertEvent(event, 'CALL.ANSWERED_BY');
+      return { type: 'call.answeredBy' as const, answeredBy: event.answeredBy, at: event.at };
+    }),
     markEndOfTurn: assign(({ event }) => {
       assertEvent(event, 'STT.UTTERANCE_END');
       return { endOfTurnAt: event.at };
     }),
     startTurn: assign(({ context }) => ({
       turn: context.turn + 1,
-      userText: joinFinals(context.pending),
+      userText: callerUtterance(context.pending, context.digits),
       pending: [],
+      digits: '',
       endOfTurnAt: null,
       timestamps: { ...emptyTimestamps, userSpeechEndAt: context.endOfTurnAt ?? context.lastFinalAt },
       speech: startReply(),
@@ -229,6 +257,11 @@ export const callSetup = setup({
       text: context.userText,
       at: context.timestamps.userSpeechEndAt,
     })),
+    /** Before startTurn moves them into the utterance: the keys of this turn, for records and logs. */
+    emitDtmf: enqueueActions(({ context, enqueue }) => {
+      if (context.digits === '') return;
+      enqueue.emit({ type: 'call.dtmf', turn: context.turn + 1, digits: context.digits, at: context.endOfTurnAt ?? context.lastFinalAt ?? 0 });
+    }),
     /**
      * The caller went on talking before they heard anything of this turn: if nothing of it happened (no completed
      * tool round), their utterance goes back in front of what they said since; otherwise the turn is kept.
@@ -308,12 +341,12 @@ export const callSetup = setup({
     clearTts: sendTo('tts', { type: 'TTS.CLEAR' }),
     hangUp: sendTo('transport', { type: 'TRANSPORT.HANGUP' }),
     emitBargeIn: emit(({ context, event }) => {
-      assertEvent(event, ['STT.INTERIM', 'STT.FINAL']);
+      assertEvent(event, ['STT.INTERIM', 'STT.FINAL', 'TRANSPORT.DTMF']);
       return {
         type: 'call.bargeIn' as const,
         turn: context.turn,
         during: context.speech.kind,
-        callerText: event.text,
+        callerText: callerText(event),
         heard: heardText(context.speech),
         cut: cutText(context.speech),
         at: event.at,

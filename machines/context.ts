@@ -25,7 +25,7 @@ export type ConfigureInput = { readonly call: CallInfo; readonly options: CallOp
 /** Input of the `transfer` child. */
 export type TransferInput = { readonly callSid: string; readonly to: string };
 
-export type PhraseKind = 'greeting' | 'reprompt' | 'apology' | 'goodbye' | 'transfer';
+export type PhraseKind = 'greeting' | 'reprompt' | 'apology' | 'goodbye' | 'transfer' | 'voicemail';
 export type SpeechKind = PhraseKind | 'reply' | 'none';
 
 /**
@@ -62,6 +62,8 @@ export type CallContext = {
   readonly history: readonly ChatMessage[];
   /** is_final transcripts not answered yet. */
   readonly pending: readonly string[];
+  /** Keys pressed and not answered yet (terminator included). */
+  readonly digits: string;
   /** An end-of-turn signal (speech_final / UtteranceEnd) seen for `pending` that could not be acted on yet. */
   readonly endOfTurnAt: number | null;
   readonly lastFinalAt: number | null;
@@ -105,6 +107,7 @@ export function initialContext(input: CallInput): CallContext {
     call: null,
     history: [],
     pending: [],
+    digits: '',
     endOfTurnAt: null,
     lastFinalAt: null,
     turn: 0,

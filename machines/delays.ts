@@ -15,6 +15,10 @@ export const callDelays = {
   llmTimeout: ({ context }: { context: CallContext }) => context.options.llmTimeoutMs,
   clearTimeout: ({ context }: { context: CallContext }) => context.options.clearTimeoutMs,
   phraseTimeout: ({ context }: { context: CallContext }) => phraseTimeoutMs(context.speech),
+  /** Keys pressed, then nothing for this long: the digits end the caller's turn. */
+  dtmfTimeout: ({ context }: { context: CallContext }) => context.options.dtmfTimeoutMs,
+  /** An outbound call waits this long for the answering-machine verdict, then greets anyway. */
+  amdTimeout: ({ context }: { context: CallContext }) => context.options.amdTimeoutMs,
   /** A tool round running this long with nothing playing gets its filler said. */
   toolFiller: ({ context }: { context: CallContext }) => context.options.toolFillerDelayMs,
   /** Twilio accepted the transfer but the media stream did not stop: hang up rather than hold the line open. */

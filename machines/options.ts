@@ -13,7 +13,8 @@ export type ToolPolicy = {
   readonly kind: 'function' | 'end_call' | 'transfer_call';
   /** Barge-in or caller speech while it runs aborts it and discards its result (default true). */
   readonly cancelOnInterruption: boolean;
-  /** Said once if the tool is still running after `toolFillerDelayMs` and nothing is playing; null = default. */
+  /** Said once if the tool is still running after `toolFillerDelayMs` and nothing is playing; null = the default
+   * filler, '' = none (a tool waiting for key presses). */
   readonly filler: string | null;
 };
 
@@ -51,6 +52,16 @@ export interface CallOptions {
   readonly maxToolRounds: number;
   /** A tool running this long with nothing playing gets its filler said. */
   readonly toolFillerDelayMs: number;
+  /** Left on an answering machine (outbound calls with answering-machine detection), then the call hangs up. */
+  readonly voicemailText: string;
+  /** How long an outbound call with answering-machine detection waits for Twilio's verdict before greeting. */
+  readonly amdTimeoutMs: number;
+  /** Key presses: this long after the last key the digits end the caller's turn… */
+  readonly dtmfTimeoutMs: number;
+  /** …or at once on this key ('' = none). */
+  readonly dtmfTerminator: string;
+  /** A key press while the agent talks interrupts it, like speech. */
+  readonly dtmfInterrupts: boolean;
   /** STT language (BCP-47, e.g. `en-US`); null = the engine's default. */
   readonly language: string | null;
   /** TTS voice model (e.g. `aura-2-thalia-en`); null = the server's default. */
@@ -78,6 +89,11 @@ export const defaultCallOptions = {
   transferTargets: {},
   maxToolRounds: 5,
   toolFillerDelayMs: 700,
+  voicemailText: 'Hello, we tried to reach you. Please call us back when you can. Goodbye!',
+  amdTimeoutMs: 30_000,
+  dtmfTimeoutMs: 1500,
+  dtmfTerminator: '#',
+  dtmfInterrupts: true,
   language: null,
   voice: null,
 } as const satisfies CallOptions;

@@ -16,3 +16,13 @@ export function joinFinals(finals: readonly string[]): string {
 export function restorePending(cancelledTurnText: string, pending: readonly string[]): string[] {
   return cancelledTurnText.trim().length > 0 ? [cancelledTurnText, ...pending] : [...pending];
 }
+
+/** Keys the caller pressed, as the model sees them next to their words: "[keypad: 4 2 7 #]". */
+export function keypadText(digits: string): string {
+  return digits === '' ? '' : `[keypad: ${[...digits].join(' ')}]`;
+}
+
+/** The caller's turn: their finals, then the keys they pressed. */
+export function callerUtterance(finals: readonly string[], digits: string): string {
+  return [joinFinals(finals), keypadText(digits)].filter((part) => part !== '').join(' ');
+}

@@ -54,7 +54,7 @@ function toolPolicy(name: string, tool: Tool): ToolPolicy {
     parameters: tool.jsonSchema,
     kind: 'function',
     cancelOnInterruption: tool.cancelOnInterruption ?? true,
-    filler: tool.filler ?? null,
+    filler: tool.filler === false ? '' : (tool.filler ?? null),
   };
 }
 
@@ -66,6 +66,7 @@ function withPhrases(options: CallOptions, phrases: AgentPhrases | undefined): C
     goodbyeText: phrases?.goodbye ?? options.goodbyeText,
     transferText: phrases?.transfer ?? options.transferText,
     toolFillerText: phrases?.toolFiller ?? options.toolFillerText,
+    voicemailText: phrases?.voicemail ?? options.voicemailText,
   };
 }
 
@@ -94,12 +95,10 @@ export function agentCallOptions(agent: Agent, base: CallOptions, explicit: { sy
 }
 
 /** Every fixed phrase an agent can say without the LLM: warmed into the phrase cache at start. */
-export function agentPhrases(options: CallOptions, agent: Agent): string[] {
-  const fillers = Object.values(agent.tools ?? {}).flatMap((tool) => (tool.filler ? [tool.filler] : []));
-  const voicemail = agent.phrases?.voicemail ? [agent.phrases.voicemail] : [];
-  return [
-    ...new Set([options.greeting, options.repromptText, options.apologyText, options.goodbyeText, options.transferText, options.toolFillerText, ...fillers, ...voicemail]),
-  ];
+export function agentPhrases(options: CallOptions, agent: Pick<Agent, 'tools'>): string[] {
+  const fillers = Object.values(agent.tools ?? {}).flatMap((tool) => (typeof tool.filler === 'string' ? [tool.filler] : []));
+  const { greeting, repromptText, apologyText, goodbyeText, transferText, toolFillerText, voicemailText } = options;
+  return [...new Set([greeting, repromptText, apologyText, goodbyeText, transferText, toolFillerText, voicemailText, ...fillers])];
 }
 
 /** Applies what onCallStart returned; anything it names that the agent does not have is an error (one clear line). */
@@ -157,7 +156,13 @@ export function resultContent(value: unknown): string {
 const errorContent = (message: string): string => JSON.stringify({ error: message });
 
 /** Runs one call of one tool: validated arguments, its own timeout, never throws. */
-export async function runTool(tool: Tool | undefined, call: ToolCall, info: CallInfo, signal: AbortSignal): Promise<{ ok: boolean; content: string }> {
+export async function runTool(
+  tool: Tool | undefined,
+  call: ToolCall,
+  info: CallInfo,
+  signal: AbortSignal,
+  keypad: Keypad = new Keypad(),
+): Promise<{ ok: boolean; content: string }> {
   if (tool === undefined) return { ok: false, content: errorContent(`Unknown tool "${call.name}".`) };
   const parsed = tool.parameters.safeParse(call.args);
   if (!parsed.success) {
@@ -177,7 +182,8 @@ export async function runTool(tool: Tool | undefined, call: ToolCall, info: Call
   });
   const executed = (async () => {
     try {
-      return { ok: true, content: resultContent(await tool.execute(parsed.data, { call: info, signal: controller.signal })) };
+      const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal) };
+      return { ok: true, content: resultContent(await tool.execute(parsed.data, ctx)) };
     } catch (err) {
       return { ok: false, content: errorContent(err instanceof Error ? err.message : String(err)) };
     }
@@ -195,13 +201,17 @@ export async function runTool(tool: Tool | undefined, call: ToolCall, info: Call
  * Stopping it (barge-in, caller speech, hangup) aborts every running tool's signal; late results are dropped.
  */
 export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger) {
-  return fromCallback<EventObject, ToolRunInput>(({ input, sendBack }) => {
+  return fromCallback<EventObject, ToolRunInput>(({ input, sendBack, receive }) => {
     const controller = new AbortController();
+    const keypad = new Keypad();
+    receive((event) => {
+      if (event.type === 'TRANSPORT.DTMF' && 'digit' in event && typeof event.digit === 'string') keypad.press(event.digit);
+    });
     let stopped = false;
     for (const toolCall of input.calls) {
       const startedAt = now();
       const tool = agent.tools?.[toolCall.name];
-      void runTool(tool, toolCall, call(), controller.signal).then(({ ok, content }) => {
+      void runTool(tool, toolCall, call(), controller.signal, keypad).then(({ ok, content }) => {
         const ms = Math.round(now() - startedAt);
         if (stopped) {
           log.info('tool finished after it was cancelled; result dropped', { tool: toolCall.name, id: toolCall.id, ms });
@@ -217,4 +227,62 @@ export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger
       controller.abort(new Error('cancelled: the caller interrupted or the call ended'));
     };
   });
+}
+
+/**
+ * Key presses during a tool round, for tools that wait for them (`ctx.waitForDigits`). Keys pressed before a tool
+ * starts waiting are kept for it.
+ */
+export class Keypad {
+  private buffer = '';
+  private wake: (() => void) | null = null;
+
+  press(digit: string): void {
+    this.buffer += digit;
+    this.wake?.();
+  }
+
+  waitFor(signal: AbortSignal) {
+    return (options: { count?: number; terminator?: string; timeoutMs?: number } = {}): Promise<string> => {
+      const terminator = options.terminator ?? '#';
+      const timeoutMs = options.timeoutMs ?? 15_000;
+      return new Promise<string>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (digits: string): void => {
+          clearTimeout(timer);
+          this.wake = null;
+          signal.removeEventListener('abort', onAbort);
+          resolve(digits);
+        };
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          this.wake = null;
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        };
+        const check = (): void => {
+          const end = terminator === '' ? -1 : this.buffer.indexOf(terminator);
+          if (end >= 0) {
+            const digits = this.buffer.slice(0, end);
+            this.buffer = this.buffer.slice(end + terminator.length);
+            return finish(digits);
+          }
+          if (options.count !== undefined && this.buffer.length >= options.count) {
+            const digits = this.buffer.slice(0, options.count);
+            this.buffer = this.buffer.slice(options.count);
+            return finish(digits);
+          }
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            const digits = this.buffer;
+            this.buffer = '';
+            finish(digits);
+          }, timeoutMs);
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.wake = check;
+        check();
+      });
+    };
+  }
 }

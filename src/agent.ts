@@ -24,6 +24,12 @@ export interface ToolContext {
    * `cancelOnInterruption`), when the call hangs up, or when `timeoutMs` passes. Pass it to fetch and friends.
    */
   readonly signal: AbortSignal;
+  /**
+   * Waits for the caller to type on the keypad (the model asked them to: "please type your 6-digit order number"):
+   * resolves with the keys once `count` were pressed, or the terminator (default `#`, not included), or `timeoutMs`
+   * (default 15 000) passed since the last key — with '' if nothing was typed. Rejects when the signal aborts.
+   */
+  waitForDigits(options?: { count?: number; terminator?: string; timeoutMs?: number }): Promise<string>;
 }
 
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;
@@ -35,8 +41,11 @@ export interface ToolDefinition<S extends ObjectSchema = ObjectSchema> {
   readonly parameters: S;
   /** Returns what the model sees: a string as is, anything else as JSON. A throw becomes an error result. */
   readonly execute: (args: z.output<S>, ctx: ToolContext) => unknown;
-  /** Said once if the tool is still running after ~700 ms and nothing is playing (default: the agent's `toolFiller`). */
-  readonly filler?: string;
+  /**
+   * Said once if the tool is still running after ~700 ms and nothing is playing (default: the agent's `toolFiller`);
+   * `false` for none (a tool waiting for key presses).
+   */
+  readonly filler?: string | false;
   /** Default 10 000 ms; then the signal aborts and the model gets an error result. */
   readonly timeoutMs?: number;
   /** Default true: caller speech aborts the tool and discards its result. false: it finishes and its result is kept. */

@@ -74,6 +74,8 @@ const schema = z.object({
     .default([...defaultCallOptions.fillerWords]),
   IDLE_TIMEOUT_MS: int(1000, 600000).default(defaultCallOptions.idleTimeoutMs),
   MAX_REPROMPTS: int(0, 10).default(defaultCallOptions.maxReprompts),
+  DTMF_TIMEOUT_MS: int(200, 30000).default(defaultCallOptions.dtmfTimeoutMs),
+  DTMF_INTERRUPTS: bool.default(defaultCallOptions.dtmfInterrupts),
   LLM_TIMEOUT_MS: int(500, 120000).default(defaultCallOptions.llmTimeoutMs),
   /** Providers tried after LLM_PROVIDER when it fails before its first output: `provider:model,…`. */
   LLM_FALLBACK: z

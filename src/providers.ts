@@ -52,6 +52,8 @@ export function callOptionsFrom(config: Config): CallOptions {
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     maxReprompts: config.MAX_REPROMPTS,
     llmTimeoutMs: config.LLM_TIMEOUT_MS,
+    dtmfTimeoutMs: config.DTMF_TIMEOUT_MS,
+    dtmfInterrupts: config.DTMF_INTERRUPTS,
   };
 }
 

@@ -14,8 +14,8 @@ import { modelOptions, planPaths, serializeModelState, stateName, type ModelConf
 const configs: ModelConfig[] = [
   { name: 'defaults (interruptible greeting, 1 word interrupts), tools, 2 tool rounds', options: modelOptions() },
   {
-    name: 'non-interruptible greeting, 2 words interrupt, 1 re-prompt, 1 tool round',
-    options: modelOptions({ greetingInterruptible: false, minInterruptWords: 2, maxReprompts: 1, maxToolRounds: 1 }),
+    name: 'non-interruptible greeting, 2 words interrupt, keys do not, 1 re-prompt, 1 tool round',
+    options: modelOptions({ greetingInterruptible: false, minInterruptWords: 2, dtmfInterrupts: false, maxReprompts: 1, maxToolRounds: 1 }),
   },
 ];
 

@@ -187,14 +187,16 @@ let now = 1_700_000_000_000;
 const at = () => (now += 10);
 
 export const ev = {
-  start: (): CallEvent => ({
+  start: (parameters: Record<string, string> = {}): CallEvent => ({
     type: 'TRANSPORT.START',
     streamSid: 'MZ0001',
     callSid: 'CA0001',
     accountSid: 'AC0001',
-    customParameters: { From: '+15550100' },
+    customParameters: { From: '+15550100', ...parameters },
     at: at(),
   }),
+  dtmf: (digit: string): CallEvent => ({ type: 'TRANSPORT.DTMF', digit, at: at() }),
+  answeredBy: (answeredBy: 'human' | 'machine' | 'unknown'): CallEvent => ({ type: 'CALL.ANSWERED_BY', answeredBy, at: at() }),
   mark: (name: string, played = true): CallEvent => ({ type: 'TRANSPORT.MARK', name, played, at: at() }),
   final: (text: string, speechFinal: boolean): CallEvent => ({ type: 'STT.FINAL', text, speechFinal, at: at() }),
   interim: (text: string): CallEvent => ({ type: 'STT.INTERIM', text, at: at() }),

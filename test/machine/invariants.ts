@@ -77,7 +77,7 @@ export class CallObserver {
     const event = step.event;
     if (event.type === 'LLM.TEXT' && before.startsWith('respond.')) this.responseText += event.text;
     if (['LLM.DONE', 'LLM.ERROR', 'xstate.error.actor.llm'].includes(event.type)) this.responseEnded = true;
-    if (event.type === 'STT.FINAL' && event.text === WORDS && !['connecting', 'goodbye'].includes(before)) {
+    if (event.type === 'STT.FINAL' && event.text === WORDS && !['connecting', 'goodbye', 'screening', 'voicemail'].includes(before)) {
       this.wordsSaid++;
     }
     for (const record of step.children) {
@@ -171,14 +171,17 @@ export class CallObserver {
     const bargedIn = step.emitted.some((event) => event.type === 'call.bargeIn');
     const event = step.event;
     const words = event.type === 'STT.FINAL' || event.type === 'STT.INTERIM' ? event.text : null;
-    const interrupts = words === WORDS || (words === SHORT && this.options.minInterruptWords < 2);
+    const key = event.type === 'TRANSPORT.DTMF';
+    const keyInterrupts = key && this.options.dtmfInterrupts && !(before === 'greeting' && !this.options.greetingInterruptible);
+    // Keys pressed while tools run go to the tools, never interrupt.
+    const interrupts = words === WORDS || (words === SHORT && this.options.minInterruptWords < 2) || (keyInterrupts && before !== 'respond.tooling');
     const toolsOverAudio =
       before === 'respond.tooling' && !nothingPlaying(step.before.context.speech) && !step.before.context.callerSpokeDuringTools;
     const agentAudio =
       ['respond.speaking', 'prompting'].includes(before) ||
       toolsOverAudio ||
-      (before === 'greeting' && this.options.greetingInterruptible);
-    expect(bargedIn, `${where}: barge-in iff real words over interruptible agent audio ("${words}")`).toBe(
+      (before === 'greeting' && (this.options.greetingInterruptible || key));
+    expect(bargedIn, `${where}: barge-in iff real words or a key over interruptible agent audio ("${words ?? (key ? 'key' : '')}")`).toBe(
       agentAudio && interrupts,
     );
     if (after === 'interrupted' && before !== 'interrupted') expect(bargedIn, `${where}: entered by barge-in`).toBe(true);
@@ -227,7 +230,7 @@ export class CallObserver {
       const allEchoed = this.responseSegments.every((segment) => this.echoed.has(segment));
       expect(allEchoed, `${where}: reply played out but still speaking`).toBe(false);
     }
-    if (['greeting', 'prompting', 'goodbye'].includes(after)) {
+    if (['greeting', 'prompting', 'goodbye', 'voicemail'].includes(after)) {
       // (Read from the machine: with a dead TTS child no TTS.SAY reaches the stub.)
       const phrase = this.driver.snapshot.context.speech.segments.map((segment) => segment.name);
       expect(phrase.length, `${where}: a fixed phrase is being said`).toBe(1);
@@ -239,7 +242,8 @@ export class CallObserver {
 
   /** Every real final the caller said is pending, being answered, or in history. */
   private checkNothingLost(step: StepRecord, after: string, where: string): void {
-    if (after === 'ended' || after === 'goodbye') return;
+    // An answering machine's words (screening, voicemail) are not the caller's.
+    if (['ended', 'goodbye', 'voicemail'].includes(after)) return;
     const { context } = step.after;
     const kept = [
       ...context.pending,

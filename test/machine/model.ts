@@ -83,7 +83,10 @@ function timerEvents(snapshot: CallSnapshot): ModelEvent[] {
   const fillerFired = fillerDue || speech.segments.some((segment) => segment.name === `t${turn}-filler${round.index}`);
   return [...new Set(nodes.flatMap((node) => node.after.map((transition) => transition.eventType)))].map(
     (type) => ({ type: type as `xstate.after.${string}` }),
-  ).filter((event) => !(fillerFired && event.type.startsWith('xstate.after.toolFiller')));
+  )
+    .filter((event) => !(fillerFired && event.type.startsWith('xstate.after.toolFiller')))
+    // With keys pressed, the inter-digit timer (shorter) always fires before the idle timer.
+    .filter((event) => !(snapshot.context.digits !== '' && event.type.startsWith('xstate.after.idleTimeout')));
 }
 
 function actorError(id: string): ModelEvent {
@@ -99,6 +102,7 @@ function markEvents(snapshot: CallSnapshot): ModelEvent[] {
 
 function callerTalksOverAgent(config: ModelConfig): ModelEvent[] {
   const events = [
+    ev.dtmf('4'),
     ev.final(WORDS, true),
     ev.final(WORDS, false),
     ev.final(FILLER, false),
@@ -154,6 +158,7 @@ const everywhere = (name: string): ModelEvent[] =>
   ['connecting', 'configuring'].includes(name) ? [ev.stop(), ev.hangup(), ev.hangup(true), actorError('transport')] : liveEverywhere();
 
 const liveEverywhere = (): ModelEvent[] => [
+  ev.answeredBy('human'), // a late verdict: only reported
   ev.stop(),
   ev.hangup(),
   ev.hangup(true),
@@ -171,11 +176,21 @@ export function modelEvents(config: ModelConfig) {
     const segments = snapshot.context.speech.segments.length;
     const byState: Record<string, () => ModelEvent[]> = {
       ended: () => [],
-      connecting: () => [ev.start()],
+      connecting: () => [ev.start(), ev.start({ Amd: '1', Voicemail: 'Call us back.' })],
+      screening: () => [ev.answeredBy('human'), ev.answeredBy('machine'), ev.answeredBy('unknown'), ev.final(WORDS, true)],
+      voicemail: () => [...markEvents(snapshot), ev.final(WORDS, true), ev.dtmf('4')],
       configuring: () => [ev.configured(config.options), actorError('configure')],
       greeting: () => [...markEvents(snapshot), ...callerTalksOverAgent(config)],
       // ev.final('', true): Deepgram's empty speech_final (all words came in earlier finals).
-      listening: () => [ev.final(WORDS, true), ev.final(WORDS, false), ev.final('', true), ev.interim(WORDS), ev.utteranceEnd()],
+      listening: () => [
+        ev.final(WORDS, true),
+        ev.final(WORDS, false),
+        ev.final('', true),
+        ev.interim(WORDS),
+        ev.utteranceEnd(),
+        ev.dtmf('4'),
+        ev.dtmf('#'),
+      ],
       'respond.thinking': () => [
         ev.text('Sure thing. '),
         ev.text(' '),
@@ -184,6 +199,7 @@ export function modelEvents(config: ModelConfig) {
         ev.final(FILLER, false),
         ev.interim(WORDS),
         ev.interim(FILLER),
+        ev.dtmf('4'),
       ],
       'respond.speaking': () => [
         ...(segments - snapshot.context.round.firstSegment < 2 && segments < 4
@@ -213,6 +229,8 @@ export function modelEvents(config: ModelConfig) {
         ev.final(FILLER, false),
         ev.utteranceEnd(),
         ev.mark('t0-stale', false),
+        ev.dtmf('4'),
+        ev.dtmf('#'),
       ],
       goodbye: () => markEvents(snapshot),
     };
@@ -232,13 +250,15 @@ export function serializeModelState(snapshot: CallSnapshot): string {
   // changes behaviour and listing it multiplies the states.
   const marks = (heard: boolean | null) => c.speech.segments.filter((segment) => segment.heard === heard).length;
   const speech = [c.speech.kind, marks(null), marks(true) > 0, marks(false) > 0, c.speech.buffer.trim() !== '', c.speech.open !== ''];
-  if (name === 'goodbye' || name === 'connecting' || name === 'configuring') return JSON.stringify([name, speech]);
+  if (name === 'goodbye' || name === 'connecting') return JSON.stringify([name, speech]);
+  if (name === 'configuring') return JSON.stringify([name, c.call?.customParameters['Amd'] === '1']);
   const round = c.round.calls.map((call) => [call.name, call.outcome === null ? null : call.outcome.ok]);
   return JSON.stringify([
     name,
     speech,
     c.speech.complete,
     c.pending.length > 0,
+    c.digits !== '',
     c.endOfTurnAt !== null,
     c.userText !== '',
     c.reprompts,
