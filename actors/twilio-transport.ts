@@ -89,8 +89,11 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     let streamSid: string | null = null;
     let rejected = false;
     let startTimer: NodeJS.Timeout | null = null;
+    /** Outbound audio and marks not sent yet: before `start` (no streamSid), or while held (a speculative reply). */
     let queued: Queued[] = [];
     let queuedBytes = 0;
+    let holding = false;
+    const blocked = (): boolean => frames === null || holding;
     let stopSent = false;
     let inboundFrames = 0;
     let clears = 0;
@@ -125,8 +128,8 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     // ── outbound: pipe → Twilio ────────────────────────────────────────────────────────────────────────────────
     const sendAudio = (audio: Buffer): void => {
       if (audio.length === 0) return;
-      if (!frames) {
-        if (queuedBytes + audio.length > maxQueuedBytes) return reportGarbage('queue-overflow', 'audio before start');
+      if (!frames || holding) {
+        if (queuedBytes + audio.length > maxQueuedBytes) return reportGarbage('queue-overflow', frames ? 'held audio' : 'audio before start');
         queued.push({ audio });
         queuedBytes += audio.length;
         return;
@@ -138,7 +141,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     const sendMark = (name: string, opts?: MarkOptions): void => {
-      if (!frames) {
+      if (!frames || holding) {
         queued.push({ mark: name, opts });
         return;
       }
@@ -147,16 +150,27 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
       send(frames.mark(name));
     };
 
+    /** Sends what was queued, in order, once nothing blocks it any more. */
+    const flush = (): void => {
+      if (blocked()) return;
+      const backlog = queued;
+      queued = [];
+      queuedBytes = 0;
+      for (const item of backlog) {
+        if ('audio' in item) sendAudio(item.audio);
+        else sendMark(item.mark, item.opts);
+      }
+    };
+
     const clear = (): void => {
       clears++;
-      if (!frames) {
-        // Nothing reached Twilio yet: drop the queue and answer its marks the way Twilio would (not played).
-        const marks = queued.flatMap((q) => ('mark' in q ? [q.mark] : []));
-        queued = [];
-        queuedBytes = 0;
-        for (const name of marks) sendBack({ type: 'TRANSPORT.MARK', name, played: false, at: now() });
-        return;
-      }
+      holding = false;
+      // What never reached Twilio is dropped, its marks answered the way Twilio would (not played).
+      const marks = queued.flatMap((q) => ('mark' in q ? [q.mark] : []));
+      queued = [];
+      queuedBytes = 0;
+      for (const name of marks) sendBack({ type: 'TRANSPORT.MARK', name, played: false, at: now() });
+      if (!frames) return;
       const flagged = tracker.cleared();
       send(frames.clear);
       log.debug('sent clear', { outstandingMarks: flagged });
@@ -232,13 +246,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
         log.error('onStart callback failed', { error: errorMessage(err) });
       }
       sendBack(start);
-      const backlog = queued;
-      queued = [];
-      queuedBytes = 0;
-      for (const item of backlog) {
-        if ('audio' in item) sendAudio(item.audio);
-        else sendMark(item.mark, item.opts);
-      }
+      flush();
     };
 
     const handleFrame = (frame: TwilioInbound): void => {
@@ -321,6 +329,11 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     receive((command) => {
       try {
         if (command.type === 'TRANSPORT.CLEAR') clear();
+        else if (command.type === 'TRANSPORT.HOLD') holding = true;
+        else if (command.type === 'TRANSPORT.RELEASE') {
+          holding = false;
+          flush();
+        }
         else if (command.type === 'TRANSPORT.HANGUP') hangup();
       } catch (err) {
         log.error('transport command failed', { command: command.type, error: errorMessage(err) });

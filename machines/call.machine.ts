@@ -6,7 +6,7 @@
  */
 import { and, not, or, stateIn, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { initialContext } from './call.setup.js';
-import { callToolSetup } from './call.tool-actions.js';
+import { callSpeculationSetup } from './call.speculation-actions.js';
 import { llmInputFor } from './history.js';
 import { runningCalls } from './tool-round.js';
 
@@ -20,17 +20,26 @@ const PROMPTING = '#call.live.prompting';
 const apology = { type: 'sayPhrase', params: { kind: 'apology' } } as const;
 const reportLlmError = { type: 'reportError', params: { source: 'llm' } } as const;
 
-/** Caller speech (and key presses) while agent audio plays (greeting, fixed phrases, replies). */
-function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption') {
-  const keyInterrupts = interruption === 'greetingInterruption' ? 'greetingDtmfInterrupts' : 'dtmfInterrupts';
+/**
+ * Caller speech, key presses and (Flux) starts of turn while agent audio plays (greeting, fixed phrases, replies).
+ * A speculative reply is not playing yet: the caller's events then belong to the speculation (see `respond`).
+ */
+function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption', whileSpeculative = false) {
+  const greeting = interruption === 'greetingInterruption';
+  const keyInterrupts = greeting ? 'greetingDtmfInterrupts' : 'dtmfInterrupts';
+  const turnStart = greeting ? 'greetingTurnStartInterruption' : 'turnStartInterruption';
+  type Guard = typeof keyInterrupts | typeof turnStart | typeof interruption | 'isBackchannel';
+  const heard = (guard: Guard) => (whileSpeculative ? and([guard, not('speculative')]) : guard);
+  const always = whileSpeculative ? not('speculative') : undefined;
   return {
-    'TRANSPORT.DTMF': [{ guard: keyInterrupts, target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { actions: 'keepDigit' }],
+    'TRANSPORT.DTMF': [{ guard: heard(keyInterrupts), target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { guard: always, actions: 'keepDigit' }],
     'STT.FINAL': [
-      { guard: interruption, target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
-      { guard: 'isBackchannel' }, // "uh-huh" over the agent: heard, not kept
-      { actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
+      { guard: heard(interruption), target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
+      { guard: heard('isBackchannel') }, // "uh-huh" over the agent: heard, not kept
+      { guard: always, actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
     ],
-    'STT.INTERIM': { guard: interruption, target: INTERRUPTED, actions: [...bargeIn] },
+    'STT.INTERIM': { guard: heard(interruption), target: INTERRUPTED, actions: [...bargeIn] },
+    'STT.TURN_STARTED': { guard: heard(turnStart), target: INTERRUPTED, actions: [...bargeIn] },
   } as const;
 }
 
@@ -49,7 +58,7 @@ const interruptsTools = and(['agentAudible', 'isInterruption', cancellable]);
 const interruptsAudioOnly = and(['agentAudible', 'isInterruption', not('callerSpokeDuringTools')]);
 const cancelsTools = and([not('agentAudible'), 'callerResumes', cancellable]);
 
-export const callMachine = callToolSetup.createMachine({
+export const callMachine = callSpeculationSetup.createMachine({
   id: 'call',
   context: ({ input }) => initialContext(input),
   invoke: {
@@ -96,7 +105,7 @@ export const callMachine = callToolSetup.createMachine({
           input: ({ context }) => ({ language: context.options.language }),
           onError: [
             { guard: stateIn('#call.live.goodbye'), actions: { type: 'reportError', params: { source: 'stt' } } },
-            { target: '.goodbye', actions: failed('stt') },
+            { target: '.goodbye', actions: ['discardSpeculation', ...failed('stt')] },
           ],
         },
         {
@@ -114,7 +123,7 @@ export const callMachine = callToolSetup.createMachine({
           {
             guard: and(['isPoliteHangup', not(stateIn('#call.live.goodbye'))]),
             target: '.goodbye',
-            actions: ['noteHangupReason', 'silenceAgent', 'commitSpeech'],
+            actions: ['noteHangupReason', 'discardSpeculation', 'silenceAgent', 'commitSpeech'],
           },
           { guard: and(['isPoliteHangup', stateIn('#call.live.goodbye')]) }, // the goodbye is already being said
         ],
@@ -122,11 +131,11 @@ export const callMachine = callToolSetup.createMachine({
         'STT.UTTERANCE_END': { guard: 'hasPending', actions: 'markEndOfTurn' },
         // We can no longer hear (STT) or speak fresh text (TTS; the goodbye may still come from the phrase cache).
         'STT.ERROR': [
-          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: failed('stt') },
+          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: ['discardSpeculation', ...failed('stt')] },
           { actions: { type: 'reportError', params: { source: 'stt' } } },
         ],
         'TTS.ERROR': [
-          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: failed('tts') },
+          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: ['discardSpeculation', ...failed('tts')] },
           { actions: { type: 'reportError', params: { source: 'tts' } } },
         ],
       },
@@ -180,6 +189,8 @@ export const callMachine = callToolSetup.createMachine({
             ],
             'STT.INTERIM': { target: 'listening', reenter: true },
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
+            // Flux thinks the turn is probably over: start the reply now, its audio held until the turn is confirmed.
+            'STT.EAGER_END': { guard: 'hasEagerText', target: 'respond', actions: 'startSpeculation' },
             'TRANSPORT.DTMF': [
               { guard: 'isTerminator', target: 'respond', actions: 'keepDigit' },
               { target: 'listening', reenter: true, actions: 'keepDigit' }, // restarts the inter-digit timer
@@ -192,6 +203,14 @@ export const callMachine = callToolSetup.createMachine({
         respond: {
           entry: ['emitDtmf', 'startTurn', 'emitUserUtterance'],
           on: {
+            // A speculative reply: the end of turn confirms it (its audio goes out at once) or it is discarded unheard
+            // and the turn goes on with every word.
+            'STT.FINAL': [
+              { guard: and(['speculative', 'confirmsEager']), actions: 'confirmSpeculation' },
+              { guard: 'speculative', target: LISTENING, actions: ['discardSpeculation', 'keepFinal'] },
+            ],
+            'STT.TURN_RESUMED': { guard: 'speculative', target: LISTENING, actions: 'discardSpeculation' },
+            'TRANSPORT.DTMF': { guard: 'speculative', target: LISTENING, actions: ['discardSpeculation', 'keepDigit'] },
             'LLM.TOOL_CALL': { actions: 'noteToolCall' },
             'TTS.FIRST_AUDIO': { actions: 'noteTtsFirstAudio' },
             'TRANSPORT.AUDIO_STARTED': { actions: 'noteAudioStarted' },
@@ -226,6 +245,7 @@ export const callMachine = callToolSetup.createMachine({
                 src: 'llm',
                 input: ({ context }) => llmInputFor(context.options, context.history, context.userText, context.rounds),
                 onError: [
+                  { guard: 'speculative', target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
                   { guard: 'turnHasSpoken', actions: [reportLlmError, 'apologizeAfterReply'] },
                   { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
                 ],
@@ -236,11 +256,16 @@ export const callMachine = callToolSetup.createMachine({
                   // A later round of a reply that already spoke goes on speaking.
                   always: { guard: 'turnHasSpoken', target: 'speaking' },
                   after: {
-                    llmTimeout: { target: PROMPTING, actions: ['reportLlmTimeout', 'commitSpeech', apology] },
+                    llmTimeout: [
+                      { guard: 'speculative', target: LISTENING, actions: ['reportLlmTimeout', 'discardSpeculation'] },
+                      { target: PROMPTING, actions: ['reportLlmTimeout', 'commitSpeech', apology] },
+                    ],
                   },
                   on: {
                     'LLM.TEXT': { guard: 'hasText', target: 'speaking', actions: ['noteFirstText', 'speakReply'] },
                     'LLM.DONE': [
+                      // Tools never run on a guess, nor is a silent answer kept: the confirmed turn asks again.
+                      { guard: 'speculative', target: LISTENING, actions: 'discardSpeculation' },
                       {
                         guard: 'toolRoundOverLimit',
                         target: PROMPTING,
@@ -250,11 +275,14 @@ export const callMachine = callToolSetup.createMachine({
                       // No text at all (maybe only end_call / transfer_call).
                       { target: '#call.live.respond.replied', actions: ['emitToolCalls', 'finishReply'] },
                     ],
-                    'LLM.ERROR': { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
+                    'LLM.ERROR': [
+                      { guard: 'speculative', target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
+                      { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
+                    ],
                     // The caller was not done: drop this turn, keep every word for the next one.
-                    'STT.FINAL': { guard: 'callerResumes', target: LISTENING, actions: ['abandonTurn', 'keepFinal'] },
-                    'STT.INTERIM': { guard: 'callerResumes', target: LISTENING, actions: 'abandonTurn' },
-                    'TRANSPORT.DTMF': { target: LISTENING, actions: ['abandonTurn', 'keepDigit'] },
+                    'STT.FINAL': { guard: and(['callerResumes', not('speculative')]), target: LISTENING, actions: ['abandonTurn', 'keepFinal'] },
+                    'STT.INTERIM': { guard: and(['callerResumes', not('speculative')]), target: LISTENING, actions: 'abandonTurn' },
+                    'TRANSPORT.DTMF': { guard: not('speculative'), target: LISTENING, actions: ['abandonTurn', 'keepDigit'] },
                   },
                 },
                 speaking: {
@@ -263,13 +291,17 @@ export const callMachine = callToolSetup.createMachine({
                   on: {
                     'LLM.TEXT': { actions: ['noteFirstText', 'speakReply'] },
                     'LLM.DONE': [
+                      { guard: and(['speculative', 'needsToolRound']), target: LISTENING, actions: 'discardSpeculation' },
                       { guard: 'toolRoundOverLimit', actions: ['emitToolCalls', 'reportToolRoundLimit', 'apologizeAfterReply'] },
                       // "Let me check that": flushed and spoken while the tools run.
                       { guard: 'needsToolRound', target: '#call.live.respond.tooling', actions: ['emitToolCalls', 'endRoundSpeech'] },
                       { actions: ['emitToolCalls', 'finishReply'] },
                     ],
-                    'LLM.ERROR': { actions: [reportLlmError, 'apologizeAfterReply'] },
-                    ...whileAgentTalks('isInterruption'),
+                    'LLM.ERROR': [
+                      { guard: 'speculative', target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
+                      { actions: [reportLlmError, 'apologizeAfterReply'] },
+                    ],
+                    ...whileAgentTalks('isInterruption', true),
                   },
                 },
               },

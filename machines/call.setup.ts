@@ -104,7 +104,13 @@ function errorReport(source: ErrorSource, event: EventObject): CallEmitted {
 
 function callerText(event: CallEvent): string {
   if (event.type === 'TRANSPORT.DTMF') return keypadText(event.digit);
-  return event.type === 'STT.INTERIM' || event.type === 'STT.FINAL' ? event.text : '';
+  return event.type === 'STT.INTERIM' || event.type === 'STT.FINAL' || event.type === 'STT.TURN_STARTED' ? event.text : '';
+}
+
+/** A start of turn (Flux) interrupts at once when allowed; once it carries words, they must pass the usual rules. */
+function turnStartInterrupts(options: CallOptions, event: CallEvent): boolean {
+  if (event.type !== 'STT.TURN_STARTED' || !options.turnStartInterrupts) return false;
+  return event.text.trim() === '' || isInterruption(event.text, options);
 }
 
 export const callSetup = setup({
@@ -138,6 +144,9 @@ export const callSetup = setup({
     isTerminator: ({ context, event }) =>
       event.type === 'TRANSPORT.DTMF' && context.options.dtmfTerminator !== '' && event.digit === context.options.dtmfTerminator,
     dtmfInterrupts: ({ context }) => context.options.dtmfInterrupts,
+    turnStartInterruption: ({ context, event }) => turnStartInterrupts(context.options, event),
+    greetingTurnStartInterruption: ({ context, event }) =>
+      context.options.greetingInterruptible && turnStartInterrupts(context.options, event),
     greetingDtmfInterrupts: ({ context }) => context.options.dtmfInterrupts && context.options.greetingInterruptible,
     /** An outbound call placed with answering-machine detection: wait for Twilio's verdict before greeting. */
     awaitsAmd: ({ context }) => context.call?.customParameters['Amd'] === '1',
@@ -251,12 +260,11 @@ export const callSetup = setup({
       callerSpokeDuringTools: false,
       reprompts: 0,
     })),
-    emitUserUtterance: emit(({ context }) => ({
-      type: 'call.userUtterance' as const,
-      turn: context.turn,
-      text: context.userText,
-      at: context.timestamps.userSpeechEndAt,
-    })),
+    /** A speculative turn is reported once it is confirmed (see confirmSpeculation). */
+    emitUserUtterance: enqueueActions(({ context, enqueue }) => {
+      if (context.speculation !== null) return;
+      enqueue.emit({ type: 'call.userUtterance', turn: context.turn, text: context.userText, at: context.timestamps.userSpeechEndAt });
+    }),
     /** Before startTurn moves them into the utterance: the keys of this turn, for records and logs. */
     emitDtmf: enqueueActions(({ context, enqueue }) => {
       if (context.digits === '') return;
@@ -312,6 +320,11 @@ export const callSetup = setup({
      */
     commitSpeech: enqueueActions(({ context, enqueue }) => {
       const { speech } = context;
+      // An unconfirmed speculative reply was never heard and is never kept.
+      if (context.speculation !== null) {
+        enqueue.assign({ speech: silentSpeech });
+        return;
+      }
       if (speech.kind !== 'reply') {
         enqueue.assign({ history: appendMessage(context.history, 'assistant', heardText(speech)), speech: silentSpeech });
         return;
@@ -341,7 +354,7 @@ export const callSetup = setup({
     clearTts: sendTo('tts', { type: 'TTS.CLEAR' }),
     hangUp: sendTo('transport', { type: 'TRANSPORT.HANGUP' }),
     emitBargeIn: emit(({ context, event }) => {
-      assertEvent(event, ['STT.INTERIM', 'STT.FINAL', 'TRANSPORT.DTMF']);
+      assertEvent(event, ['STT.INTERIM', 'STT.FINAL', 'TRANSPORT.DTMF', 'STT.TURN_STARTED']);
       return {
         type: 'call.bargeIn' as const,
         turn: context.turn,

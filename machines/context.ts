@@ -64,6 +64,11 @@ export type CallContext = {
   readonly pending: readonly string[];
   /** Keys pressed and not answered yet (terminator included). */
   readonly digits: string;
+  /**
+   * A reply started on a probable end of turn (Flux EagerEndOfTurn): its audio is held back until the end of turn is
+   * confirmed. `pendingBefore` is what was pending before the eager transcript, restored if it is discarded.
+   */
+  readonly speculation: { readonly pendingBefore: readonly string[] } | null;
   /** An end-of-turn signal (speech_final / UtteranceEnd) seen for `pending` that could not be acted on yet. */
   readonly endOfTurnAt: number | null;
   readonly lastFinalAt: number | null;
@@ -108,6 +113,7 @@ export function initialContext(input: CallInput): CallContext {
     history: [],
     pending: [],
     digits: '',
+    speculation: null,
     endOfTurnAt: null,
     lastFinalAt: null,
     turn: 0,

@@ -67,6 +67,9 @@ export type ToolFinishedEmitted = {
 /** The caller pressed keys; `digits` as collected (terminator included), ending a turn or not. */
 export type DtmfEmitted = { type: 'call.dtmf'; turn: number; digits: string; at: number };
 
+/** A speculative reply (started on an eager end of turn) was confirmed and released, or discarded unheard. */
+export type SpeculationEmitted = { type: 'call.speculation'; turn: number; outcome: 'confirmed' | 'discarded'; at: number };
+
 /** Outbound answering-machine detection said who answered. */
 export type AnsweredByEmitted = { type: 'call.answeredBy'; answeredBy: 'human' | 'machine' | 'unknown'; at: number };
 
@@ -101,6 +104,7 @@ export type CallEmitted =
   | ToolFinishedEmitted
   | DtmfEmitted
   | AnsweredByEmitted
+  | SpeculationEmitted
   | BargeInEmitted
   | ErrorEmitted
   | EndedEmitted;

@@ -133,8 +133,16 @@ export type CallEvent =
   | CallAnsweredBy;
 
 // ── Machine → children (commands) ──────────────────────────────────────────────────────────────────────────
-/** To the transport actor. CLEAR = Twilio `clear`; HANGUP = close the media socket (Twilio then ends the call). */
-export type TransportCommand = { type: 'TRANSPORT.CLEAR' } | { type: 'TRANSPORT.HANGUP' };
+/**
+ * To the transport actor. CLEAR = Twilio `clear` (and drop anything held); HANGUP = close the media socket (Twilio
+ * then ends the call). HOLD = keep outbound audio and marks back (a speculative reply: nothing reaches the caller);
+ * RELEASE = send what was held, at once, and stop holding.
+ */
+export type TransportCommand =
+  | { type: 'TRANSPORT.CLEAR' }
+  | { type: 'TRANSPORT.HANGUP' }
+  | { type: 'TRANSPORT.HOLD' }
+  | { type: 'TRANSPORT.RELEASE' };
 
 /**
  * To the TTS actor.

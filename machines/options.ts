@@ -62,6 +62,11 @@ export interface CallOptions {
   readonly dtmfTerminator: string;
   /** A key press while the agent talks interrupts it, like speech. */
   readonly dtmfInterrupts: boolean;
+  /**
+   * A turn-taking STT's start of turn (Flux StartOfTurn) while the agent talks interrupts it at once, before any
+   * word is transcribed (its words, when it has some, must pass the barge-in rules). Off: only words interrupt.
+   */
+  readonly turnStartInterrupts: boolean;
   /** STT language (BCP-47, e.g. `en-US`); null = the engine's default. */
   readonly language: string | null;
   /** TTS voice model (e.g. `aura-2-thalia-en`); null = the server's default. */
@@ -94,6 +99,7 @@ export const defaultCallOptions = {
   dtmfTimeoutMs: 1500,
   dtmfTerminator: '#',
   dtmfInterrupts: true,
+  turnStartInterrupts: true,
   language: null,
   voice: null,
 } as const satisfies CallOptions;

@@ -62,6 +62,7 @@ export class CallObserver {
     this.follow(step, before, after, where);
 
     expect(this.driver.errors, `${where}: the call actor must never error`).toEqual([]);
+    this.checkSpeculation(step, where);
     this.checkLlmChild(after, where);
     this.checkTools(step, where);
     this.checkBargeIn(step, before, after, where);
@@ -141,6 +142,35 @@ export class CallObserver {
     expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inference ? 1 : 0);
   }
 
+  /**
+   * A speculative reply never reaches the caller before it is confirmed: the transport holds (its last hold/release/
+   * clear command is a HOLD) all the while; a discarded one is cleared from transport and TTS, stops its LLM, and
+   * leaves history as it was.
+   */
+  private checkSpeculation(step: StepRecord, where: string): void {
+    const holdState = (records: readonly { child: string; kind: string; event?: { type: string } }[]) =>
+      records
+        .filter((r) => r.child === 'transport' && r.kind === 'command')
+        .map((r) => r.event?.type)
+        .filter((type) => type === 'TRANSPORT.HOLD' || type === 'TRANSPORT.RELEASE' || type === 'TRANSPORT.CLEAR')
+        .at(-1);
+    if (step.after.context.speculation !== null && step.after.status !== 'done') {
+      expect(holdState(this.driver.records), `${where}: speculative audio is held at the transport`).toBe('TRANSPORT.HOLD');
+    }
+    const outcome = step.emitted.find((e) => e.type === 'call.speculation');
+    if (outcome?.type !== 'call.speculation') return;
+    if (outcome.outcome === 'confirmed') {
+      expect(holdState(step.children), `${where}: a confirmed reply is released`).toBe('TRANSPORT.RELEASE');
+      return;
+    }
+    expect(holdState(step.children), `${where}: a discarded reply is cleared`).toBe('TRANSPORT.CLEAR');
+    expect(step.children.some((r) => r.child === 'tts' && r.kind === 'command' && r.event.type === 'TTS.CLEAR'), `${where}: TTS cleared`).toBe(true);
+    // The speculative stream is gone (a new turn may have started its own).
+    const started = step.children.filter((r) => r.child === 'llm' && r.kind === 'start').length;
+    expect(this.driver.running('llm'), `${where}: the speculative LLM stream is aborted`).toBe(started);
+    expect(step.after.context.history, `${where}: a discarded reply leaves history as it was`).toEqual(step.before.context.history);
+  }
+
   /** A tool runner lives exactly while its round is in `tooling`; it gets function tools only; cancelled calls are
    * remembered (the LLM must never see them); a filler at most once per round. */
   private checkTools(step: StepRecord, where: string): void {
@@ -172,15 +202,23 @@ export class CallObserver {
     const event = step.event;
     const words = event.type === 'STT.FINAL' || event.type === 'STT.INTERIM' ? event.text : null;
     const key = event.type === 'TRANSPORT.DTMF';
+    const turnStart = event.type === 'STT.TURN_STARTED' && this.options.turnStartInterrupts && (event.text === '' || event.text === WORDS);
     const keyInterrupts = key && this.options.dtmfInterrupts && !(before === 'greeting' && !this.options.greetingInterruptible);
     // Keys pressed while tools run go to the tools, never interrupt.
-    const interrupts = words === WORDS || (words === SHORT && this.options.minInterruptWords < 2) || (keyInterrupts && before !== 'respond.tooling');
+    const interrupts =
+      words === WORDS ||
+      (words === SHORT && this.options.minInterruptWords < 2) ||
+      (keyInterrupts && before !== 'respond.tooling') ||
+      (turnStart && before !== 'respond.tooling');
     const toolsOverAudio =
       before === 'respond.tooling' && !nothingPlaying(step.before.context.speech) && !step.before.context.callerSpokeDuringTools;
+    // A speculative reply is held back: nothing of it plays, so nothing can be interrupted.
+    const speculative = step.before.context.speculation !== null;
     const agentAudio =
-      ['respond.speaking', 'prompting'].includes(before) ||
-      toolsOverAudio ||
-      (before === 'greeting' && (this.options.greetingInterruptible || key));
+      !speculative &&
+      (['respond.speaking', 'prompting'].includes(before) ||
+        toolsOverAudio ||
+        (before === 'greeting' && (this.options.greetingInterruptible || key)));
     expect(bargedIn, `${where}: barge-in iff real words or a key over interruptible agent audio ("${words ?? (key ? 'key' : '')}")`).toBe(
       agentAudio && interrupts,
     );

@@ -18,6 +18,8 @@ export const FILLER = 'uh-huh';
 /** One real word: interrupts when minInterruptWords is 1, not when it is 2. */
 export const SHORT = 'wait';
 export const TRANSFER_TO = '+15550199';
+/** An end of turn whose transcript differs from the eager one. */
+export const OTHER = 'book a table for four';
 
 const tool = (name: string, kind: ToolPolicy['kind'], cancelOnInterruption = true, filler: string | null = null): ToolPolicy => ({
   name,
@@ -93,8 +95,10 @@ function actorError(id: string): ModelEvent {
   return { type: `xstate.error.actor.${id}`, error: new Error(`${id} failed`) };
 }
 
-/** Marks for every segment still waiting for its echo: played (heard) and cleared (not heard). */
+/** Marks for every segment still waiting for its echo: played (heard) and cleared (not heard). A speculative
+ * reply's audio is held at the transport: none of its marks can come back. */
 function markEvents(snapshot: CallSnapshot): ModelEvent[] {
+  if (snapshot.context.speculation !== null) return [];
   return snapshot.context.speech.segments
     .filter((segment) => segment.heard === null)
     .flatMap((segment) => [ev.mark(segment.name, true), ev.mark(segment.name, false)]);
@@ -103,6 +107,8 @@ function markEvents(snapshot: CallSnapshot): ModelEvent[] {
 function callerTalksOverAgent(config: ModelConfig): ModelEvent[] {
   const events = [
     ev.dtmf('4'),
+    ev.turnStarted(),
+    ev.turnStarted(FILLER),
     ev.final(WORDS, true),
     ev.final(WORDS, false),
     ev.final(FILLER, false),
@@ -147,6 +153,11 @@ const llmSideEvents = (snapshot: CallSnapshot, spoken: boolean): ModelEvent[] =>
   actorError('llm'),
 ];
 
+/** How a speculative reply ends: the turn resumes, or ends with another transcript (the same one is WORDS). */
+function speculationEnds(snapshot: CallSnapshot): ModelEvent[] {
+  return snapshot.context.speculation === null ? [] : [ev.turnResumed(), ev.final(OTHER, true)];
+}
+
 /** One result (ok or error) for each call the tool runner still runs. */
 function toolResults(snapshot: CallSnapshot): ModelEvent[] {
   return snapshot.context.round.calls
@@ -190,6 +201,7 @@ export function modelEvents(config: ModelConfig) {
         ev.utteranceEnd(),
         ev.dtmf('4'),
         ev.dtmf('#'),
+        ev.eager(WORDS),
       ],
       'respond.thinking': () => [
         ev.text('Sure thing. '),
@@ -200,6 +212,7 @@ export function modelEvents(config: ModelConfig) {
         ev.interim(WORDS),
         ev.interim(FILLER),
         ev.dtmf('4'),
+        ...speculationEnds(snapshot),
       ],
       'respond.speaking': () => [
         ...(segments - snapshot.context.round.firstSegment < 2 && segments < 4
@@ -209,6 +222,7 @@ export function modelEvents(config: ModelConfig) {
         ...llmSideEvents(snapshot, true),
         ...markEvents(snapshot),
         ...callerTalksOverAgent(config),
+        ...speculationEnds(snapshot),
       ],
       'respond.tooling': () => [
         ...toolResults(snapshot),
@@ -259,6 +273,7 @@ export function serializeModelState(snapshot: CallSnapshot): string {
     c.speech.complete,
     c.pending.length > 0,
     c.digits !== '',
+    c.speculation !== null,
     c.endOfTurnAt !== null,
     c.userText !== '',
     c.reprompts,
