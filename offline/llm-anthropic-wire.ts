@@ -46,7 +46,7 @@ export function parseAnthropicRequest(body: unknown): ParsedLlmRequest | WireErr
     system: typeof system === 'string' ? system : Array.isArray(system) ? textOf(system) : undefined,
     messages,
     tools: Array.isArray(tools) ? tools : [],
-    toolNames: Array.isArray(tools) ? tools.filter(isRecord).map((t) => String(t['name'])) : [],
+    toolNames: Array.isArray(tools) ? tools.filter(isRecord).flatMap((t) => (typeof t['name'] === 'string' ? [t['name']] : [])) : [],
     lastUserText: lastUser ? textOf(lastUser['content']) : '',
     toolResults: history.toolResults,
     maxTokens: body['max_tokens'],

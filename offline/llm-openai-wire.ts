@@ -30,12 +30,17 @@ export function parseOpenAiRequest(body: unknown): ParsedLlmRequest | WireError 
     system: system.length > 0 ? system.join('\n\n') : undefined,
     messages,
     tools: Array.isArray(tools) ? tools : [],
-    toolNames: Array.isArray(tools) ? tools.filter(isRecord).map((t) => (isRecord(t['function']) ? String(t['function']['name']) : '')) : [],
+    toolNames: Array.isArray(tools) ? tools.filter(isRecord).flatMap((t) => namesOf(t['function'])) : [],
     lastUserText: lastUser ? textOf(lastUser['content']) : '',
     toolResults: history.toolResults,
     maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
     temperature: typeof body['temperature'] === 'number' ? body['temperature'] : undefined,
   };
+}
+
+/** `[name]` of a `tools[].function` entry, or nothing. */
+function namesOf(fn: unknown): string[] {
+  return isRecord(fn) && typeof fn['name'] === 'string' ? [fn['name']] : [];
 }
 
 const ERROR_TYPES: Record<number, string> = {

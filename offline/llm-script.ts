@@ -113,7 +113,7 @@ export interface LlmTarget {
   model: string;
 }
 
-function test(pattern: RegExp, text: string): boolean {
+function testPattern(pattern: RegExp, text: string): boolean {
   pattern.lastIndex = 0; // a /g or /y regex keeps state between tests
   return pattern.test(text);
 }
@@ -124,12 +124,12 @@ function matches(entry: LlmScriptEntry, seen: LlmSeen, target: LlmTarget | undef
   const { afterTool } = entry;
   if (afterTool === undefined) {
     if (seen.toolResults.length > 0) return false;
-  } else if (!seen.toolResults.some((r) => (typeof afterTool === 'string' ? r.name === afterTool : test(afterTool, r.name)))) {
+  } else if (!seen.toolResults.some((r) => (typeof afterTool === 'string' ? r.name === afterTool : testPattern(afterTool, r.name)))) {
     return false;
   }
   if (entry.when === undefined) return true;
   if (typeof entry.when === 'string') return seen.lastUserText.toLowerCase().includes(entry.when.toLowerCase());
-  return test(entry.when, seen.lastUserText);
+  return testPattern(entry.when, seen.lastUserText);
 }
 
 /** Picks the first matching entry (removing it when `once`), or the default reply. Mutates `script`. */
