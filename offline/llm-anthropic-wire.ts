@@ -4,7 +4,8 @@
  * `message_stop`), the non-streaming Message body and the error JSON — shaped as `@anthropic-ai/sdk` parses them.
  */
 import { randomBytes } from 'node:crypto';
-import { argumentsJson, countTokens, splitArguments, tokenize, type PlannedReply } from './llm-script.js';
+import { argumentsJson, countTokens, replyTokens, splitArguments, tokenize, type LlmScriptToolCall, type PlannedReply } from './llm-script.js';
+import { anthropicToolHistory, isToolHistoryProblem } from './llm-tool-history.js';
 import type { ParsedLlmRequest, SseFrame, WireError } from './llm-wire.js';
 import { isRecord, textOf } from './llm-wire.js';
 
@@ -33,7 +34,10 @@ export function parseAnthropicRequest(body: unknown): ParsedLlmRequest | WireErr
   if (emptyIndex >= 0 && !(emptyIndex === records.length - 1 && records[emptyIndex]?.['role'] === 'assistant')) {
     return anthropicError(400, 'invalid_request_error', `messages.${emptyIndex}: text content blocks must be non-empty`);
   }
-  const lastUser = [...records].reverse().find((m) => m['role'] === 'user');
+  const history = anthropicToolHistory(messages);
+  if (isToolHistoryProblem(history)) return anthropicError(400, 'invalid_request_error', history.problem);
+  // Tool results travel in user messages: the caller's last words are in the last user message with text.
+  const lastUser = [...records].reverse().find((m) => m['role'] === 'user' && hasText(m['content']));
   return {
     provider: 'anthropic',
     model,
@@ -42,10 +46,17 @@ export function parseAnthropicRequest(body: unknown): ParsedLlmRequest | WireErr
     system: typeof system === 'string' ? system : Array.isArray(system) ? textOf(system) : undefined,
     messages,
     tools: Array.isArray(tools) ? tools : [],
+    toolNames: Array.isArray(tools) ? tools.filter(isRecord).flatMap((t) => (typeof t['name'] === 'string' ? [t['name']] : [])) : [],
     lastUserText: lastUser ? textOf(lastUser['content']) : '',
+    toolResults: history.toolResults,
     maxTokens: body['max_tokens'],
     temperature: typeof body['temperature'] === 'number' ? body['temperature'] : undefined,
   };
+}
+
+/** A plain string, or content with at least one text block (not only tool results). */
+function hasText(content: unknown): boolean {
+  return typeof content === 'string' || (Array.isArray(content) && content.some((block) => isRecord(block) && block['type'] === 'text'));
 }
 
 /** `{"type":"error","error":{"type","message"},"request_id"}` with a `request-id` header. */
@@ -68,18 +79,20 @@ export function anthropicErrorForStatus(status: number, message: string): WireEr
   return anthropicError(status, ERROR_TYPES[status] ?? 'api_error', message);
 }
 
-function newIds() {
-  return { id: `msg_${randomBytes(12).toString('base64url')}`, toolId: `toolu_${randomBytes(12).toString('base64url')}` };
+function newIds(calls: readonly LlmScriptToolCall[]) {
+  return {
+    id: `msg_${randomBytes(12).toString('base64url')}`,
+    toolIds: calls.map((call) => call.id ?? `toolu_${randomBytes(12).toString('base64url')}`),
+  };
 }
 
 function usageOf(req: ParsedLlmRequest, reply: PlannedReply) {
   const input = countTokens(JSON.stringify(req.messages)) + countTokens(req.system ?? '');
-  const output = countTokens(reply.text) + (reply.toolCall ? countTokens(argumentsJson(reply.toolCall)) + 1 : 0);
-  return { input, output };
+  return { input, output: replyTokens(reply) };
 }
 
 export function anthropicStreamFrames(req: ParsedLlmRequest, reply: PlannedReply): { frames: SseFrame[]; errorFrame: string } {
-  const ids = newIds();
+  const ids = newIds(reply.toolCalls);
   const usage = usageOf(req, reply);
   const frames: SseFrame[] = [];
   const add = (type: string, body: Record<string, unknown>, paced = false): void => {
@@ -110,24 +123,27 @@ export function anthropicStreamFrames(req: ParsedLlmRequest, reply: PlannedReply
     if (!pinged) frames.push({ text: event('ping', { type: 'ping' }), paced: false });
     pinged = true;
   };
-  if (reply.text !== '' || !reply.toolCall) {
+  const hasCalls = reply.toolCalls.length > 0;
+  if (reply.text !== '' || !hasCalls) {
     add('content_block_start', { index, content_block: { type: 'text', text: '' } });
     ping();
     for (const token of tokenize(reply.text)) add('content_block_delta', { index, delta: { type: 'text_delta', text: token } }, true);
     add('content_block_stop', { index });
     index += 1;
   }
-  if (reply.toolCall) {
-    add('content_block_start', { index, content_block: { type: 'tool_use', id: ids.toolId, name: reply.toolCall.name, input: {} } }, true);
+  // One tool_use block per call: opened with `input: {}`, its JSON streamed as input_json_delta fragments, closed.
+  reply.toolCalls.forEach((call, i) => {
+    add('content_block_start', { index, content_block: { type: 'tool_use', id: ids.toolIds[i], name: call.name, input: {} } }, true);
     ping();
     add('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
-    for (const fragment of splitArguments(argumentsJson(reply.toolCall))) {
+    for (const fragment of splitArguments(argumentsJson(call))) {
       add('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: fragment } }, true);
     }
     add('content_block_stop', { index });
-  }
+    index += 1;
+  });
   add('message_delta', {
-    delta: { stop_reason: reply.toolCall ? 'tool_use' : 'end_turn', stop_sequence: null },
+    delta: { stop_reason: hasCalls ? 'tool_use' : 'end_turn', stop_sequence: null },
     usage: { output_tokens: usage.output },
   });
   add('message_stop', {});
@@ -137,18 +153,19 @@ export function anthropicStreamFrames(req: ParsedLlmRequest, reply: PlannedReply
 
 /** The non-streaming Message body. */
 export function anthropicMessage(req: ParsedLlmRequest, reply: PlannedReply): Record<string, unknown> {
-  const ids = newIds();
+  const ids = newIds(reply.toolCalls);
   const usage = usageOf(req, reply);
+  const hasCalls = reply.toolCalls.length > 0;
   const content: unknown[] = [];
-  if (reply.text !== '' || !reply.toolCall) content.push({ type: 'text', text: reply.text });
-  if (reply.toolCall) content.push({ type: 'tool_use', id: ids.toolId, name: reply.toolCall.name, input: reply.toolCall.args });
+  if (reply.text !== '' || !hasCalls) content.push({ type: 'text', text: reply.text });
+  reply.toolCalls.forEach((call, i) => content.push({ type: 'tool_use', id: ids.toolIds[i], name: call.name, input: call.args }));
   return {
     id: ids.id,
     type: 'message',
     role: 'assistant',
     model: req.model,
     content,
-    stop_reason: reply.toolCall ? 'tool_use' : 'end_turn',
+    stop_reason: hasCalls ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     stop_details: null,
     usage: { input_tokens: usage.input, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: usage.output, service_tier: 'standard' },

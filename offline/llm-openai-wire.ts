@@ -3,7 +3,8 @@
  * `chat.completion` body and the error JSON — shaped as the `openai` SDK parses them.
  */
 import { randomBytes } from 'node:crypto';
-import { argumentsJson, countTokens, splitArguments, tokenize, type PlannedReply } from './llm-script.js';
+import { argumentsJson, countTokens, replyTokens, splitArguments, tokenize, type LlmScriptToolCall, type PlannedReply } from './llm-script.js';
+import { isToolHistoryProblem, openAiToolHistory } from './llm-tool-history.js';
 import type { ParsedLlmRequest, SseFrame, WireError } from './llm-wire.js';
 import { isRecord, textOf } from './llm-wire.js';
 
@@ -14,6 +15,8 @@ export function parseOpenAiRequest(body: unknown): ParsedLlmRequest | WireError 
   if (!Array.isArray(messages) || messages.length === 0) {
     return openAiError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1.");
   }
+  const history = openAiToolHistory(messages);
+  if (isToolHistoryProblem(history)) return openAiError(400, history.problem, null, history.param);
   const records = messages.filter(isRecord);
   const system = records.filter((m) => m['role'] === 'system' || m['role'] === 'developer').map((m) => textOf(m['content']));
   const lastUser = [...records].reverse().find((m) => m['role'] === 'user');
@@ -27,10 +30,17 @@ export function parseOpenAiRequest(body: unknown): ParsedLlmRequest | WireError 
     system: system.length > 0 ? system.join('\n\n') : undefined,
     messages,
     tools: Array.isArray(tools) ? tools : [],
+    toolNames: Array.isArray(tools) ? tools.filter(isRecord).flatMap((t) => namesOf(t['function'])) : [],
     lastUserText: lastUser ? textOf(lastUser['content']) : '',
+    toolResults: history.toolResults,
     maxTokens: typeof maxTokens === 'number' ? maxTokens : undefined,
     temperature: typeof body['temperature'] === 'number' ? body['temperature'] : undefined,
   };
+}
+
+/** `[name]` of a `tools[].function` entry, or nothing. */
+function namesOf(fn: unknown): string[] {
+  return isRecord(fn) && typeof fn['name'] === 'string' ? [fn['name']] : [];
 }
 
 const ERROR_TYPES: Record<number, string> = {
@@ -42,11 +52,11 @@ const ERROR_TYPES: Record<number, string> = {
 };
 
 /** `{"error":{"message","type","param","code"}}`, the shape the SDK turns into APIError subclasses. */
-export function openAiError(status: number, message: string, code: string | null = null): WireError {
+export function openAiError(status: number, message: string, code: string | null = null, param: string | null = null): WireError {
   return {
     status,
     headers: { 'x-request-id': `req_${randomBytes(12).toString('hex')}` },
-    body: { error: { message, type: ERROR_TYPES[status] ?? 'server_error', param: null, code } },
+    body: { error: { message, type: ERROR_TYPES[status] ?? 'server_error', param, code } },
   };
 }
 
@@ -63,20 +73,21 @@ export function openAiAuthError(authorization: string | undefined): WireError {
 interface Ids {
   id: string;
   created: number;
-  callId: string;
+  /** One per tool call of the reply, in order. */
+  callIds: string[];
 }
 
-function newIds(): Ids {
+function newIds(calls: readonly LlmScriptToolCall[]): Ids {
   return {
     id: `chatcmpl-${randomBytes(12).toString('base64url')}`,
     created: Math.floor(Date.now() / 1000),
-    callId: `call_${randomBytes(12).toString('base64url')}`,
+    callIds: calls.map((call) => call.id ?? `call_${randomBytes(12).toString('base64url')}`),
   };
 }
 
 function usageOf(req: ParsedLlmRequest, reply: PlannedReply) {
   const prompt = countTokens(JSON.stringify(req.messages));
-  const completion = countTokens(reply.text) + (reply.toolCall ? countTokens(argumentsJson(reply.toolCall)) + 1 : 0);
+  const completion = replyTokens(reply);
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
@@ -86,7 +97,7 @@ function usageOf(req: ParsedLlmRequest, reply: PlannedReply) {
  * (`choices: []`), then `[DONE]`.
  */
 export function openAiStreamFrames(req: ParsedLlmRequest, reply: PlannedReply): { frames: SseFrame[]; errorFrame: string } {
-  const ids = newIds();
+  const ids = newIds(reply.toolCalls);
   // Every chunk of one completion shares this envelope.
   const envelope = {
     id: ids.id,
@@ -103,22 +114,26 @@ export function openAiStreamFrames(req: ParsedLlmRequest, reply: PlannedReply): 
       ...(req.includeUsage ? { usage: null } : {}),
     });
   const frames: SseFrame[] = [];
-  const toolStart = reply.toolCall
-    ? { index: 0, id: ids.callId, type: 'function', function: { name: reply.toolCall.name, arguments: '' } }
-    : undefined;
-  if (reply.text !== '' || !toolStart) {
+  // Each call opens with its index, id, type and name (arguments ''), then its arguments come in small pieces.
+  const calls = reply.toolCalls.map((call, index) => ({
+    start: { index, id: ids.callIds[index], type: 'function', function: { name: call.name, arguments: '' } },
+    fragments: splitArguments(argumentsJson(call)).map((fragment) => ({ index, function: { arguments: fragment } })),
+  }));
+  const first = calls[0];
+  if (reply.text !== '' || !first) {
     frames.push({ text: chunk({ role: 'assistant', content: '', refusal: null }), paced: false });
     for (const token of tokenize(reply.text)) frames.push({ text: chunk({ content: token }), paced: true });
-    if (toolStart) frames.push({ text: chunk({ tool_calls: [toolStart] }), paced: true });
+    if (first) frames.push({ text: chunk({ tool_calls: [first.start] }), paced: true });
   } else {
-    frames.push({ text: chunk({ role: 'assistant', content: null, tool_calls: [toolStart], refusal: null }), paced: true });
+    // A reply that is only tool calls: the role chunk already carries the first call, and `content: null`.
+    frames.push({ text: chunk({ role: 'assistant', content: null, tool_calls: [first.start], refusal: null }), paced: true });
   }
-  if (reply.toolCall) {
-    for (const fragment of splitArguments(argumentsJson(reply.toolCall))) {
-      frames.push({ text: chunk({ tool_calls: [{ index: 0, function: { arguments: fragment } }] }), paced: true });
-    }
+  for (const call of calls) {
+    // The first call's opening went out above (after the text, or in the role chunk).
+    if (call !== first) frames.push({ text: chunk({ tool_calls: [call.start] }), paced: true });
+    for (const fragment of call.fragments) frames.push({ text: chunk({ tool_calls: [fragment] }), paced: true });
   }
-  frames.push({ text: chunk({}, reply.toolCall ? 'tool_calls' : 'stop'), paced: false });
+  frames.push({ text: chunk({}, first ? 'tool_calls' : 'stop'), paced: false });
   if (req.includeUsage) {
     frames.push({
       text: data({
@@ -138,10 +153,11 @@ export function openAiStreamFrames(req: ParsedLlmRequest, reply: PlannedReply): 
 
 /** The non-streaming `chat.completion` body. */
 export function openAiCompletion(req: ParsedLlmRequest, reply: PlannedReply): Record<string, unknown> {
-  const ids = newIds();
-  const toolCalls = reply.toolCall
-    ? [{ id: ids.callId, type: 'function', function: { name: reply.toolCall.name, arguments: argumentsJson(reply.toolCall) } }]
-    : undefined;
+  const ids = newIds(reply.toolCalls);
+  const toolCalls =
+    reply.toolCalls.length > 0
+      ? reply.toolCalls.map((call, index) => ({ id: ids.callIds[index], type: 'function', function: { name: call.name, arguments: argumentsJson(call) } }))
+      : undefined;
   return {
     id: ids.id,
     object: 'chat.completion',

@@ -1,11 +1,15 @@
 /**
- * What the LLM simulator answers: scripted entries matched against the caller's last words, else a deterministic
- * echo. Plus the tokenizer that decides the pace of the stream (a token ≈ a word or a punctuation piece).
+ * What the LLM simulator answers: scripted entries matched against the caller's last words (or, after a tool round,
+ * against the tool whose results end the request), else a deterministic echo. Plus the tokenizer that decides the
+ * pace of the stream (a token ≈ a word or a punctuation piece).
  */
+import type { SeenToolResult } from './llm-wire.js';
 
 export interface LlmScriptToolCall {
   name: string;
   args: Record<string, unknown>;
+  /** The call's id on the wire (default: a fresh `call_…` / `toolu_…`, as the providers make). */
+  id?: string;
   /** Stream this text as the arguments instead of `JSON.stringify(args)` (e.g. broken JSON, to test clients). */
   rawArguments?: string;
 }
@@ -30,17 +34,34 @@ export type LlmMidStreamFailure = boolean | 'error-event' | 'disconnect' | 'trun
  */
 export type LlmHang = 'headers' | 'first-token';
 
+/** What a scripted reply may depend on: the caller's last words and the tool results the request ends with. */
+export interface LlmSeen {
+  lastUserText: string;
+  toolResults: SeenToolResult[];
+}
+
 export interface LlmScriptEntry {
-  /** Matched against the last user message: a string = case-insensitive substring; absent = matches anything. */
+  /** Matched against the last user text: a string = case-insensitive substring; absent = matches anything. */
   when?: string | RegExp;
+  /**
+   * Matches only a request that ends with the results of a tool of this name (a string = the exact name, a RegExp
+   * tested on each name). An entry without `afterTool` matches only requests that end with real user text, so a
+   * script's entries for what the caller says never answer a tool round by accident.
+   */
+  afterTool?: string | RegExp;
   /** Only requests to this API (`/v1/chat/completions` = openai, `/v1/messages` = anthropic). */
   provider?: 'openai' | 'anthropic';
   /** Only requests for this model. */
   model?: string;
-  /** Text streamed first (before any tool call). Absent with no toolCall = the default echo reply. */
-  text?: string;
+  /**
+   * Text streamed first (before any tool call), or a function of what the request carried (e.g. to speak a value
+   * from a tool result). Absent with no tool call = the default reply (`defaultReplyText`).
+   */
+  text?: string | ((seen: LlmSeen) => string);
   /** A tool call streamed after the text, its arguments JSON split across several fragments. */
   toolCall?: LlmScriptToolCall;
+  /** Several tool calls in one reply (parallel calls), after `toolCall` when both are given. */
+  toolCalls?: LlmScriptToolCall[];
   /** Answer with this HTTP error (the provider's error JSON) instead of a reply. */
   error?: { status: number; message: string };
   failMidStream?: LlmMidStreamFailure;
@@ -55,7 +76,8 @@ export interface LlmScriptEntry {
 /** The reply the simulator decided on for one request. */
 export interface PlannedReply {
   text: string;
-  toolCall: LlmScriptToolCall | undefined;
+  /** In the order they are streamed (OpenAI index 0..n, Anthropic one content block each). */
+  toolCalls: LlmScriptToolCall[];
   error: { status: number; message: string } | undefined;
   failMidStream: Exclude<LlmMidStreamFailure, boolean> | undefined;
   hang: LlmHang | undefined;
@@ -63,10 +85,26 @@ export interface PlannedReply {
   tokensPerSecond: number | undefined;
 }
 
+/** The reply when no entry matches a request ending with user text: the caller's words echoed. */
 export function defaultReplyText(lastUserText: string): string {
   const said = lastUserText.trim().replace(/\s+/g, ' ');
   if (said === '') return 'Hello. How can I help you today?';
   return `You said: "${said}". Is there anything else?`;
+}
+
+/**
+ * The reply when no entry matches a request ending with tool results: the scripted model that "echoes the tool
+ * result" — `Here is what I found: <content>.`, the contents joined by `; ` (no second full stop when the last
+ * content already ends a sentence).
+ */
+export function defaultToolReplyText(results: readonly SeenToolResult[]): string {
+  const found = results.map((r) => r.content.trim()).join('; ');
+  return `Here is what I found: ${found}${/[.!?]$/.test(found) ? '' : '.'}`;
+}
+
+/** The default reply for what the request ends with. */
+export function defaultReply(seen: LlmSeen): string {
+  return seen.toolResults.length > 0 ? defaultToolReplyText(seen.toolResults) : defaultReplyText(seen.lastUserText);
 }
 
 /** Which API and model a request went to (entries may be limited to one). */
@@ -75,24 +113,36 @@ export interface LlmTarget {
   model: string;
 }
 
-function matches(entry: LlmScriptEntry, lastUserText: string, target: LlmTarget | undefined): boolean {
-  if (entry.provider !== undefined && entry.provider !== target?.provider) return false;
-  if (entry.model !== undefined && entry.model !== target?.model) return false;
-  if (entry.when === undefined) return true;
-  if (typeof entry.when === 'string') return lastUserText.toLowerCase().includes(entry.when.toLowerCase());
-  entry.when.lastIndex = 0; // a /g or /y regex keeps state between tests
-  return entry.when.test(lastUserText);
+function testPattern(pattern: RegExp, text: string): boolean {
+  pattern.lastIndex = 0; // a /g or /y regex keeps state between tests
+  return pattern.test(text);
 }
 
-/** Picks the first matching entry (removing it when `once`), or the default echo. Mutates `script`. */
-export function planReply(script: LlmScriptEntry[], lastUserText: string, target?: LlmTarget): PlannedReply {
-  const index = script.findIndex((entry) => matches(entry, lastUserText, target));
+function matches(entry: LlmScriptEntry, seen: LlmSeen, target: LlmTarget | undefined): boolean {
+  if (entry.provider !== undefined && entry.provider !== target?.provider) return false;
+  if (entry.model !== undefined && entry.model !== target?.model) return false;
+  const { afterTool } = entry;
+  if (afterTool === undefined) {
+    if (seen.toolResults.length > 0) return false;
+  } else if (!seen.toolResults.some((r) => (typeof afterTool === 'string' ? r.name === afterTool : testPattern(afterTool, r.name)))) {
+    return false;
+  }
+  if (entry.when === undefined) return true;
+  if (typeof entry.when === 'string') return seen.lastUserText.toLowerCase().includes(entry.when.toLowerCase());
+  return testPattern(entry.when, seen.lastUserText);
+}
+
+/** Picks the first matching entry (removing it when `once`), or the default reply. Mutates `script`. */
+export function planReply(script: LlmScriptEntry[], seen: LlmSeen, target?: LlmTarget): PlannedReply {
+  const index = script.findIndex((entry) => matches(entry, seen, target));
   const entry = index >= 0 ? script[index] : undefined;
   if (entry?.once) script.splice(index, 1);
+  const toolCalls = [...(entry?.toolCall ? [entry.toolCall] : []), ...(entry?.toolCalls ?? [])];
+  const text = entry?.text;
   const failure = entry?.failMidStream;
   return {
-    text: entry?.text ?? (entry?.toolCall ? '' : defaultReplyText(lastUserText)),
-    toolCall: entry?.toolCall,
+    text: typeof text === 'function' ? text(seen) : (text ?? (toolCalls.length > 0 ? '' : defaultReply(seen))),
+    toolCalls,
     error: entry?.error,
     failMidStream: failure === true ? 'error-event' : failure === false ? undefined : failure,
     hang: entry?.hang,
@@ -117,4 +167,9 @@ export function splitArguments(json: string, size = 5): string[] {
 /** A rough token count for `usage` fields. */
 export function countTokens(text: string): number {
   return tokenize(text).filter((t) => t.trim() !== '').length;
+}
+
+/** The output tokens of a reply for `usage`: its words, and each tool call's name and arguments. */
+export function replyTokens(reply: PlannedReply): number {
+  return countTokens(reply.text) + reply.toolCalls.reduce((sum, call) => sum + countTokens(argumentsJson(call)) + 1, 0);
 }

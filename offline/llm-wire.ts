@@ -2,6 +2,18 @@
 
 export type LlmSimProvider = 'openai' | 'anthropic';
 
+/**
+ * One tool result the request ends with: OpenAI `role: "tool"` messages, Anthropic `tool_result` blocks. `name` is
+ * the tool's name, found through the matching call (OpenAI `tool_calls` id, Anthropic `tool_use` id) since neither
+ * wire repeats it in the result. OpenAI has no error flag, so `isError` is only ever true on Anthropic.
+ */
+export interface SeenToolResult {
+  id: string;
+  name: string;
+  content: string;
+  isError: boolean;
+}
+
 /** What the simulator understood of one request body. */
 export interface ParsedLlmRequest {
   provider: LlmSimProvider;
@@ -14,7 +26,15 @@ export interface ParsedLlmRequest {
   /** The `messages` array exactly as received. */
   messages: unknown[];
   tools: unknown[];
+  /** The names of the tools offered (`tools[].function.name` / `tools[].name`). */
+  toolNames: string[];
+  /** The caller's last words: the last user text, skipping tool results (Anthropic sends those as user messages). */
   lastUserText: string;
+  /**
+   * The tool results that end the request, after the last real user text (empty when the request ends with user
+   * text): what a scripted model answers after a tool round.
+   */
+  toolResults: SeenToolResult[];
   maxTokens: number | undefined;
   temperature: number | undefined;
 }

@@ -14,8 +14,9 @@ import { openAiAuthError, openAiCompletion, openAiError, openAiStreamFrames, par
 import { planReply, type LlmScriptEntry, type PlannedReply } from './llm-script.js';
 import { isWireError, type LlmSimProvider, type ParsedLlmRequest, type SseFrame, type WireError } from './llm-wire.js';
 
-export type { LlmScriptEntry, LlmScriptToolCall, LlmMidStreamFailure, LlmHang } from './llm-script.js';
-export type { LlmSimProvider } from './llm-wire.js';
+export type { LlmScriptEntry, LlmScriptToolCall, LlmSeen, LlmMidStreamFailure, LlmHang } from './llm-script.js';
+export { defaultReplyText, defaultToolReplyText } from './llm-script.js';
+export type { LlmSimProvider, ParsedLlmRequest, SeenToolResult } from './llm-wire.js';
 
 export interface LlmSimOptions {
   /** Default 0 (any free port). Always bound to 127.0.0.1. */
@@ -198,8 +199,15 @@ export async function startLlmSimulator(opts: LlmSimOptions = {}): Promise<LlmSi
     const version = httpReq.headers['anthropic-version'];
     requests.push({ ...parsed, startedAt: now(), auth: auth.style, anthropicVersion: typeof version === 'string' ? version : undefined });
 
-    const reply = planReply(script, parsed.lastUserText, { provider, model: parsed.model });
-    log.debug('llm simulator: request', { provider, model: parsed.model, stream: parsed.stream, messages: parsed.messages.length });
+    const seen = { lastUserText: parsed.lastUserText, toolResults: parsed.toolResults };
+    const reply = planReply(script, seen, { provider, model: parsed.model });
+    log.debug('llm simulator: request', {
+      provider,
+      model: parsed.model,
+      stream: parsed.stream,
+      messages: parsed.messages.length,
+      toolResults: parsed.toolResults.length,
+    });
     if (reply.error) {
       stats.failed += 1;
       const error = provider === 'openai' ? openAiError(reply.error.status, reply.error.message) : anthropicErrorForStatus(reply.error.status, reply.error.message);
