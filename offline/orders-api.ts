@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 export type Order = { number: string; item: string; status: string; eta: string | null };
 
 export const SAMPLE_ORDERS: readonly Order[] = [
-  { number: '4271', item: 'a pasta maker', status: 'shipped', eta: 'Thursday' },
+  { number: '4271', item: 'a pasta maker', status: 'on its way', eta: 'Thursday' },
   { number: '1234', item: 'two espresso cups', status: 'being packed', eta: 'next Monday' },
-  { number: '9876', item: 'a chef knife', status: 'delivered', eta: null },
+  { number: '9876', item: 'a chef knife', status: 'already delivered', eta: null },
 ];
 
 export interface OrdersApi {

@@ -188,6 +188,26 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
     log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, text: e.assistantText, latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
     onEvent?.(e);
   });
+  on('call.toolStarted', (e) => {
+    log.info('tool called', { turn: e.turn, round: e.round, tool: e.name, id: e.id });
+    onEvent?.(e);
+  });
+  on('call.toolFinished', (e) => {
+    const ms = Math.round((e.at - e.startedAt) * 10) / 10;
+    metrics.toolCalls.inc({ tool: e.name, outcome: e.outcome });
+    if (e.outcome !== 'cancelled') metrics.toolDuration.observe({ tool: e.name }, ms);
+    log.info('tool result', { turn: e.turn, round: e.round, tool: e.name, id: e.id, outcome: e.outcome, ms });
+    onEvent?.(e);
+  });
+  on('call.dtmf', (e) => {
+    log.info('caller pressed keys', { turn: e.turn, digits: e.digits });
+    onEvent?.(e);
+  });
+  on('call.speculation', (e) => {
+    metrics.speculations.inc({ outcome: e.outcome });
+    log.debug('speculative reply', { turn: e.turn, outcome: e.outcome });
+    onEvent?.(e);
+  });
   on('call.answeredBy', (e) => {
     log.info('call answered by', { answeredBy: e.answeredBy });
     onEvent?.(e);

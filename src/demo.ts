@@ -1,8 +1,9 @@
 /**
- * `npm run demo`: one simulated phone call through the real server, fully offline. The caller (a Twilio simulator)
- * fetches signed TwiML, streams "speech" over the media socket, hears the greeting, asks two things, interrupts the
- * long answer, and says goodbye; the agent hangs up. Prints what each side said and heard, with per-turn latency.
- * Exits 0 when the call went as scripted.
+ * `npm run demo`: one simulated phone call through the real server, fully offline, to the bundled example agent (or
+ * `--agent path` / AGENT). The caller (a Twilio simulator) fetches signed TwiML, streams "speech" over the media
+ * socket, hears the greeting, asks about an order (a tool round trip to the local orders API), asks for the opening
+ * hours, interrupts a long answer, and says goodbye; the agent hangs up. Prints what each side said and heard, with
+ * per-turn latency. Exits 0 when the call went as scripted.
  *
  * It reads the same environment as `npm start` (GREETING, SYSTEM_PROMPT, STT_*, LOG_LEVEL, …; provider keys are
  * ignored), except that PORT and HOST default to any free port on 127.0.0.1.
@@ -11,7 +12,8 @@
  * --inspect-calls (INSPECT=1: Stately inspector on INSPECT_PORT; prints its URL and, on a terminal, waits for Enter
  * before dialling so the browser can attach first), --wait-inspector (the inspector, and the wait even without a
  * terminal), --flux (STT_ENGINE=flux with eager end of turn, FLUX_EAGER_EOT_THRESHOLD=0.5 unless set: Deepgram Flux,
- * and a caller who hesitates in the middle of the first question).
+ * and a caller who hesitates in the middle of the second question), --agent path (the agent module; default AGENT,
+ * else agents/front-desk.ts).
  */
 import { offlineConfig, startOfflineStack } from '../offline/offline-stack.js';
 import { createLogger } from '../lib/logger.js';
@@ -20,12 +22,22 @@ import { assertPortFree, startupFailureText } from './startup-error.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
 import type { ScriptStep } from '../offline/twilio-caller-types.js';
 import { printTranscript, styleFor } from '../offline/transcript-print.js';
-import type { TurnEmitted } from '../machines/emitted.js';
+import type { ToolFinishedEmitted, TurnEmitted } from '../machines/emitted.js';
+import { loadAgent } from './agent-loader.js';
+
+/** `--agent path` (or AGENT): the agent module to call. */
+function agentPath(): string | undefined {
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('--agent');
+  return at >= 0 ? argv[at + 1] : undefined;
+}
 
 /** On Flux the caller hesitates (longer than the eager delay, shorter than the end of turn): EagerEndOfTurn, TurnResumed. */
 const script = (flux: boolean): readonly ScriptStep[] => [
   { waitForAgent: 'reply' },
-  { say: flux ? 'Hi, what are ... your opening hours?' : 'Hi, what are your opening hours?' },
+  { say: 'Where is my order 4271?' },
+  { waitForAgent: 'reply' },
+  { say: flux ? 'Thanks. What are ... your opening hours?' : 'Thanks. What are your opening hours?' },
   { waitForAgent: 'reply' },
   { say: 'Can you tell me the story of your company?' },
   { bargeIn: 'Sorry to interrupt, do you work on Sundays?', afterMs: 2500 },
@@ -59,12 +71,16 @@ async function main(): Promise<number> {
   if (config.INSPECT) await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);
   const inspector = config.INSPECT ? startInspector(config.INSPECT_PORT, log) : undefined;
   const turns: TurnEmitted[] = [];
+  const tools: ToolFinishedEmitted[] = [];
+  const agent = await loadAgent(agentPath() ?? config.AGENT);
   const stack = await startOfflineStack({
     config,
     log,
     inspector,
+    agent,
     onCallEvent: (e) => {
       if (e.type === 'call.turn') turns.push(e);
+      if (e.type === 'call.toolFinished') tools.push(e);
     },
   });
   const { server } = stack;
@@ -98,6 +114,10 @@ async function main(): Promise<number> {
   const record = await call.done;
   printTranscript(record.transcript, record.firstAgentAudioMs, style);
   printServerTurns(turns);
+  for (const tool of tools) {
+    const args = JSON.stringify(tool.args);
+    console.log(style.dim(`  tool ${tool.name}(${args}) → ${tool.outcome} in ${(tool.at - tool.startedAt).toFixed(1)} ms: ${tool.content}`));
+  }
   if (flux) {
     const n = (event: string): number => fluxEvents.get(event) ?? 0;
     console.log(
@@ -109,15 +129,17 @@ async function main(): Promise<number> {
   }
 
   const agentTurns = record.transcript.filter((t) => t.role === 'agent');
+  const toolRoundTrip = agent.tools?.['lookup_order'] === undefined || tools.some((t) => t.name === 'lookup_order' && t.outcome === 'ok');
   const ok =
     record.endedBy === 'server' &&
     record.errors.length === 0 &&
     record.clears >= 1 &&
-    agentTurns.length >= 4 &&
+    agentTurns.length >= 5 &&
+    toolRoundTrip &&
     record.wrongStreamSid === 0;
   console.log(
     ok
-      ? style.bold('\nCall completed as scripted: greeting, two questions, one barge-in, goodbye; the agent hung up.')
+      ? style.bold('\nCall completed as scripted: greeting, an order looked up, a question, one barge-in, goodbye; the agent hung up.')
       : style.red(`\nThe call did not go as scripted: ended by ${record.endedBy}, errors: ${record.errors.join('; ') || 'none'}`),
   );
   await stack.close();

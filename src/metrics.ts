@@ -52,6 +52,25 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
     }),
     bargeIns: new Counter({ name: 'voice_barge_ins_total', help: 'Caller interruptions of agent audio', registers: [registry] }),
+    toolCalls: new Counter({
+      name: 'voice_tool_calls_total',
+      help: 'Tool calls the model made, by tool and outcome (ok, error, cancelled)',
+      labelNames: ['tool', 'outcome'] as const,
+      registers: [registry],
+    }),
+    toolDuration: new Histogram({
+      name: 'voice_tool_duration_ms',
+      help: 'Time from a tool round starting to each tool result',
+      labelNames: ['tool'] as const,
+      buckets: [5, 20, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers: [registry],
+    }),
+    speculations: new Counter({
+      name: 'voice_speculative_replies_total',
+      help: 'Replies started on an eager end of turn (Flux), by outcome: confirmed (released) or discarded (unheard)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     providerErrors: new Counter({
       name: 'voice_provider_errors_total',
       help: 'Errors reported by provider actors',
