@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'agents/**/*.test.ts'],
     testTimeout: 30000,
     hookTimeout: 30000,
     // Integration tests open real sockets on loopback; keep parallelism modest on 2-core machines.

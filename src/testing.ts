@@ -81,6 +81,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       if (typeof step === 'string') script.push({ say: step }, { waitForAgent: 'reply' });
       else script.push(step);
     }
+    script.push({ hangup: true }); // the agent may have hung up already: then this is a no-op
     const call = placeSimulatedCall({
       serverUrl: stack.server.localUrl,
       publicUrl: stack.server.publicUrl,
