@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { formatEventLog, parseEventLog } from '../src/records/event-log.js';
 import type { SimulatorOptions } from '../src/providers.js';
 import { startOfflineStack } from './offline-stack.js';
+import { DEFAULT_AGENT, loadAgent } from '../src/agent-loader.js';
 import { placeSimulatedCall } from './twilio-caller.js';
 import type { ScriptStep } from './twilio-caller-types.js';
 
@@ -69,8 +70,11 @@ const FIXTURES: readonly Fixture[] = [
     env: { IDLE_TIMEOUT_MS: '2000' },
     script: [{ waitForAgent: 'reply' }, { waitForAgent: 'reply' }, { say: 'sorry I am here' }, { waitForAgent: 'reply' }, { hangup: true }],
   },
-  // A tool round (LLM tool call → tool runner → TOOL.RESULT → next round) is recorded once the tool loop lands in
-  // the call machine: add it here and run `npm run record-fixtures -- tool-round`.
+  {
+    name: 'tool-round',
+    note: 'the caller asks about an order: the LLM says "Let me check that order." and calls lookup_order, the tool runner answers, the next round speaks the status',
+    script: [{ waitForAgent: 'reply' }, { say: 'where is my order 4271' }, { waitForAgent: 'reply' }, { hangup: true }],
+  },
 ];
 
 const TOKEN = 'fixture-recorder';
@@ -79,6 +83,7 @@ async function recordFixture(fixture: Fixture, outDir: string, dbDir: string): P
   const stack = await startOfflineStack({
     env: { ...fixture.env, CALL_RECORDS: 'on', CALL_DB_PATH: path.join(dbDir, `${fixture.name}.db`), CALLS_API_TOKEN: TOKEN },
     simulators: fixture.simulators,
+    agent: await loadAgent(DEFAULT_AGENT), // the bundled example: its tools make the tool round
   });
   try {
     const call = await placeSimulatedCall({

@@ -16,7 +16,8 @@ import { inputHash, roundMs, type LogEntry } from './event-log.js';
 export const RECORDED_ACTIONS: ReadonlySet<string> = new Set<string>([]); // none today: transfers are the `transfer` child
 
 /** Children whose input is not hashed (no input, or none worth checking). */
-const UNHASHED_CHILDREN: ReadonlySet<string> = new Set(['transport', 'stt', 'tts']);
+// configure's input is the call's options, which the log keeps as its input already.
+const UNHASHED_CHILDREN: ReadonlySet<string> = new Set(['transport', 'stt', 'tts', 'configure']);
 
 type RootSnapshot = { value?: StateValue; children?: Record<string, AnyActorRef | undefined> };
 

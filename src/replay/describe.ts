@@ -2,10 +2,18 @@
 import type { StateValue } from 'xstate';
 import type { LogEntry } from '../records/event-log.js';
 
+/** `respond.thinking`, `transferring.dialing`: the state's path without the wrappers `live` and `round`. */
 export function stateName(value: StateValue): string {
+  return fullName(value)
+    .split('.')
+    .filter((part) => part !== 'live' && part !== 'round')
+    .join('.');
+}
+
+function fullName(value: StateValue): string {
   if (typeof value === 'string') return value;
   return Object.entries(value)
-    .map(([key, child]) => (child === undefined ? key : `${key}.${stateName(child)}`))
+    .map(([key, child]) => (child === undefined ? key : `${key}.${fullName(child)}`))
     .join(',');
 }
 

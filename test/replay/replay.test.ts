@@ -42,6 +42,11 @@ const SHOWS: Record<string, (log: EventLog) => void> = {
     expect(emits(log.entries).find((e) => e.type === 'call.error')).toMatchObject({ source: 'llm' });
     expect(states(log.entries)).toContain('prompting');
   },
+  'tool-round': (log) => {
+    expect(emits(log.entries).find((e) => e.type === 'call.toolFinished')).toMatchObject({ name: 'lookup_order', outcome: 'ok' });
+    expect(inputs(log.entries)).toContain('TOOL.RESULT');
+    expect(states(log.entries)).toContain('respond.tooling');
+  },
   reprompt: (log) => {
     expect(inputs(log.entries).some((t) => t.startsWith('xstate.after.idleTimeout'))).toBe(true);
     expect(commands(log.entries)).toContain('tts:TTS.SAY');
@@ -72,7 +77,6 @@ describe('replay of the recorded calls in test/replay/', () => {
     });
   }
 
-  it.todo('tool-round: recorded once the tool loop lands in the call machine (npm run record-fixtures -- tool-round)');
 });
 
 describe('a changed machine fails the replay and says where', () => {
@@ -88,7 +92,14 @@ describe('a changed machine fails the replay and says where', () => {
   it('a longer idle timeout: the recorded re-prompt timer is not due when it fired', async () => {
     const log = load('reprompt');
     const input = log.input as { options: Record<string, unknown> };
-    const result = await replayCall({ ...log, input: { options: { ...input.options, idleTimeoutMs: 4000 } } });
+    // The options come in as the machine's input and again as the configure child's output (the call's own options).
+    const longer = (options: Record<string, unknown>) => ({ ...options, idleTimeoutMs: 4000 });
+    const entries = log.entries.map((e) =>
+      'in' in e && e.in.type === 'xstate.done.actor.configure'
+        ? { ...e, in: { ...e.in, output: longer((e.in as unknown as { output: Record<string, unknown> }).output) } }
+        : e,
+    );
+    const result = await replayCall({ ...log, entries, input: { options: longer(input.options) } });
     expect(result.ok).toBe(false);
     expect(result.divergence?.message).toMatch(/timer xstate\.after\.idleTimeout.* fired at .* but is due at/);
   });
