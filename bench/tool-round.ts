@@ -33,9 +33,16 @@ async function main(): Promise<void> {
   const llmDone: number[] = [];
   const llmRequests: number[] = [];
   const ttsAudio: number[] = [];
+  let answerSequence: number | null = null;
   sims.llm.observer.on('done', (e: { at: number }) => llmDone.push(e.at));
   sims.llm.observer.on('request', (e: { at: number }) => llmRequests.push(e.at));
-  sims.deepgram.observer.on('speak.audioStart', (e) => ttsAudio.push(e.at));
+  // The answer's first segment is the flush that speaks the order status (not "Let me check that order.").
+  sims.deepgram.observer.on('speak.flush', (e) => {
+    if (answerSequence === null && e.text.includes('Your order')) answerSequence = e.sequenceId;
+  });
+  sims.deepgram.observer.on('speak.audioStart', (e) => {
+    if (e.sequenceId === answerSequence) ttsAudio.push(e.at);
+  });
 
   const samples: Sample[] = [];
   for (let i = 0; i < calls; i++) {
@@ -43,6 +50,7 @@ async function main(): Promise<void> {
     llmDone.length = 0;
     llmRequests.length = 0;
     ttsAudio.length = 0;
+    answerSequence = null;
     const record = await placeSimulatedCall({
       serverUrl: stack.server.localUrl,
       authToken: stack.config.twilioAuthToken,
