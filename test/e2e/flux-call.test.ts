@@ -78,5 +78,34 @@ describe('end-to-end calls on Deepgram Flux', () => {
     expect(llm.requests.at(-1)?.lastUserText).toBe('are you open on sundays');
     expect(agentTurns(record)[1]?.text).toContain('open on weekends');
     expect(agentTurns(record)[1]?.latencyMs).toBeGreaterThan(0);
+    // Speculation: the reply to the first eager transcript was started, held and thrown away unheard; the second
+    // was started at EagerEndOfTurn and released at EndOfTurn.
+    const speculation = stack.events.filter((e) => e.type === 'call.speculation').map((e) => (e.type === 'call.speculation' ? e.outcome : ''));
+    expect(speculation).toEqual(['discarded', 'confirmed']);
+    expect(llm.requests.map((r) => r.lastUserText)).toEqual(['are you open', 'are you open on sundays']);
+    expect(llm.stats.aborts + llm.stats.completed).toBeGreaterThanOrEqual(2);
+    expect(record.transcript.filter((t) => t.role === 'agent' && t.text.includes('You said: "are you open"'))).toEqual([]);
+    expect(agentTurns(record)).toHaveLength(2); // greeting and the one answer: nothing of the discarded reply was heard
+    expect(stack.events.filter((e) => e.type === 'call.userUtterance').map((e) => (e.type === 'call.userUtterance' ? e.text : ''))).toEqual([
+      'are you open on sundays',
+    ]);
+  });
+
+  it('a confirmed speculative reply was asked of the LLM before EndOfTurn, and its audio reached the caller only after it', async () => {
+    stack = await startStack({ env: { STT_ENGINE: 'flux', FLUX_EAGER_EOT_THRESHOLD: '0.5' }, simulators: { deepgram: { ttsMsPerChar: 20 } } });
+    const { deepgram, llm } = sims(stack);
+    let endOfTurnAt = 0;
+    deepgram.observer.on('flux.turnInfo', (e) => {
+      if (e.event === 'EndOfTurn') endOfTurnAt = e.at;
+    });
+    const requestedAt: number[] = [];
+    llm.observer.on('request', (e: { at: number }) => requestedAt.push(e.at));
+    const record = await call(stack, [{ waitForAgent: 'reply' }, { say: 'are you open on sundays' }, { waitForAgent: 'reply' }, { hangup: true }], { wordMs: 150 });
+    expect(record.errors).toEqual([]);
+    expect(requestedAt).toHaveLength(1);
+    expect(requestedAt[0]).toBeLessThan(endOfTurnAt); // started on the eager end, not on the end of turn
+    const answer = agentTurns(record)[1];
+    expect(answer?.text).toContain('open on weekends');
+    expect(answer?.startAt).toBeGreaterThan(endOfTurnAt); // held until the turn was confirmed
   });
 });
