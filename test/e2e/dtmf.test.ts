@@ -3,7 +3,7 @@
  * the media stream), and each reaches the call machine as TRANSPORT.DTMF, in order, with the call going on.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentTurns, call, recordingInspector, startStack, type E2eStack } from './harness.js';
+import { agentTurns, call, sims, recordingInspector, startStack, type E2eStack } from './harness.js';
 
 describe('DTMF through the server', () => {
   let stack: E2eStack | undefined;
@@ -32,5 +32,10 @@ describe('DTMF through the server', () => {
     const at = presses.map((e) => Number(e['at']));
     expect((at[3] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(3 * 140);
     expect(agentTurns(record).length).toBeGreaterThanOrEqual(2);
+    // The keys ended the caller's turn at '#' and reached the model as their input.
+    const asked = sims(stack).llm.requests.map((r) => r.lastUserText);
+    expect(asked[0]).toBe('[keypad: 4 2 7 #]');
+    expect(asked.some((text) => text.includes('what are your opening hours'))).toBe(true);
+    expect(stack.events).toContainEqual(expect.objectContaining({ type: 'call.dtmf', digits: '427#' }));
   });
 });
