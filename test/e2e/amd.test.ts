@@ -42,10 +42,11 @@ describe('outbound calls with answering-machine detection', () => {
     return { inspector, place, rest, stack };
   }
 
-  it('a machine answers: the call carries AMD and the voicemail, and the signed result reaches the live call', async () => {
-    // A voicemail greeting, then the beep and silence while it records; AMD says so once the greeting is over.
+  it('a machine answers: the call carries AMD, the signed result reaches the live call, the message is left and the server hangs up', async () => {
+    // A voicemail greeting, then the beep and silence while it records (longer than the message takes); AMD says so
+    // once the greeting is over.
     const { inspector, place, rest: fake, stack: s } = await setUp(() => ({
-      script: [{ say: 'hi you have reached sam please leave a message' }, { pause: 1500 }, { hangup: true }],
+      script: [{ say: 'hi you have reached sam please leave a message' }, { pause: 15000 }, { hangup: true }],
       answeredBy: 'machine_end_beep',
       amdAfterMs: 2400,
     }));
@@ -68,6 +69,13 @@ describe('outbound calls with answering-machine detection', () => {
     expect(answeredBy(inspector)).toEqual([expect.objectContaining({ answeredBy: 'machine', external: true })]);
     const metrics = await (await fetch(`${s.server.localUrl}/metrics`)).text();
     expect(metrics).toMatch(/^voice_amd_results_total\{answered_by="machine_end_beep"\} 1$/m);
+    // The machine heard the voicemail message (not the conversation's greeting), then the server hung up.
+    const heard = record?.transcript.filter((t) => t.role === 'agent').map((t) => t.text).join(' ') ?? '';
+    expect(heard).toContain('your table for four tonight is confirmed');
+    expect(heard).not.toContain('How can I help');
+    expect(record?.endedBy).toBe('server');
+    expect(s.events).toContainEqual(expect.objectContaining({ type: 'call.answeredBy', answeredBy: 'machine' }));
+    expect(s.events).toContainEqual({ type: 'call.ended', reason: 'voicemail' });
   });
 
   it('a human answers: CALL.ANSWERED_BY human, and the conversation runs', async () => {
@@ -85,6 +93,7 @@ describe('outbound calls with answering-machine detection', () => {
     expect(created?.amd?.status).toBe(204);
     expect(answeredBy(inspector)).toEqual([expect.objectContaining({ answeredBy: 'human', external: true })]);
     expect(record?.transcript.filter((t) => t.role === 'agent').map((t) => t.text).join(' ')).toContain('We are open every day');
+    expect(record?.transcript.find((t) => t.role === 'agent')?.text).toContain('How can I help');
   });
 
   it('without AMD: a plain call; voicemail without AMD, or too long, is refused', async () => {

@@ -18,6 +18,7 @@ describe('DTMF through the server', () => {
     const record = await call(stack, [
       { waitForAgent: 'reply' },
       { dtmf: '4 2 7 #', gapMs: 150 },
+      { waitForAgent: 'reply' },
       { dtmf: '*0' },
       { say: 'what are your opening hours' },
       { waitForAgent: 'reply' },
@@ -32,7 +33,8 @@ describe('DTMF through the server', () => {
     const at = presses.map((e) => Number(e['at']));
     expect((at[3] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(3 * 140);
     expect(agentTurns(record).length).toBeGreaterThanOrEqual(2);
-    // The keys ended the caller's turn at '#' and reached the model as their input.
+    // The keys ended the caller's turn at '#' and reached the model as their input; keys pressed while the agent is
+    // busy join the next turn's words.
     const asked = sims(stack).llm.requests.map((r) => r.lastUserText);
     expect(asked[0]).toBe('[keypad: 4 2 7 #]');
     expect(asked.some((text) => text.includes('what are your opening hours'))).toBe(true);
