@@ -16,7 +16,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     callsTotal: new Counter({ name: 'voice_calls_total', help: 'Calls started: media streams that presented a valid start', registers: [registry] }),
     streamUpgradesRefused: new Counter({
       name: 'voice_stream_upgrades_refused_total',
-      help: 'WebSocket upgrades refused before any stream existed (bad or missing signature, unknown path, shutting down)',
+      help: 'WebSocket upgrades refused before any stream existed (bad or missing signature, bad softphone ticket, unknown path, shutting down)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -4,7 +4,8 @@
  * the benchmark build servers with their own providers.
  *
  * A stream must belong to a call we answered: `/voice` puts a stream token in the TwiML, the handshake signature is
- * checked on upgrade, and the transport checks the token on `start` (see stream-token.ts).
+ * checked on upgrade, and the transport checks the token on `start` (see stream-token.ts). The console's softphone
+ * gets a single-use ticket instead of the signature (see console/softphone.ts), and a stream token all the same.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,7 @@ import { now } from '../lib/clock.js';
 import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from './amd.js';
 import { startCallRecords, type CallRecordHooks } from './records/call-records.js';
 import { bearerMatches } from './records/bearer.js';
+import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from './console/softphone.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -47,6 +49,10 @@ export interface RunningServer {
   activeCalls(): number;
   /** Mints stream tokens (the `/voice` TwiML carries one; other authenticated entry points may mint their own). */
   readonly streamTokens: StreamTokens;
+  /** Single-use tickets that let the console's softphone open `/media` without Twilio's signature. */
+  readonly softphoneTickets: SoftphoneTickets;
+  /** `POST /softphone` (the console mounts it under `/console/api`, behind its login). */
+  readonly softphoneRoutes: express.Router;
   /**
    * Stop taking new calls; wait for active calls and calls on their way up to `timeoutMs`; hang up the rest politely
    * (goodbye phrase), give them `goodbyeMs` (default DRAIN_GOODBYE_MS), then close.
@@ -77,6 +83,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     secret: config.STREAM_TOKEN_SECRET ?? deriveStreamTokenSecret(config.twilioAuthToken),
     ttlMs: config.STREAM_TOKEN_TTL_MS,
   });
+  const softphoneTickets = new SoftphoneTickets();
+  const softphoneRoutes = softphoneRouter({ tickets: softphoneTickets, streamTokens, draining: () => draining });
   // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
   const throttle = new LogThrottle();
   let notifyChange: () => void = () => {};
@@ -181,7 +189,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
 
   const server = http.createServer(app);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MEDIA_FRAME_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MEDIA_FRAME_BYTES,
+    // Twilio offers no subprotocol; the softphone's ticket subprotocol is echoed (a browser requires the echo).
+    handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith(TICKET_PROTOCOL_PREFIX)) ?? false,
+  });
 
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => {}); // a peer resetting a refused handshake is not our error
@@ -192,22 +205,32 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     };
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/media') return refuse('404 Not Found', 'unknown-path', 'websocket upgrade refused: unknown path');
-    // Twilio signs the WebSocket handshake too: the wss URL with no parameters.
-    const signature = headerValue(req.headers['x-twilio-signature']);
-    if (!isValidTwilioSignature(config.twilioAuthToken, signature, streamUrlFor(publicUrl), {})) {
-      const reason = signature ? 'bad-signature' : 'no-signature';
-      return refuse('403 Forbidden', reason, 'media stream refused: bad or missing X-Twilio-Signature');
+    // The softphone's ticket, or else Twilio's signature of the handshake (the wss URL with no parameters).
+    const ticket = ticketFromProtocolHeader(headerValue(req.headers['sec-websocket-protocol']));
+    let ticketCallSid: string | undefined;
+    if (ticket !== undefined) {
+      const check = softphoneTickets.redeem(ticket);
+      if (!check.ok) return refuse('403 Forbidden', check.reason, 'media stream refused: bad softphone ticket');
+      ticketCallSid = check.callSid;
+    } else {
+      const signature = headerValue(req.headers['x-twilio-signature']);
+      if (!isValidTwilioSignature(config.twilioAuthToken, signature, streamUrlFor(publicUrl), {})) {
+        const reason = signature ? 'bad-signature' : 'no-signature';
+        return refuse('403 Forbidden', reason, 'media stream refused: bad or missing X-Twilio-Signature');
+      }
     }
     if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
-    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, ticketCallSid));
   });
 
-  function acceptStream(ws: WebSocket): void {
+  /** `ticketCallSid`: the stream came with a softphone ticket, and its `start` must be for that ticket's call. */
+  function acceptStream(ws: WebSocket, ticketCallSid?: string): void {
     metrics.activeCalls.inc();
     let callSid: string | undefined;
     const call = startCall(ws, { ...callDeps, records }, {
       twilioRest,
       authorizeStart: (start) => {
+        if (ticketCallSid !== undefined && start.callSid !== ticketCallSid) return { ok: false, reason: 'ticket-other-call' };
         const decision = authorizeStreamStart(streamTokens, start);
         notifyChange(); // a token was redeemed (or not): the drain looks again
         return decision;
@@ -261,6 +284,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     activeCalls: () => calls.size,
     streamTokens,
+    softphoneTickets,
+    softphoneRoutes,
     async drain(timeoutMs: number, opts: { goodbyeMs?: number } = {}) {
       draining = true;
       const result = await drainCalls(
