@@ -7,11 +7,13 @@
  * speech (interim_results); is_final=true speech_final=false Results every maxFinalSpanMs of a long utterance; after
  * `endpointing` ms of silence is_final=true speech_final=true with the remaining words; UtteranceEnd once
  * `utterance_end_ms` passed since the last word (needs interim_results); empty is_final Results during long silence.
+ * With `burstPhrases` the words come from the script instead of the audio, one phrase per burst (speech-bursts.ts).
  */
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { FRAME_MS, rms, SPEECH_RMS_THRESHOLD } from '../lib/mulaw.js';
 import { SpeechDecoder } from './speech-codec.js';
+import { BurstTranscriber } from './speech-bursts.js';
 import { parseJsonObject, simNow, type SessionContext } from './deepgram-sim-types.js';
 
 interface SimWord {
@@ -60,6 +62,7 @@ const IDLE_REASON = 'NET-0001: Deepgram did not receive audio data or a text mes
 export class ListenSession {
   private readonly requestId = randomUUID();
   private readonly decoder = new SpeechDecoder();
+  private readonly bursts: BurstTranscriber | null;
   private readonly frameBytes: number;
   private carry = Buffer.alloc(0);
   private audioMs = 0;
@@ -87,6 +90,8 @@ export class ListenSession {
     private readonly ctx: SessionContext,
   ) {
     this.frameBytes = Math.round(FRAME_MS * params.bytesPerMs);
+    const phrases = ctx.options.burstPhrases;
+    this.bursts = phrases.length > 0 ? new BurstTranscriber(phrases, { gapMs: params.endpointingMs ?? undefined }) : null;
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()));
     ws.on('error', () => {}); // abrupt client drops surface as close
@@ -150,8 +155,11 @@ export class ListenSession {
     const frameStart = this.audioMs;
     this.audioMs += frame.length / this.params.bytesPerMs;
     const speech = rms(frame) >= SPEECH_RMS_THRESHOLD;
-    this.decoder.push(frame);
-    this.consumeText(this.decoder.take(), frameStart);
+    if (this.bursts) this.consumeText(this.bursts.push(speech, FRAME_MS), frameStart);
+    else {
+      this.decoder.push(frame);
+      this.consumeText(this.decoder.take(), frameStart);
+    }
     if (speech) this.onSpeechFrame(frameStart);
     else this.onSilenceFrame();
   }

@@ -25,6 +25,11 @@ export interface DeepgramSimOptions extends FluxSimOptions {
   sttLatencyMs?: number;
   /** Return true to send speech_final=false at the endpoint of this utterance (exercises the UtteranceEnd fallback). */
   withholdSpeechFinal?: (utteranceText: string) => boolean;
+  /**
+   * Burst mode: transcribe each speech-energy burst as the next of these phrases, whatever the audio says (for audio
+   * that went through a real path, e.g. a browser's microphone). Empty or absent: decode simulated speech.
+   */
+  burstPhrases?: readonly string[];
 
   // ── /v1/speak ──
   /** Wall-clock delay from Flush to the first audio chunk. Default 50. */

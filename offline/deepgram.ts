@@ -17,6 +17,7 @@ import { ListenSession, parseListenParams } from './deepgram-listen.js';
 import { SpeakSession } from './deepgram-speak.js';
 import { FluxSession } from './deepgram-flux.js';
 import { parseFluxParams } from './deepgram-flux-types.js';
+import { parseBurstPhrases } from './speech-bursts.js';
 import {
   newStats,
   simNow,
@@ -65,6 +66,7 @@ function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
     maxFinalSpanMs: opts.maxFinalSpanMs ?? 3000,
     sttLatencyMs: opts.sttLatencyMs ?? 0,
     withholdSpeechFinal: opts.withholdSpeechFinal,
+    burstPhrases: opts.burstPhrases ?? [],
     ttsFirstByteMs: opts.ttsFirstByteMs ?? 50,
     ttsMsPerChar: opts.ttsMsPerChar ?? 60,
     ttsChunkBytes: Math.max(1, opts.ttsChunkBytes ?? 1600),
@@ -234,5 +236,6 @@ export function deepgramSimOptionsFromEnv(env: NodeJS.ProcessEnv): DeepgramSimOp
   assign('ttsFirstByteMs', num('DEEPGRAM_SIM_TTS_FIRST_BYTE_MS'));
   assign('ttsMsPerChar', num('DEEPGRAM_SIM_TTS_MS_PER_CHAR'));
   assign('ttsChunkIntervalMs', num('DEEPGRAM_SIM_TTS_CHUNK_INTERVAL_MS'));
+  assign('burstPhrases', parseBurstPhrases(env['DEEPGRAM_SIM_BURST_PHRASES']));
   return opts;
 }

@@ -7,6 +7,7 @@ import type { DeepgramSimOptions } from './deepgram-sim-types.js';
 import { startLlmSimulator, type LlmSimulator, type LlmSimOptions } from './llm.js';
 import { offlineLlmScript } from './offline-script.js';
 import { startOrdersApi, type OrdersApi } from './orders-api.js';
+import { parseBurstPhrases } from './speech-bursts.js';
 
 /**
  * Deepgram and LLM simulators, and the local orders API the example agent calls. ORDERS_API_URL is pointed at it
@@ -16,7 +17,8 @@ export async function startOfflineSimulators(
   sim: { deepgram?: DeepgramSimOptions; llm?: LlmSimOptions } = {},
 ): Promise<{ deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi }> {
   const [deepgram, llm, orders] = await Promise.all([
-    startDeepgramSimulator(sim.deepgram),
+    // Burst mode is the one simulator setting `npm start` takes from the environment (to talk from the console).
+    startDeepgramSimulator({ burstPhrases: parseBurstPhrases(process.env['DEEPGRAM_SIM_BURST_PHRASES']), ...sim.deepgram }),
     startLlmSimulator({ script: offlineLlmScript, ...sim.llm }),
     startOrdersApi(),
   ]);
