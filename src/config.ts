@@ -39,6 +39,8 @@ const schema = z.object({
   OUTBOUND_AMD: bool.default(true),
   /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
   CALLS_API_TOKEN: optionalString,
+  /** Login secret of the web console (/console); default CALLS_API_TOKEN; neither = the console is off. */
+  CONSOLE_PASSWORD: optionalString,
   DEEPGRAM_API_KEY: optionalString,
   DEEPGRAM_BASE_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
   STT_MODEL: z.string().min(1).default('nova-3'),

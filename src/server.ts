@@ -28,6 +28,7 @@ import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from './amd.js'
 import { startCallRecords, type CallRecordHooks } from './records/call-records.js';
 import { bearerMatches } from './records/bearer.js';
 import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from './console/softphone.js';
+import { mountConsole } from './console/console-router.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -152,6 +153,14 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
 
   app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
+
+  // The web console: off (404) unless a console password or the calls API token is set.
+  mountConsole(app, {
+    password: config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN,
+    apiRoutes: [softphoneRoutes],
+    log,
+    secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
+  });
 
   app.post('/calls', async (req: Request, res: Response) => {
     const token = config.CALLS_API_TOKEN;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const DIRS = ['machines', 'actors', 'lib', 'src', 'offline', 'agents', 'bench', 'test'];
+const DIRS = ['machines', 'actors', 'lib', 'src', 'offline', 'agents', 'bench', 'test', 'console'];
 
 interface PackageJson {
   scripts?: Record<string, string>;
@@ -29,7 +29,7 @@ function importedPackages(): Set<string> {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (/\.(ts|mts|js|mjs)$/.test(entry.name)) scan(full);
+      else if (/\.(ts|tsx|mts|js|mjs)$/.test(entry.name)) scan(full);
     }
   };
   for (const dir of DIRS) walk(path.join(root, dir));
@@ -39,7 +39,7 @@ function importedPackages(): Set<string> {
 
 /** Commands the npm scripts run, mapped to the package that provides them. */
 function scriptCommands(): Set<string> {
-  const bins: Record<string, string> = { tsc: 'typescript', tsx: 'tsx', vitest: 'vitest' };
+  const bins: Record<string, string> = { tsc: 'typescript', tsx: 'tsx', vitest: 'vitest', vite: 'vite' };
   const used = new Set<string>();
   for (const script of Object.values(pkg.scripts ?? {}))
     for (const word of script.split(/[\s&|;]+/)) if (bins[word]) used.add(bins[word]);

@@ -1,0 +1,35 @@
+/** Requests to the console API (same origin; the session cookie rides along). 401 = logged out. */
+export class Unauthorized extends Error {}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(`/console/api${path}`, { headers: { Accept: 'application/json' } });
+  if (res.status === 401) throw new Unauthorized('not logged in');
+  if (!res.ok) throw new Error(await errorText(res));
+  return (await res.json()) as T;
+}
+
+/** `null` on success, else the message to show. */
+export async function login(password: string): Promise<string | null> {
+  const res = await fetch('/console/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ password }),
+  });
+  if (res.ok) return null;
+  if (res.status === 429) return 'Too many failed attempts — wait a minute.';
+  if (res.status === 401) return 'Wrong password.';
+  return await errorText(res);
+}
+
+export async function logout(): Promise<void> {
+  await fetch('/console/logout', { method: 'POST' });
+}
+
+async function errorText(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { error?: string };
+    return body.error ?? `HTTP ${res.status}`;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The console under `/console`: the built page (static, no CDN), `POST /console/login` (a signed session cookie),
+ * `POST /console/logout`, and `/console/api/*` — every API route behind the session check (401 without one). Off
+ * entirely (404) when no secret is configured: call data is never exposed unauthenticated.
+ */
+import fs from 'node:fs';
+import express, { Router, type Express, type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../../lib/logger.js';
+import { LogThrottle } from '../../lib/log-throttle.js';
+import { consoleAssetsDir } from './assets.js';
+import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
+import { LoginThrottle } from './login-throttle.js';
+
+/** Everything the page loads comes from this server; nothing is sent to a third party. */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "media-src 'self' blob:",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export interface ConsoleOptions {
+  /** CONSOLE_PASSWORD, else CALLS_API_TOKEN; undefined = the console is off. */
+  password: string | undefined;
+  /** Mounted under `/console/api`, after the session check (`res.locals.consoleSession` is set). */
+  apiRoutes: readonly Router[];
+  log: Logger;
+  /** The cookie gets `Secure` (PUBLIC_URL is https). */
+  secureCookie: boolean;
+  /** The built page (default: dist/console). */
+  assetsDir?: string;
+  now?: () => number;
+  sessionTtlMs?: number;
+}
+
+export interface ConsoleMount {
+  readonly signer: SessionSigner;
+}
+
+/** The session the request's cookie proves, set by the API's session check. */
+export function sessionOf(res: Response): ConsoleSession {
+  return res.locals.consoleSession as ConsoleSession;
+}
+
+export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount | undefined {
+  if (opts.password === undefined) return undefined;
+  const password = opts.password;
+  const now = opts.now ?? Date.now;
+  const signer = new SessionSigner(password, opts.sessionTtlMs);
+  const throttle = new LoginThrottle();
+  const logThrottle = new LogThrottle();
+  const router = Router();
+
+  router.use((_req, res, next) => {
+    res.set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+    next();
+  });
+
+  router.post('/login', (req: Request, res: Response) => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const waitMs = throttle.retryAfterMs(address, now());
+    if (waitMs > 0) {
+      logThrottle.warn(opts.log, 'console:login-throttled', 'console login refused: too many failed attempts', { remote: address });
+      res.status(429).set('Retry-After', String(Math.ceil(waitMs / 1000))).json({ error: 'too many failed logins; try again in a minute' });
+      return;
+    }
+    const body: unknown = req.body;
+    const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).password : undefined;
+    if (!passwordMatches(given, password)) {
+      throttle.fail(address, now());
+      logThrottle.warn(opts.log, 'console:login-failed', 'console login failed: wrong password', { remote: address });
+      res.status(401).json({ error: 'wrong password' });
+      return;
+    }
+    throttle.succeed(address);
+    const session = signer.issue(now());
+    res.cookie(SESSION_COOKIE, session.value, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/console',
+      secure: opts.secureCookie,
+      expires: new Date(session.expiresAt),
+    });
+    opts.log.info('console login', { remote: address });
+    res.json({ expiresAt: session.expiresAt });
+  });
+
+  router.post('/logout', (_req, res) => {
+    res.clearCookie(SESSION_COOKIE, { path: '/console', httpOnly: true, sameSite: 'strict', secure: opts.secureCookie });
+    res.status(204).end();
+  });
+
+  const requireSession = (req: Request, res: Response, next: NextFunction): void => {
+    const session = signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now());
+    if (session === undefined) {
+      res.status(401).json({ error: 'log in to the console first' });
+      return;
+    }
+    res.locals.consoleSession = session;
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
+  const api = Router();
+  api.use(requireSession);
+  api.get('/session', (_req, res) => res.json(sessionOf(res)));
+  for (const routes of opts.apiRoutes) api.use(routes);
+  api.use((_req, res) => res.status(404).json({ error: 'no such console endpoint' }));
+  router.use('/api', api);
+
+  const assets = opts.assetsDir ?? consoleAssetsDir();
+  if (!fs.existsSync(assets)) opts.log.warn('console page not built: run `npm run build:console`', { assets });
+  router.use(express.static(assets, { index: 'index.html', redirect: true, fallthrough: true }));
+  router.use((_req, res) => res.status(404).type('text/plain').send('Not Found'));
+
+  app.use('/console', router);
+  return { signer };
+}

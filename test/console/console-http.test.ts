@@ -1,0 +1,83 @@
+/** The console's access rules over HTTP: off without a secret, 401 on every API path without a valid session. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOfflineStack, type OfflineStack } from '../../offline/offline-stack.js';
+import { SESSION_COOKIE, SessionSigner } from '../../src/console/auth.js';
+
+const PASSWORD = 'console-test-password';
+
+async function login(url: string, password: string): Promise<Response> {
+  return fetch(`${url}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password }) });
+}
+
+function sessionCookie(res: Response): string {
+  const set = res.headers.get('set-cookie') ?? '';
+  return set.split(';')[0] ?? '';
+}
+
+describe('console access', () => {
+  let stack: OfflineStack;
+  beforeAll(async () => {
+    stack = await startOfflineStack({ env: { CONSOLE_PASSWORD: PASSWORD } });
+  });
+  afterAll(() => stack.close());
+
+  it('serves the page with a strict CSP and no third-party source', async () => {
+    const res = await fetch(`${stack.server.localUrl}/console/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const html = await res.text();
+    expect(html).toContain('/console/assets/');
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  it('answers 401 on every API path without a session, and with a forged or expired cookie', async () => {
+    const url = stack.server.localUrl;
+    for (const p of ['/session', '/live', '/calls', '/calls/CA123', '/softphone', '/nope']) {
+      expect((await fetch(`${url}/console/api${p}`)).status, p).toBe(401);
+    }
+    const forged = new SessionSigner('another secret').issue(Date.now()).value;
+    const expired = new SessionSigner(PASSWORD, 1000).issue(Date.now() - 5000).value;
+    for (const value of [forged, expired, 'garbage', `${Date.now() + 100000}.abc.${'x'.repeat(43)}`]) {
+      const res = await fetch(`${url}/console/api/session`, { headers: { Cookie: `${SESSION_COOKIE}=${value}` } });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it('logs in with the password: an HttpOnly, SameSite=Strict cookie scoped to /console that opens the API', async () => {
+    const url = stack.server.localUrl;
+    expect((await login(url, 'wrong')).status).toBe(401);
+    const res = await login(url, PASSWORD);
+    expect(res.status).toBe(200);
+    const set = res.headers.get('set-cookie') ?? '';
+    expect(set).toMatch(/HttpOnly/i);
+    expect(set).toMatch(/SameSite=Strict/i);
+    expect(set).toMatch(/Path=\/console/i);
+    expect(set).not.toMatch(/Secure/i); // http://: a Secure cookie would never come back
+    const session = await fetch(`${url}/console/api/session`, { headers: { Cookie: sessionCookie(res) } });
+    expect(session.status).toBe(200);
+    expect(((await session.json()) as { expiresAt: number }).expiresAt).toBeGreaterThan(Date.now() + 11 * 3600_000);
+  });
+});
+
+describe('console off', () => {
+  it('is 404 when neither CONSOLE_PASSWORD nor CALLS_API_TOKEN is set', async () => {
+    const stack = await startOfflineStack({ env: {} });
+    try {
+      for (const p of ['/console', '/console/', '/console/api/live', '/console/api/calls']) {
+        expect((await fetch(`${stack.server.localUrl}${p}`)).status, p).toBe(404);
+      }
+      expect((await login(stack.server.localUrl, 'x')).status).toBe(404);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('takes CALLS_API_TOKEN as the password when no console password is set', async () => {
+    const stack = await startOfflineStack({ env: { CALLS_API_TOKEN: 'api-token' } });
+    try {
+      expect((await login(stack.server.localUrl, 'api-token')).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
+});

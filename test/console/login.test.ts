@@ -1,0 +1,41 @@
+/** Logging in to the console in real Chromium. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startOfflineStack, type OfflineStack } from '../../offline/offline-stack.js';
+import { launchChromium, loginToConsole, screenshot } from './browser.js';
+
+const PASSWORD = 'browser-test-password';
+
+describe('console login in Chromium', () => {
+  let stack: OfflineStack;
+  let browser: Browser;
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([startOfflineStack({ env: { CONSOLE_PASSWORD: PASSWORD } }), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('shows an error for a wrong password, then logs in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.server.localUrl}/console/`);
+    await page.fill('input[name=password]', 'not it');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.login .error');
+    expect(await page.textContent('.login .error')).toContain('Wrong password');
+    await screenshot(page, 'console-login-error');
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.layout');
+    await context.close();
+  });
+
+  it('keeps the session across a reload', async () => {
+    const page = await loginToConsole(browser, stack.server.localUrl, PASSWORD);
+    await page.reload();
+    await page.waitForSelector('.layout');
+    await page.context().close();
+  });
+});
