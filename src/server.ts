@@ -52,8 +52,6 @@ export interface RunningServer {
   readonly streamTokens: StreamTokens;
   /** Single-use tickets that let the console's softphone open `/media` without Twilio's signature. */
   readonly softphoneTickets: SoftphoneTickets;
-  /** `POST /softphone` (the console mounts it under `/console/api`, behind its login). */
-  readonly softphoneRoutes: express.Router;
   /**
    * Stop taking new calls; wait for active calls and calls on their way up to `timeoutMs`; hang up the rest politely
    * (goodbye phrase), give them `goodbyeMs` (default DRAIN_GOODBYE_MS), then close.
@@ -294,7 +292,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     activeCalls: () => calls.size,
     streamTokens,
     softphoneTickets,
-    softphoneRoutes,
     async drain(timeoutMs: number, opts: { goodbyeMs?: number } = {}) {
       draining = true;
       const result = await drainCalls(

@@ -47,14 +47,15 @@ export class SoftphoneTickets {
     private readonly now: () => number = Date.now,
   ) {}
 
-  mint(callSid: string): SoftphoneTicket {
+  /** A ticket for the softphone call `callSid`; `ttlMs` only for tests (a ticket born expired). */
+  mint(callSid: string, ttlMs = this.ttlMs): SoftphoneTicket {
     this.prune();
     if (this.entries.size >= MAX_TICKETS) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     const ticket = randomBytes(32).toString('base64url');
-    const expiresAt = this.now() + this.ttlMs;
+    const expiresAt = this.now() + ttlMs;
     this.entries.set(ticket, { callSid, expiresAt, used: false });
     return { ticket, callSid, expiresAt };
   }
