@@ -1,0 +1,146 @@
+/**
+ * One softphone call: a grant from the console API, the microphone through the AudioWorklet, and `/media` spoken
+ * as Twilio would speak it (the ticket as subprotocol, the stream token in `start`). The worklet owns playback;
+ * this side moves messages between it and the socket and keeps the probe's counters.
+ */
+import workletUrl from './softphone-worklet.ts?worker&url';
+import { LineMessages, parseLineInbound, randomSid } from './line-protocol.js';
+import { WORKLET_NAME, type FromWorklet, type ToWorklet } from './worklet-messages.js';
+import type { SegmentProbe, SoftphoneProbe } from './softphone-probe.js';
+
+export type CallState = 'connecting' | 'in-call' | 'ended' | 'failed';
+
+export interface CallHandlers {
+  onState(state: CallState, detail?: string): void;
+  /** Microphone level of each 20 ms frame, RMS 0 … 1. */
+  onLevel(level: number): void;
+}
+
+export interface SoftphoneCall {
+  hangup(): void;
+}
+
+interface Grant {
+  protocol: string;
+  callSid: string;
+  streamToken: string;
+  tokenParameter: string;
+}
+
+const LOUD = 0.01; // -40 dBFS
+
+async function requestGrant(): Promise<Grant> {
+  const res = await fetch('/console/api/softphone', { method: 'POST' });
+  if (res.status === 401) throw new Error('Log in again.');
+  if (res.status === 429) throw new Error('Too many calls — wait a minute.');
+  if (res.status === 503) throw new Error('The server is shutting down.');
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return (await res.json()) as Grant;
+}
+
+export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promise<SoftphoneCall> {
+  handlers.onState('connecting');
+  const grant = await requestGrant();
+  const mic = await navigator.mediaDevices.getUserMedia({
+    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  });
+  const ctx = new AudioContext({ latencyHint: 'interactive' });
+  probe.contextRate = ctx.sampleRate;
+  let ws: WebSocket | null = null;
+  let ended = false;
+  const teardown = (state: CallState, detail?: string): void => {
+    if (ended) return;
+    ended = true;
+    for (const track of mic.getTracks()) track.stop();
+    void ctx.close();
+    probe.state = state;
+    handlers.onState(state, detail);
+  };
+  try {
+    await ctx.audioWorklet.addModule(workletUrl);
+  } catch (err) {
+    teardown('failed', 'Audio worklet failed to load.');
+    throw err;
+  }
+  const node = new AudioWorkletNode(ctx, WORKLET_NAME, { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+  ctx.createMediaStreamSource(mic).connect(node);
+  node.connect(ctx.destination);
+  await ctx.resume();
+  const toWorklet = (msg: ToWorklet, transfer: Transferable[] = []): void => node.port.postMessage(msg, transfer);
+
+  const line = new LineMessages({ streamSid: randomSid('MZ'), callSid: grant.callSid, accountSid: 'AC' + '0'.repeat(32) });
+  let started = false;
+  /** Agent audio since the last mark: the segment the next mark closes. */
+  let segment: { bytes: number; firstAudioAt: number } | null = null;
+  const pending = new Map<string, SegmentProbe>();
+
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/media`;
+  ws = new WebSocket(url, [grant.protocol]);
+  const socket = ws;
+  socket.onopen = () => {
+    socket.send(line.connected());
+    socket.send(line.start({ [grant.tokenParameter]: grant.streamToken, From: 'console' }));
+    started = true;
+    probe.state = 'in-call';
+    handlers.onState('in-call');
+  };
+  socket.onclose = (e) => teardown(e.code === 1000 || e.code === 1005 ? 'ended' : 'failed', e.code === 1008 ? 'The server refused the stream.' : undefined);
+  socket.onmessage = (e: MessageEvent<unknown>) => {
+    if (typeof e.data !== 'string') return;
+    const msg = parseLineInbound(e.data);
+    if (msg === null) return;
+    if (msg.event === 'media') {
+      probe.mediaBytesReceived += msg.payload.length;
+      segment ??= { bytes: 0, firstAudioAt: performance.now() };
+      segment.bytes += msg.payload.length;
+      toWorklet({ type: 'media', payload: msg.payload }, [msg.payload.buffer]);
+    } else if (msg.event === 'mark') {
+      const seg: SegmentProbe = { mark: msg.name, audioMs: (segment?.bytes ?? 0) / 8, firstAudioAt: segment?.firstAudioAt ?? performance.now(), echoedAt: null, cleared: false };
+      probe.segments.push(seg);
+      pending.set(msg.name, seg);
+      segment = null;
+      toWorklet({ type: 'mark', name: msg.name });
+    } else {
+      probe.clears.push({ receivedAt: performance.now(), silentAt: null });
+      segment = null;
+      toWorklet({ type: 'clear' });
+    }
+  };
+
+  node.port.onmessage = (e: MessageEvent<FromWorklet>) => {
+    const msg = e.data;
+    if (msg.type === 'frame') {
+      if (!started || socket.readyState !== WebSocket.OPEN) return;
+      socket.send(line.media(msg.payload));
+      const now = performance.now();
+      probe.framesSent++;
+      if (msg.level >= LOUD) probe.loudFramesSent++;
+      probe.firstFrameAt ??= now;
+      probe.lastFrameAt = now;
+      handlers.onLevel(msg.level);
+    } else if (msg.type === 'marks') {
+      for (const name of msg.names) {
+        if (socket.readyState === WebSocket.OPEN) socket.send(line.mark(name));
+        const seg = pending.get(name);
+        pending.delete(name);
+        if (seg) Object.assign(seg, { echoedAt: performance.now(), cleared: msg.cleared });
+      }
+    } else if (msg.type === 'silent') {
+      const last = probe.clears[probe.clears.length - 1];
+      if (last && last.silentAt === null) last.silentAt = performance.now();
+    } else {
+      probe.underruns = msg.underruns;
+      probe.playedMs = (msg.playedSamples / msg.rate) * 1000;
+    }
+  };
+
+  return {
+    hangup() {
+      if (socket.readyState === WebSocket.OPEN) {
+        socket.send(line.stop());
+        socket.close(1000);
+      }
+      teardown('ended');
+    },
+  };
+}
