@@ -155,6 +155,8 @@ export class ListenSession {
     const frameStart = this.audioMs;
     this.audioMs += frame.length / this.params.bytesPerMs;
     const speech = rms(frame) >= SPEECH_RMS_THRESHOLD;
+    this.ctx.stats.listenFrames++;
+    if (speech) this.ctx.stats.listenSpeechFrames++;
     if (this.bursts) this.consumeText(this.bursts.push(speech, FRAME_MS), frameStart);
     else {
       this.decoder.push(frame);

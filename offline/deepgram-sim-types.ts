@@ -90,6 +90,9 @@ export interface DeepgramSimStats {
   authRejected: number;
   /** Caller audio bytes received on /v1/listen and /v2/listen. */
   listenAudioBytes: number;
+  /** 20 ms frames judged on /v1/listen, and those loud enough to be speech. */
+  listenFrames: number;
+  listenSpeechFrames: number;
   keepAlives: number;
   /** Zero-length binary frames received (a client must never send one: Deepgram treats it as CloseStream). */
   emptyFrames: number;
@@ -108,6 +111,8 @@ export function newStats(): DeepgramSimStats {
     speakConnections: 0,
     authRejected: 0,
     listenAudioBytes: 0,
+    listenFrames: 0,
+    listenSpeechFrames: 0,
     keepAlives: 0,
     emptyFrames: 0,
     speakMessages: 0,
