@@ -23,6 +23,7 @@ export class LiveCallView {
   private call: LiveCall | null = null;
   private ended = false;
   private lastSpeech: AgentSpeech | null = null;
+  private lastHistory: CallContext['history'] = [];
   /** Transcript line of each speech (`reply:<turn>` or `phrase:<segment>`), to grow it or mark its cut. */
   private readonly speechLines = new Map<string, number>();
   private readonly tools = new Map<string, number>();
@@ -60,9 +61,22 @@ export class LiveCallView {
       this.send({ type: 'state', callSid: this.call.callSid, state });
     }
     if (ctx.speech !== this.lastSpeech) {
+      const before = this.lastSpeech;
       this.lastSpeech = ctx.speech;
+      // A phrase's last mark and its commit to history happen in one step (no snapshot between): its final text is
+      // what history gained. (A reply's comes with its call.turn.)
+      if (before !== null && before.kind !== 'reply' && before.kind !== 'none' && ctx.history !== this.lastHistory) {
+        const added = assistantTextAdded(this.lastHistory, ctx.history);
+        const key = `phrase:${before.segments[0]?.name ?? ''}`;
+        const at = this.speechLines.get(key);
+        if (added !== '' && at === undefined) {
+          this.speechLines.set(key, this.lines().length);
+          this.append({ role: 'agent', text: added });
+        } else if (added !== '' && at !== undefined && this.lines()[at]?.cut === undefined) this.replace(at, { role: 'agent', text: added });
+      }
       this.followSpeech(ctx);
     }
+    this.lastHistory = ctx.history;
   }
 
   emitted(e: CallEmitted): void {
@@ -124,6 +138,7 @@ export class LiveCallView {
     };
     this.call = call;
     this.lastSpeech = ctx.speech;
+    this.lastHistory = ctx.history;
     const heard = heardText(ctx.speech);
     if (ctx.speech.kind !== 'none' && heard !== '') {
       this.speechLines.set(this.speechKey(ctx), lines.length);
@@ -244,6 +259,15 @@ export function cutOf(generated: string, heard: string): string {
   const g = generated.replace(/\s+/g, ' ').trim();
   const h = heard.replace(/\s+/g, ' ').trim();
   return g.startsWith(h) ? g.slice(h.length).trim() : ''; // not a prefix: the cut cannot be told apart
+}
+
+/** The assistant text `after` has beyond `before` (appended, or merged into the last message). */
+function assistantTextAdded(before: CallContext['history'], after: CallContext['history']): string {
+  const last = after.at(-1);
+  if (last === undefined || last.role !== 'assistant') return '';
+  if (after.length > before.length) return last.content;
+  const previous = before.at(-1);
+  return previous?.role === 'assistant' && last.content.startsWith(previous.content) ? last.content.slice(previous.content.length).trim() : '';
 }
 
 function span(a: number | null, b: number | null): number | null {
