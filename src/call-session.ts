@@ -23,6 +23,7 @@ import { transferLiveCall, type TwilioRestClient } from './twilio-rest.js';
 import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
 import { combineInspect } from './records/capture.js';
 import type { CallRecords } from './records/call-records.js';
+import type { CallSnapshotLike } from './console/live-call-view.js';
 
 export interface CallHandle extends CallMailbox {
   readonly done: Promise<void>;
@@ -31,6 +32,17 @@ export interface CallHandle extends CallMailbox {
   hangup(reason: string, opts?: { polite?: boolean }): void;
   /** An event from outside the call (an AMD result) for its machine. */
   send(event: ServerToCallEvent): void;
+  /**
+   * Follow the call while someone looks (the console's live feed): its machine's current snapshot at once, then
+   * every snapshot and emitted event, and `ended` when the machine stops. Returns the unsubscribe.
+   */
+  watch(watcher: CallWatcher): () => void;
+}
+
+export interface CallWatcher {
+  snapshot(snapshot: CallSnapshotLike): void;
+  emitted(event: CallEmitted): void;
+  ended(): void;
 }
 
 /** What the server decides per stream, beyond what every call shares. */
@@ -158,6 +170,18 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
     },
     send(event) {
       actor.send(event);
+    },
+    watch(watcher) {
+      if (actor.getSnapshot().status !== 'active') {
+        watcher.ended();
+        return () => {};
+      }
+      watcher.snapshot(actor.getSnapshot());
+      const subscriptions = [
+        actor.on('*', (e) => watcher.emitted(e as CallEmitted)),
+        actor.subscribe({ next: (s) => watcher.snapshot(s), complete: () => watcher.ended(), error: () => watcher.ended() }),
+      ];
+      return () => subscriptions.forEach((s) => s.unsubscribe());
     },
   };
 }

@@ -20,7 +20,7 @@ import { createLogger } from '../lib/logger.js';
 import { startInspector } from './inspector.js';
 import { assertPortFree, startupFailureText } from './startup-error.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
-import type { ScriptStep } from '../offline/twilio-caller-types.js';
+import { demoCallerScript } from '../offline/demo-caller-script.js';
 import { printTranscript, styleFor } from '../offline/transcript-print.js';
 import type { ToolFinishedEmitted, TurnEmitted } from '../machines/emitted.js';
 import { loadAgent } from './agent-loader.js';
@@ -31,20 +31,6 @@ function agentPath(): string | undefined {
   const at = argv.indexOf('--agent');
   return at >= 0 ? argv[at + 1] : undefined;
 }
-
-/** On Flux the caller hesitates (longer than the eager delay, shorter than the end of turn): EagerEndOfTurn, TurnResumed. */
-const script = (flux: boolean): readonly ScriptStep[] => [
-  { waitForAgent: 'reply' },
-  { say: 'Where is my order 4271?' },
-  { waitForAgent: 'reply' },
-  { say: flux ? 'Thanks. What are ... your opening hours?' : 'Thanks. What are your opening hours?' },
-  { waitForAgent: 'reply' },
-  { say: 'Can you tell me the story of your company?' },
-  { bargeIn: 'Sorry to interrupt, do you work on Sundays?', afterMs: 2500 },
-  { waitForAgent: 'reply' },
-  { say: 'Great, thanks. Goodbye!' },
-  { waitForAgent: 'reply' },
-];
 
 const args = new Set(process.argv.slice(2));
 const style = styleFor(process.stdout);
@@ -108,7 +94,7 @@ async function main(): Promise<number> {
     // With PUBLIC_URL set the server checks signatures against it, as it would behind a proxy.
     publicUrl: server.publicUrl,
     authToken: config.twilioAuthToken,
-    script: script(flux),
+    script: demoCallerScript(flux),
     maxDurationMs: 60000,
   });
   const record = await call.done;

@@ -29,6 +29,7 @@ import { startCallRecords, type CallRecordHooks } from './records/call-records.j
 import { bearerMatches } from './records/bearer.js';
 import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from './console/softphone.js';
 import { mountConsole } from './console/console-router.js';
+import { LiveFeed } from './console/live-feed.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -48,6 +49,8 @@ export interface RunningServer {
   /** The base Twilio signs against (PUBLIC_URL, or the local URL when none is configured). */
   readonly publicUrl: string;
   activeCalls(): number;
+  /** The console's live calls feed (undefined when the console is off): the bench reads its stats. */
+  readonly liveFeed: LiveFeed | undefined;
   /** Mints stream tokens (the `/voice` TwiML carries one; other authenticated entry points may mint their own). */
   readonly streamTokens: StreamTokens;
   /** Single-use tickets that let the console's softphone open `/media` without Twilio's signature. */
@@ -153,9 +156,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
 
   // The web console: off (404) unless a console password or the calls API token is set.
+  const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
+  const liveFeed = consolePassword === undefined ? undefined : new LiveFeed({ log });
   mountConsole(app, {
-    password: config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN,
-    apiRoutes: [softphoneRoutes],
+    password: consolePassword,
+    // GET /console/api/live (SSE), /console/api/calls… (the call records, as GET /calls answers them); POST /console/api/softphone.
+    apiRoutes: liveFeed === undefined ? [] : [liveFeed.router(), records.readRoutes, softphoneRoutes],
     log,
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
   });
@@ -253,9 +259,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       },
     });
     calls.add(call);
+    liveFeed?.track(call, agent.name);
     notifyChange();
     void call.done.then(() => {
       calls.delete(call);
+      liveFeed?.untrack(call);
       if (callSid !== undefined) liveCalls.unregister(callSid, call);
       metrics.activeCalls.dec();
     });
@@ -279,6 +287,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     await records.close();
     wss.close();
     liveCalls.close();
+    liveFeed?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
   }
@@ -290,6 +299,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       return publicUrl;
     },
     activeCalls: () => calls.size,
+    liveFeed,
     streamTokens,
     softphoneTickets,
     async drain(timeoutMs: number, opts: { goodbyeMs?: number } = {}) {

@@ -1,6 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { getJson, logout, Unauthorized } from './api.ts';
+import { CallPage } from './CallPage.tsx';
+import { LiveCalls } from './LiveCalls.tsx';
+import { useLiveCalls } from './live.ts';
 import { Login } from './Login.tsx';
+import { PastCalls } from './PastCalls.tsx';
 import { useRoute } from './route.ts';
 import { SoftphoneSlot } from './Softphone.slot.tsx';
 
@@ -8,7 +12,6 @@ type Auth = 'checking' | 'in' | 'out';
 
 export function App() {
   const [auth, setAuth] = useState<Auth>('checking');
-  const route = useRoute();
   useEffect(() => {
     getJson('/session').then(
       () => setAuth('in'),
@@ -17,9 +20,22 @@ export function App() {
   }, []);
   if (auth === 'checking') return <p class="muted">Loading…</p>;
   if (auth === 'out') return <Login onLoggedIn={() => setAuth('in')} />;
+  return <Console onLoggedOut={() => setAuth('out')} />;
+}
+
+function Console({ onLoggedOut }: { onLoggedOut: () => void }) {
+  const route = useRoute();
+  const loggedOut = useCallback(onLoggedOut, []);
+  // The feed stays open on every page: the live count in the header, and no snapshot to wait for when switching back.
+  const { calls, status } = useLiveCalls(loggedOut);
+  const [error, setError] = useState<string | null>(null);
+  const onError = (err: unknown) => {
+    if (err instanceof Unauthorized) loggedOut();
+    else setError(err instanceof Error ? err.message : String(err));
+  };
   const signOut = async () => {
     await logout();
-    setAuth('out');
+    loggedOut();
   };
   return (
     <div class="layout">
@@ -27,7 +43,7 @@ export function App() {
         <strong>Console</strong>
         <nav>
           <a href="#/live" class={route.page === 'live' ? 'active' : ''}>
-            Live calls
+            Live calls <span class="count">{calls.length}</span>
           </a>
           <a href="#/calls" class={route.page === 'live' ? '' : 'active'}>
             Past calls
@@ -38,9 +54,14 @@ export function App() {
         </button>
       </header>
       <main>
-        {route.page === 'live' && <section class="live" />}
-        {route.page === 'calls' && <section class="calls" />}
-        {route.page === 'call' && <section class="call" />}
+        {error !== null && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        {route.page === 'live' && <LiveCalls calls={calls} status={status} />}
+        {route.page === 'calls' && <PastCalls onError={onError} />}
+        {route.page === 'call' && <CallPage callSid={route.callSid} onError={onError} />}
       </main>
       {/* The softphone ("Talk to your agent") lives in this side panel, on every page. */}
       <aside class="side">

@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { Metrics } from '../metrics.js';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import { CallRecorder } from './recorder.js';
-import { callRecordsRouter } from './router.js';
+import { callReadRoutes, callRecordsRouter } from './router.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CallStore } from './store.js';
 import type { CallSummary } from './summary-types.js';
@@ -42,6 +42,8 @@ export type CallRecordHooks = Pick<CallRecordsOptions, 'agent' | 'onCallEnd' | '
 
 export interface CallRecords {
   readonly router: Router;
+  /** The same GET routes without the bearer token, for a caller that authenticates itself (the console). */
+  readonly readRoutes: Router;
   readonly metrics: RecordMetrics;
   /** A recorder for a new call; undefined when nothing is kept and no hook wants summaries. */
   startRecording(log: Logger): CallRecorder | undefined;
@@ -88,6 +90,7 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
 
   return {
     router: callRecordsRouter({ token: config.CALLS_API_TOKEN, store: () => store, offReason: () => offReason, log, metrics }),
+    readRoutes: callReadRoutes({ store: () => store, offReason: () => offReason, log, metrics }, (_req, _res, next) => next()),
     metrics,
     startRecording(callLog) {
       if (store === null && opts.onCallEnd === undefined) return undefined;

@@ -1,9 +1,9 @@
 /**
- * `GET /calls?limit=&before=`, `GET /calls/:callSid`, `GET /calls/:callSid/events`, behind the CALLS_API_TOKEN
+ * `GET /calls?limit=&before=&search=`, `GET /calls/:callSid`, `GET /calls/:callSid/events`, behind the CALLS_API_TOKEN
  * bearer token (disabled without one: call data is never public). Only GET routes: `POST /calls` (outbound calls)
  * stays with the server.
  */
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../lib/logger.js';
 import { bearerMatches } from './bearer.js';
 import type { RecordMetrics } from './record-metrics.js';
@@ -22,8 +22,6 @@ export interface RecordsRouterOptions {
 }
 
 export function callRecordsRouter(opts: RecordsRouterOptions): Router {
-  const router = Router();
-
   const authorize = (req: Request, res: Response, next: NextFunction): void => {
     if (opts.token === undefined) {
       res.status(404).json({ error: 'GET /calls is disabled: set CALLS_API_TOKEN to enable it' });
@@ -35,6 +33,12 @@ export function callRecordsRouter(opts: RecordsRouterOptions): Router {
     }
     next();
   };
+  return callReadRoutes(opts, authorize);
+}
+
+/** The GET routes, each behind `guard` (the bearer token here; the console mounts them behind its session). */
+export function callReadRoutes(opts: Omit<RecordsRouterOptions, 'token'>, guard: RequestHandler): Router {
+  const router = Router();
 
   /** Runs a read against the store; answers 503 when there is none and 500 (counted) when it fails. */
   const read = (res: Response, fn: (store: CallStore) => void): void => {
@@ -52,7 +56,7 @@ export function callRecordsRouter(opts: RecordsRouterOptions): Router {
     }
   };
 
-  router.get('/calls', authorize, (req, res) => {
+  router.get('/calls', guard, (req, res) => {
     const limit = req.query.limit === undefined ? DEFAULT_LIMIT : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       res.status(400).json({ error: `limit must be an integer from 1 to ${MAX_LIMIT}` });
@@ -63,15 +67,16 @@ export function callRecordsRouter(opts: RecordsRouterOptions): Router {
       res.status(400).json({ error: 'before must be the `next` of the previous page, an ISO date or epoch milliseconds' });
       return;
     }
+    const search = typeof req.query.search === 'string' ? req.query.search.slice(0, 200) : undefined;
     read(res, (store) => {
-      const calls = store.listCalls({ limit, before });
+      const calls = store.listCalls({ limit, before, search });
       const last = calls.at(-1);
       // Keyset cursor: start time and callSid of the last row (two calls can start in the same millisecond).
       res.json({ calls, next: calls.length === limit && last !== undefined ? `${Date.parse(last.startedAt)}:${last.callSid}` : null });
     });
   });
 
-  router.get('/calls/:callSid', authorize, (req, res) => {
+  router.get('/calls/:callSid', guard, (req, res) => {
     read(res, (store) => {
       const call = store.getCall(String(req.params.callSid));
       if (call === undefined) res.status(404).json({ error: 'no such call' });
@@ -79,7 +84,7 @@ export function callRecordsRouter(opts: RecordsRouterOptions): Router {
     });
   });
 
-  router.get('/calls/:callSid/events', authorize, (req, res) => {
+  router.get('/calls/:callSid/events', guard, (req, res) => {
     read(res, (store) => {
       const events = store.getEventLog(String(req.params.callSid));
       if (events === undefined) res.status(404).json({ error: 'no such call' });

@@ -125,14 +125,21 @@ class SqliteCallStore implements CallStore {
     return this.write(write);
   }
 
-  listCalls(query: { limit: number; before?: { ms: number; callSid?: string } }): CallListItem[] {
+  listCalls(query: { limit: number; before?: { ms: number; callSid?: string }; search?: string }): CallListItem[] {
+    const search = query.search?.trim() ?? '';
+    // A search matches the callSid, either number, or any transcript text (LIKE: case-insensitive for ASCII).
+    const matching = search === ''
+      ? ''
+      : `AND (call_sid LIKE @q ESCAPE '\\' OR json_extract(summary, '$.from') LIKE @q ESCAPE '\\' OR json_extract(summary, '$.to') LIKE @q ESCAPE '\\'
+           OR EXISTS (SELECT 1 FROM json_each(summary, '$.conversation') AS e
+                      WHERE json_extract(e.value, '$.text') LIKE @q ESCAPE '\\' OR json_extract(e.value, '$.heard') LIKE @q ESCAPE '\\'))`;
     const rows = this.db
-      .prepare<{ ms: number; sid: string | null; limit: number }, { summary: string }>(
+      .prepare<{ ms: number; sid: string | null; limit: number; q: string }, { summary: string }>(
         `SELECT summary FROM calls
-         WHERE started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)
+         WHERE (started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)) ${matching}
          ORDER BY started_at DESC, call_sid DESC LIMIT @limit`,
       )
-      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit });
+      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit, q: `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
     return rows.map((row) => listItemOf(JSON.parse(row.summary) as CallSummary));
   }
 

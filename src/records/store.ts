@@ -34,8 +34,11 @@ export interface OutboxItem {
 export interface CallStore {
   /** Creates or updates the call's record and appends its new events (one transaction). */
   writeCall(write: CallWrite): WriteSize;
-  /** Newest first; `before` = a keyset cursor (calls started earlier, or at `ms` with a smaller callSid). */
-  listCalls(query: { limit: number; before?: { ms: number; callSid?: string } }): CallListItem[];
+  /**
+   * Newest first; `before` = a keyset cursor (calls started earlier, or at `ms` with a smaller callSid); `search` =
+   * only calls whose callSid, number (from/to) or transcript contains it.
+   */
+  listCalls(query: { limit: number; before?: { ms: number; callSid?: string }; search?: string }): CallListItem[];
   getCall(callSid: string): CallSummary | undefined;
   getEventLog(callSid: string): EventLog | undefined;
   /** Deletes calls started before `cutoffMs` (epoch) with their events; returns how many. */

@@ -19,6 +19,7 @@ export async function launchChromium(args: readonly string[] = []): Promise<Brow
 /** Opens the console at `serverUrl` in a new context and logs in; resolves once the logged-in layout shows. */
 export async function loginToConsole(browser: Browser, serverUrl: string, password: string, hash = ''): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(10_000); // below the test's timeout, so a failure names the step that waited
   const page = await context.newPage();
   await page.goto(`${serverUrl}/console/${hash}`);
   await page.fill('input[name=password]', password);

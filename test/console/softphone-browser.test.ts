@@ -67,6 +67,9 @@ describe('softphone in Chromium', () => {
     expect(greeting?.audioMs).toBe(3120); // "Hello! Thanks for calling. How can I help you today?" at 60 ms a character
     const markAfterMs = (greeting?.echoedAt ?? 0) - (greeting?.firstAudioAt ?? 0);
     expect(markAfterMs).toBeGreaterThanOrEqual((greeting?.audioMs ?? 0) - 10);
+
+    // Mid-question: the level meter moves (the README's screenshot).
+    await waitForProbe(page, (p) => p.loudFramesSent > 20, 'the caller speaking');
     await screenshot(page, 'console-softphone');
 
     // The first burst is a whole turn: transcribed, answered, and the answer plays in the page.

@@ -65,6 +65,34 @@ describe('SQLite call store', () => {
     expect(fs.existsSync(path.join(dir, 'absent.db'))).toBe(false);
   });
 
+  it('searches by callSid, number or transcript text (LIKE wildcards taken literally), with the cursor', () => {
+    const store = openSqliteStore(path.join(dir, 'search.db'));
+    const t = 1_800_000_000_000;
+    const withTalk = (sid: string, at: number, from: string, said: string, heard: string): CallSummary => ({
+      ...summary(sid, at),
+      from,
+      to: '+15557654321',
+      conversation: [
+        { kind: 'caller', turn: 1, text: said, atMs: 10 },
+        { kind: 'agent', source: 'reply', turn: 1, heard, generated: heard, interrupted: false, atMs: 20 },
+      ],
+    });
+    store.writeCall({ summary: withTalk('CAaaa', t, '+15550001111', 'Where is my order 4271?', 'A pasta maker, 100% on time.'), eventsJson: '', eventCount: 0 });
+    store.writeCall({ summary: withTalk('CAbbb', t + 1, '+15550002222', 'What are your hours?', 'Eight to eight.'), eventsJson: '', eventCount: 0 });
+    const sids = (search: string, before?: { ms: number }) => store.listCalls({ limit: 10, search, ...(before ? { before } : {}) }).map((c) => c.callSid);
+    expect(sids('')).toEqual(['CAbbb', 'CAaaa']);
+    expect(sids('CAaa')).toEqual(['CAaaa']);
+    expect(sids('0002222')).toEqual(['CAbbb']);
+    expect(sids('7654321')).toEqual(['CAbbb', 'CAaaa']);
+    expect(sids('ORDER 4271')).toEqual(['CAaaa']);
+    expect(sids('pasta')).toEqual(['CAaaa']);
+    expect(sids('100%')).toEqual(['CAaaa']);
+    expect(sids('1%0')).toEqual([]);
+    expect(sids('caller')).toEqual([]); // a JSON key, not something said
+    expect(sids('7654321', { ms: t + 1 })).toEqual(['CAaaa']);
+    store.close();
+  });
+
   it('keeps the webhook outbox: due, in flight excluded, retried later, delivered once', () => {
     const store = openSqliteStore(path.join(dir, 'outbox.db'));
     store.writeCall({ summary: summary('CA1', Date.now()), eventsJson: '', eventCount: 0, webhook: { url: 'http://x/hook', body: '{"a":1}' } });

@@ -1,0 +1,110 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { CallSummary, ToolEntry } from '../../src/records/summary-types.ts';
+import { getJson } from './api.ts';
+import { duration, ms, when } from './format.ts';
+import { Timeline } from './Timeline.tsx';
+import { Transcript, type TranscriptLine } from './Transcript.tsx';
+
+export function CallPage({ callSid, onError }: { callSid: string; onError: (err: unknown) => void }) {
+  const [call, setCall] = useState<CallSummary | null>(null);
+  useEffect(() => {
+    getJson<CallSummary>(`/calls/${encodeURIComponent(callSid)}`).then(setCall, onError);
+  }, [callSid]);
+  if (call === null) return <p class="muted">Loading…</p>;
+  const tools = call.conversation.filter((e): e is ToolEntry => e.kind === 'tool');
+  return (
+    <section class="call" data-call-sid={call.callSid}>
+      <p>
+        <a href="#/calls">← Past calls</a>
+      </p>
+      <h2>
+        {call.from || 'unknown'} → {call.to || '?'}
+      </h2>
+      <p class="meta">
+        {when(call.startedAt)} · {duration(call.durationMs)} · {call.agent ?? 'agent'} · {call.direction || 'inbound'} · ended:{' '}
+        {call.endReason ?? call.status} · <code>{call.callSid}</code>
+      </p>
+      <div class="columns">
+        <div>
+          <h3>Transcript</h3>
+          <Transcript lines={transcriptOf(call)} />
+        </div>
+        <div>
+          <h3>Tool calls</h3>
+          {tools.length === 0 ? <p class="muted">None.</p> : <ToolTable tools={tools} />}
+          <Replay callSid={call.callSid} />
+        </div>
+      </div>
+      <h3>Timeline</h3>
+      <Timeline call={call} />
+    </section>
+  );
+}
+
+/** The conversation as the caller experienced it: what they said, what they heard, and what was cut off. */
+function transcriptOf(call: CallSummary): TranscriptLine[] {
+  const lines: TranscriptLine[] = [];
+  for (const e of call.conversation) {
+    if (e.kind === 'caller') lines.push({ role: 'caller', text: e.text });
+    if (e.kind === 'dtmf') lines.push({ role: 'caller', text: `[keypad: ${e.digits}]` });
+    if (e.kind === 'agent') {
+      const cut = e.interrupted && e.generated.startsWith(e.heard) ? e.generated.slice(e.heard.length).trim() : undefined;
+      lines.push({ role: 'agent', text: e.heard, cut, note: e.source === 'reply' ? undefined : `(${e.source})` });
+    }
+  }
+  return lines;
+}
+
+function ToolTable({ tools }: { tools: readonly ToolEntry[] }) {
+  return (
+    <table class="tool-table">
+      <thead>
+        <tr>
+          <th>Turn</th>
+          <th>Tool</th>
+          <th>Result</th>
+          <th>Took</th>
+        </tr>
+      </thead>
+      <tbody>
+        {tools.map((t) => (
+          <tr key={t.id} class={`tool-${t.outcome}`}>
+            <td>{t.turn}</td>
+            <td>
+              <code>
+                {t.name}({JSON.stringify(t.args)})
+              </code>
+            </td>
+            <td>
+              <span class="outcome">{t.outcome}</span> {t.result}
+            </td>
+            <td>{ms(t.durationMs)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The replay runs on the operator's machine: started from here it would hold the inspector's port on the server. */
+function Replay({ callSid }: { callSid: string }) {
+  const command = `npm run replay -- ${callSid} --inspect`;
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    await navigator.clipboard.writeText(command);
+    setCopied(true);
+  };
+  return (
+    <div class="replay">
+      <h3>Replay in the Stately inspector</h3>
+      <p class="muted">
+        Run this where the call database is (add <code>--db path</code> unless it is <code>./data/calls.db</code>): it rebuilds the call on the real
+        machine and opens the inspector.
+      </p>
+      <pre>
+        <code>{command}</code>
+      </pre>
+      <button onClick={copy}>{copied ? 'Copied' : 'Copy'}</button>
+    </div>
+  );
+}

@@ -1,0 +1,279 @@
+/**
+ * One call as the console shows it live, kept only while a console is connected. Fed by the call machine's
+ * snapshots (state, and the agent's speech as its marks come back: the line grows as the caller hears it) and by
+ * what it emits (caller turns, replies with their cut part, tools, latency). Each meaningful change becomes one
+ * small FeedMessage; snapshots that change nothing shown cost a few reference comparisons.
+ */
+import type { StateValue } from 'xstate';
+import type { AgentSpeech, CallContext } from '../../machines/context.js';
+import type { CallEmitted, TurnEmitted } from '../../machines/emitted.js';
+import { heardText } from '../../machines/heard.js';
+import type { FeedMessage, LiveCall, LiveLatency, LiveLine, LiveTool } from './feed-types.js';
+
+/** What the view reads of a call machine snapshot. */
+export interface CallSnapshotLike {
+  readonly value: StateValue;
+  readonly context: CallContext;
+}
+
+/** Results longer than this are shortened: the feed carries what a person reads, not payloads. */
+const MAX_RESULT_CHARS = 300;
+
+export class LiveCallView {
+  private call: LiveCall | null = null;
+  private ended = false;
+  private lastSpeech: AgentSpeech | null = null;
+  private lastHistory: CallContext['history'] = [];
+  /** Transcript line of each speech (`reply:<turn>` or `phrase:<segment>`), to grow it or mark its cut. */
+  private readonly speechLines = new Map<string, number>();
+  private readonly tools = new Map<string, number>();
+
+  constructor(
+    private readonly agent: string | null,
+    private readonly send: (message: FeedMessage) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The call as shown now; null until its stream has started (an unauthenticated stream is never shown) and once over. */
+  current(): LiveCall | null {
+    return this.ended ? null : this.call;
+  }
+
+  /** The call is over (said once, whether the machine emitted call.ended or just stopped). */
+  end(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.call !== null) this.send({ type: 'ended', callSid: this.call.callSid, reason });
+  }
+
+  snapshot(s: CallSnapshotLike): void {
+    const ctx = s.context;
+    if (this.ended) return;
+    if (this.call === null) {
+      if (ctx.call === null) return;
+      this.call = this.join(s);
+      this.send({ type: 'call', call: this.call });
+      return;
+    }
+    const state = stateLabel(s.value);
+    if (state !== this.call.state) {
+      this.call.state = state;
+      this.send({ type: 'state', callSid: this.call.callSid, state });
+    }
+    if (ctx.speech !== this.lastSpeech) {
+      const before = this.lastSpeech;
+      this.lastSpeech = ctx.speech;
+      // A phrase's last mark and its commit to history happen in one step (no snapshot between): its final text is
+      // what history gained. (A reply's comes with its call.turn.)
+      if (before !== null && before.kind !== 'reply' && before.kind !== 'none' && ctx.history !== this.lastHistory) {
+        const added = assistantTextAdded(this.lastHistory, ctx.history);
+        const key = `phrase:${before.segments[0]?.name ?? ''}`;
+        const at = this.speechLines.get(key);
+        if (added !== '' && at === undefined) {
+          this.speechLines.set(key, this.lines().length);
+          this.append({ role: 'agent', text: added });
+        } else if (added !== '' && at !== undefined && this.lines()[at]?.cut === undefined) this.replace(at, { role: 'agent', text: added });
+      }
+      this.followSpeech(ctx);
+    }
+    this.lastHistory = ctx.history;
+  }
+
+  emitted(e: CallEmitted): void {
+    const call = this.call;
+    if (call === null || this.ended) return;
+    switch (e.type) {
+      case 'call.userUtterance':
+        if (e.text.trim() !== '') this.append({ role: 'caller', text: e.text });
+        break;
+      case 'call.turn':
+        this.turnEnded(e);
+        break;
+      case 'call.bargeIn':
+        // A cut reply gets its cut with its call.turn; a cut phrase (greeting, re-prompt) only here.
+        if (e.during !== 'reply' && e.cut !== '') this.markCut(this.phraseKey(), e.heard, e.cut);
+        break;
+      case 'call.toolStarted':
+        this.tool({ id: e.id, name: e.name, args: { ...e.args }, status: 'running' });
+        break;
+      case 'call.toolFinished':
+        this.tool({
+          id: e.id,
+          name: e.name,
+          args: { ...e.args },
+          status: e.outcome,
+          result: shorten(e.content),
+          durationMs: Math.round((e.at - e.startedAt) * 10) / 10,
+        });
+        break;
+      case 'call.ended':
+        this.end(e.reason);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** A console connected mid-call: the conversation so far from the machine's history (heard text only). */
+  private join(s: CallSnapshotLike): LiveCall {
+    const ctx = s.context;
+    const info = ctx.call ?? { callSid: '', from: '', to: '', direction: '' };
+    const lines: LiveLine[] = [];
+    for (const m of ctx.history) {
+      if (m.role === 'user' && m.content !== '') lines.push({ role: 'caller', text: m.content });
+      if (m.role === 'assistant' && m.content !== '') lines.push({ role: 'agent', text: m.content });
+    }
+    if (inRespond(s.value) && ctx.userText !== '') lines.push({ role: 'caller', text: ctx.userText });
+    const call: LiveCall = {
+      callSid: info.callSid,
+      from: info.from,
+      to: info.to,
+      direction: info.direction,
+      agent: this.agent,
+      startedAt: this.now(),
+      state: stateLabel(s.value),
+      lines,
+      tools: [],
+      latency: null,
+    };
+    this.call = call;
+    this.lastSpeech = ctx.speech;
+    this.lastHistory = ctx.history;
+    const heard = heardText(ctx.speech);
+    if (ctx.speech.kind !== 'none' && heard !== '') {
+      this.speechLines.set(this.speechKey(ctx), lines.length);
+      lines.push({ role: 'agent', text: heard });
+    }
+    return call;
+  }
+
+  private followSpeech(ctx: CallContext): void {
+    if (ctx.speech.kind === 'none') return;
+    const text = heardText(ctx.speech);
+    if (text === '') return;
+    const key = this.speechKey(ctx);
+    const at = this.speechLines.get(key);
+    if (at === undefined) {
+      this.speechLines.set(key, this.lines().length);
+      this.append({ role: 'agent', text });
+    } else if (this.lines()[at]?.text !== text) {
+      this.replace(at, { role: 'agent', text });
+    }
+  }
+
+  private turnEnded(e: TurnEmitted): void {
+    const call = this.call;
+    if (call === null) return;
+    const key = `reply:${e.turn}`;
+    const cut = e.interrupted ? cutOf(e.generatedText, e.assistantText) : '';
+    const at = this.speechLines.get(key);
+    const line: LiveLine = cut === '' ? { role: 'agent', text: e.assistantText } : { role: 'agent', text: e.assistantText, cut };
+    if (at !== undefined) this.replace(at, line);
+    else if (line.text !== '' || cut !== '') {
+      this.speechLines.set(key, this.lines().length);
+      this.append(line);
+    }
+    const t = e.timestamps;
+    const latency: LiveLatency = {
+      turn: e.turn,
+      llmMs: span(t.userSpeechEndAt, t.llmFirstTextAt),
+      ttsMs: span(t.llmFirstTextAt, t.ttsFirstAudioAt),
+      transportMs: span(t.ttsFirstAudioAt, t.firstAudioToTwilioAt),
+      totalMs: span(t.userSpeechEndAt, t.firstAudioToTwilioAt),
+      interrupted: e.interrupted,
+    };
+    if (latency.totalMs === null && latency.llmMs === null) return; // nothing measured (e.g. cut before any audio)
+    call.latency = latency;
+    this.send({ type: 'latency', callSid: call.callSid, latency });
+  }
+
+  private markCut(key: string, heard: string, cut: string): void {
+    const at = this.speechLines.get(key);
+    if (at !== undefined) this.replace(at, { role: 'agent', text: heard, cut });
+    else {
+      this.speechLines.set(key, this.lines().length);
+      this.append({ role: 'agent', text: heard, cut });
+    }
+  }
+
+  private tool(tool: LiveTool): void {
+    const call = this.call;
+    if (call === null) return;
+    const at = this.tools.get(tool.id);
+    if (at === undefined) {
+      this.tools.set(tool.id, call.tools.length);
+      call.tools.push(tool);
+    } else call.tools[at] = tool;
+    this.send({ type: 'tool', callSid: call.callSid, tool });
+  }
+
+  private lines(): LiveLine[] {
+    return this.call?.lines ?? [];
+  }
+
+  private append(line: LiveLine): void {
+    const lines = this.lines();
+    lines.push(line);
+    this.send({ type: 'lines', callSid: this.call?.callSid ?? '', from: lines.length - 1, lines: [line] });
+  }
+
+  /** Line `at` changed: send it and what follows it (usually nothing). */
+  private replace(at: number, line: LiveLine): void {
+    const lines = this.lines();
+    lines[at] = line;
+    this.send({ type: 'lines', callSid: this.call?.callSid ?? '', from: at, lines: lines.slice(at) });
+  }
+
+  private speechKey(ctx: CallContext): string {
+    return ctx.speech.kind === 'reply' ? `reply:${ctx.turn}` : `phrase:${ctx.speech.segments[0]?.name ?? ctx.phrases}`;
+  }
+
+  private phraseKey(): string {
+    const speech = this.lastSpeech;
+    return `phrase:${speech?.segments[0]?.name ?? ''}`;
+  }
+}
+
+/** The state a person cares about: the innermost state name (`tooling` reads `tool`). */
+export function stateLabel(value: StateValue): string {
+  let v: StateValue = value;
+  let name = typeof v === 'string' ? v : '';
+  while (typeof v === 'object') {
+    const [key, inner] = Object.entries(v)[0] ?? [];
+    if (key === undefined || inner === undefined) break;
+    name = key;
+    v = inner;
+    if (typeof v === 'string') name = v;
+  }
+  if (name === 'tooling') return 'tool';
+  if (name === 'round') return 'thinking';
+  return name;
+}
+
+function inRespond(value: StateValue): boolean {
+  return typeof value === 'object' && typeof value.live === 'object' && value.live !== null && 'respond' in value.live;
+}
+
+/** What was generated but not heard: the generated text past the heard prefix. */
+export function cutOf(generated: string, heard: string): string {
+  const g = generated.replace(/\s+/g, ' ').trim();
+  const h = heard.replace(/\s+/g, ' ').trim();
+  return g.startsWith(h) ? g.slice(h.length).trim() : ''; // not a prefix: the cut cannot be told apart
+}
+
+/** The assistant text `after` has beyond `before` (appended, or merged into the last message). */
+function assistantTextAdded(before: CallContext['history'], after: CallContext['history']): string {
+  const last = after.at(-1);
+  if (last === undefined || last.role !== 'assistant') return '';
+  if (after.length > before.length) return last.content;
+  const previous = before.at(-1);
+  return previous?.role === 'assistant' && last.content.startsWith(previous.content) ? last.content.slice(previous.content.length).trim() : '';
+}
+
+function span(a: number | null, b: number | null): number | null {
+  return a !== null && b !== null && b >= a ? Math.round((b - a) * 10) / 10 : null;
+}
+
+function shorten(text: string): string {
+  return text.length > MAX_RESULT_CHARS ? `${text.slice(0, MAX_RESULT_CHARS - 1)}…` : text;
+}
