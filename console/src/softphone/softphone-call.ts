@@ -79,7 +79,8 @@ export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promi
   const socket = ws;
   socket.onopen = () => {
     socket.send(line.connected());
-    socket.send(line.start({ [grant.tokenParameter]: grant.streamToken, From: 'console' }));
+    // From/To as Twilio passes them: the console shows this call as softphone → agent.
+    socket.send(line.start({ [grant.tokenParameter]: grant.streamToken, From: 'softphone', To: 'agent' }));
     started = true;
     probe.state = 'in-call';
     handlers.onState('in-call');
