@@ -2,6 +2,7 @@
  * Configuration from the environment, validated once at start. A bad value fails with one line naming the variable.
  * With no Deepgram key and no LLM key the server runs fully offline on the built-in simulators.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { defaultCallOptions } from '../machines/options.js';
 import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
@@ -172,8 +173,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(llmKeyName, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} (${otherKeyName} is set: set LLM_PROVIDER to match it, or give ${llmKeyName})`);
     if (e.DEEPGRAM_API_KEY === undefined) throw new ConfigError('DEEPGRAM_API_KEY', 'is required when an LLM key is set');
     if (e[llmKeyName] === undefined) throw new ConfigError(llmKeyName, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} when DEEPGRAM_API_KEY is set`);
-    if (e.TWILIO_AUTH_TOKEN === undefined) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required with real providers (webhook signatures are checked)');
-    if (e.PUBLIC_URL === undefined) throw new ConfigError('PUBLIC_URL', 'is required with real providers (the URL Twilio reaches, e.g. https://voice.example.com)');
+    // Neither Twilio setting but a console login: no phone line at all, the console's softphone is the only way in.
+    const softphoneOnly = e.TWILIO_AUTH_TOKEN === undefined && e.PUBLIC_URL === undefined && (e.CONSOLE_PASSWORD ?? e.CALLS_API_TOKEN) !== undefined;
+    if (!softphoneOnly) {
+      if (e.TWILIO_AUTH_TOKEN === undefined) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required with real providers (webhook signatures are checked)');
+      if (e.PUBLIC_URL === undefined) throw new ConfigError('PUBLIC_URL', 'is required with real providers (the URL Twilio reaches, e.g. https://voice.example.com)');
+    }
   }
   const chain = llmChain({ provider: e.LLM_PROVIDER, model: e.LLM_PROVIDER === 'openai' ? e.OPENAI_MODEL : e.ANTHROPIC_MODEL }, e.LLM_FALLBACK);
   if (!offline) {
@@ -192,7 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...e,
     offline,
-    twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? OFFLINE_TWILIO_AUTH_TOKEN,
+    // Real providers without Twilio: a secret nobody knows, so no webhook or signed stream is ever accepted.
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? (offline ? OFFLINE_TWILIO_AUTH_TOKEN : randomBytes(32).toString('base64url')),
     llmChain: chain,
     logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : process.stdout.isTTY ? 'pretty' : 'json'),
   };

@@ -37,6 +37,18 @@ describe('config', () => {
     expect(c.PUBLIC_URL).toBe('https://a.example');
   });
 
+  it('real keys with a console login but no Twilio settings: softphone only, Twilio signatures made impossible', () => {
+    const keys = { OPENAI_API_KEY: 'k', DEEPGRAM_API_KEY: 'd', CONSOLE_PASSWORD: 'p' };
+    const [a, b] = [loadConfig(keys), loadConfig(keys)];
+    expect(a.offline).toBe(false);
+    expect(a.twilioAuthToken).not.toBe(OFFLINE_TWILIO_AUTH_TOKEN);
+    expect(a.twilioAuthToken).not.toBe(b.twilioAuthToken);
+    expect(a.twilioAuthToken.length).toBeGreaterThanOrEqual(43);
+    // Half a Twilio setup is still an error.
+    expect(() => loadConfig({ ...keys, TWILIO_AUTH_TOKEN: 't' })).toThrow(/PUBLIC_URL/);
+    expect(() => loadConfig({ ...keys, PUBLIC_URL: 'https://a.example' })).toThrow(/TWILIO_AUTH_TOKEN/);
+  });
+
   it('refuses a key for the LLM provider not chosen, naming the key the chosen provider needs', () => {
     const mismatch = (env: Record<string, string>) => {
       try {
