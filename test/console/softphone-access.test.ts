@@ -4,25 +4,11 @@
  * its call's stream token at `start`, as Twilio's streams do.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import { eventually, startStack, type E2eStack } from '../e2e/harness.js';
+import { captureLogger, eventually, startStack, type E2eStack, type LogLine as Line } from '../e2e/harness.js';
 import { TICKET_PROTOCOL_PREFIX, TICKETS_PER_MINUTE } from '../../src/console/softphone.js';
 import { consoleCookie, grant, requestGrant, startFrame, ticketSocket } from './softphone-helpers.js';
 
 const PASSWORD = 'softphone-access-password';
-type Line = Record<string, unknown> & { message: string };
-
-function captureLogger(lines: Line[]): winston.Logger {
-  const stream = new Writable({
-    objectMode: true,
-    write(info: Line, _enc, done) {
-      lines.push(info);
-      done();
-    },
-  });
-  return winston.createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream })] });
-}
 
 async function metric(stack: E2eStack, name: string, reason: string): Promise<number> {
   const text = await (await fetch(`${stack.server.localUrl}/metrics`)).text();

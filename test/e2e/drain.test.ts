@@ -3,25 +3,11 @@
  * the log tells what happened, and calls still up at the timeout hear the goodbye phrase before the line closes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import { agentTurns, eventually, startStack, type E2eStack } from './harness.js';
+import { agentTurns, captureLogger, eventually, startStack, type E2eStack, type LogLine as Line } from './harness.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { defaultCallOptions } from '../../machines/options.js';
 import type { DrainResult } from '../../src/drain.js';
 
-type Line = Record<string, unknown> & { level: string; message: string };
-
-function captureLogger(lines: Line[]): winston.Logger {
-  const stream = new Writable({
-    objectMode: true,
-    write(info: Line, _enc, done) {
-      lines.push(info);
-      done();
-    },
-  });
-  return winston.createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream })] });
-}
 
 describe('drain', () => {
   let stack: E2eStack | undefined;

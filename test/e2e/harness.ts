@@ -5,6 +5,8 @@ import type { CallRecord, ScriptStep, SimulatedCallOptions } from '../../offline
 import type { CallEmitted } from '../../machines/emitted.js';
 import type { InspectionEvent } from 'xstate';
 import type { CallInspector } from '../../src/inspector.js';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 
 export interface E2eStack extends OfflineStack {
   events: CallEmitted[];
@@ -61,4 +63,19 @@ export function recordingInspector(): CallInspector & { received: Array<{ type: 
     },
     stop: () => {},
   };
+}
+
+/** A log line as winston hands it to a transport. */
+export type LogLine = Record<string, unknown> & { level: string; message: string };
+
+/** A logger at `info` that keeps every line in `lines` (tests look at what was logged, and how often). */
+export function captureLogger(lines: LogLine[]): winston.Logger {
+  const stream = new Writable({
+    objectMode: true,
+    write(info: LogLine, _enc, done) {
+      lines.push(info);
+      done();
+    },
+  });
+  return winston.createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream })] });
 }

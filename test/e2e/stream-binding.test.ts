@@ -4,25 +4,11 @@
  * upstream, are closed with 1008, and cannot flood the log.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import twilio from 'twilio';
-import winston from 'winston';
 import { WebSocket } from 'ws';
-import { call, eventually, sims, startStack, type E2eStack } from './harness.js';
+import { call, captureLogger, eventually, sims, startStack, type E2eStack, type LogLine as Line } from './harness.js';
 import { STREAM_TOKEN_PARAMETER } from '../../src/stream-token.js';
 
-type Line = Record<string, unknown> & { level: string; message: string };
-
-function captureLogger(lines: Line[]): winston.Logger {
-  const stream = new Writable({
-    objectMode: true,
-    write(info: Line, _enc, done) {
-      lines.push(info);
-      done();
-    },
-  });
-  return winston.createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream })] });
-}
 
 const wsUrl = (stack: E2eStack) => stack.server.publicUrl.replace('http', 'ws') + '/media';
 
