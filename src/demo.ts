@@ -13,7 +13,7 @@
  * before dialling so the browser can attach first), --wait-inspector (the inspector, and the wait even without a
  * terminal), --flux (STT_ENGINE=flux with eager end of turn, FLUX_EAGER_EOT_THRESHOLD=0.5 unless set: Deepgram Flux,
  * and a caller who hesitates in the middle of the second question), --agent path (the agent module; default AGENT,
- * else agents/front-desk.ts).
+ * else agents/front-desk.ts), --console (the web console with simulated calls placed without end: see demo-console.ts).
  */
 import { offlineConfig, startOfflineStack } from '../offline/offline-stack.js';
 import { createLogger } from '../lib/logger.js';
@@ -51,6 +51,10 @@ function demoEnv(): NodeJS.ProcessEnv {
 }
 
 async function main(): Promise<number> {
+  if (args.has('--console')) {
+    const { runConsoleDemo } = await import('./demo-console.js');
+    return runConsoleDemo(demoEnv(), agentPath());
+  }
   const config = offlineConfig(demoEnv());
   const provider = config.LLM_PROVIDER;
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? 'pretty' });

@@ -4,6 +4,7 @@ import { login } from './api.ts';
 export function Login({ onLoggedIn }: { onLoggedIn: () => void }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const [attempts, setAttempts] = useState(0);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -11,7 +12,10 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => void }) {
     const failure = await login(password);
     setBusy(false);
     if (failure === null) onLoggedIn();
-    else setError(failure);
+    else {
+      setError(failure);
+      setAttempts((n) => n + 1);
+    }
   };
   return (
     <form class="login" onSubmit={submit}>
@@ -24,7 +28,7 @@ export function Login({ onLoggedIn }: { onLoggedIn: () => void }) {
         Log in
       </button>
       {error !== null && (
-        <p class="error" role="alert">
+        <p class="error" role="alert" data-attempt={attempts}>
           {error}
         </p>
       )}

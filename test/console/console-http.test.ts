@@ -1,7 +1,13 @@
 /** The console's access rules over HTTP: off without a secret, 401 on every API path without a valid session. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOfflineStack, type OfflineStack } from '../../offline/offline-stack.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { silentLogger } from '../../lib/logger.js';
 import { SESSION_COOKIE, SessionSigner } from '../../src/console/auth.js';
+import { mountConsole } from '../../src/console/console-router.js';
+import { LiveFeed } from '../../src/console/live-feed.js';
 
 const PASSWORD = 'console-test-password';
 
@@ -57,6 +63,14 @@ describe('console access', () => {
     expect(session.status).toBe(200);
     expect(((await session.json()) as { expiresAt: number }).expiresAt).toBeGreaterThan(Date.now() + 11 * 3600_000);
   });
+
+  it('answers 429 after 5 failed logins from an address within a minute, even to the right password', async () => {
+    const url = stack.server.localUrl;
+    for (let i = 0; i < 5; i++) expect((await login(url, `guess ${i}`)).status).toBe(401);
+    const refused = await login(url, PASSWORD);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
 });
 
 describe('console off', () => {
@@ -78,6 +92,30 @@ describe('console off', () => {
       expect((await login(stack.server.localUrl, 'api-token')).status).toBe(200);
     } finally {
       await stack.close();
+    }
+  });
+});
+
+describe('the live stream', () => {
+  it('sends a snapshot first, and ends when the session that opened it expires', async () => {
+    const app = express();
+    app.use(express.json());
+    const feed = new LiveFeed({ log: silentLogger });
+    mountConsole(app, { password: PASSWORD, apiRoutes: [feed.router()], log: silentLogger, secureCookie: false, sessionTtlMs: 400 });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const cookie = sessionCookie(await login(url, PASSWORD));
+      const res = await fetch(`${url}/console/api/live`, { headers: { Cookie: cookie } });
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const body = await res.text(); // resolves only when the server ends the stream
+      expect(body).toBe(`data: ${JSON.stringify({ type: 'snapshot', calls: [] })}\n\n`);
+      expect(feed.clientCount).toBe(0);
+      expect((await fetch(`${url}/console/api/live`, { headers: { Cookie: cookie } })).status).toBe(401);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -38,4 +38,16 @@ describe('console login in Chromium', () => {
     await page.waitForSelector('.layout');
     await page.context().close();
   });
+  it('says so after 5 failed attempts in a minute', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.server.localUrl}/console/`);
+    for (let i = 0; i < 6; i++) {
+      await page.fill('input[name=password]', `guess ${i}`);
+      await page.click('button[type=submit]');
+      await page.waitForFunction((n) => document.querySelector('.login .error')?.getAttribute('data-attempt') === String(n), i + 1);
+    }
+    expect(await page.textContent('.login .error')).toContain('Too many failed attempts');
+    await context.close();
+  });
 });

@@ -1,0 +1,71 @@
+/** Console sessions (signed cookies) and the failed-login throttle. */
+import { describe, expect, it } from 'vitest';
+import { cookieValue, passwordMatches, SESSION_TTL_MS, SessionSigner } from '../../src/console/auth.js';
+import { LoginThrottle } from '../../src/console/login-throttle.js';
+
+describe('SessionSigner', () => {
+  const t = 1_800_000_000_000;
+
+  it('accepts its own cookie until it expires, 12 h by default', () => {
+    const signer = new SessionSigner('secret');
+    const { value, expiresAt } = signer.issue(t);
+    expect(expiresAt).toBe(t + SESSION_TTL_MS);
+    expect(signer.verify(value, t + 1000)).toEqual({ expiresAt });
+    expect(signer.verify(value, expiresAt - 1)).toEqual({ expiresAt });
+    expect(signer.verify(value, expiresAt)).toBeUndefined();
+  });
+
+  it('refuses a cookie signed with another secret, a tampered expiry or MAC, and garbage', () => {
+    const signer = new SessionSigner('secret');
+    const { value } = signer.issue(t);
+    const [expiry, nonce, mac] = value.split('.');
+    expect(new SessionSigner('other secret').verify(value, t)).toBeUndefined();
+    expect(signer.verify(`${Number(expiry) + 1000}.${nonce}.${mac}`, t)).toBeUndefined();
+    expect(signer.verify(`${expiry}.${nonce}x.${mac}`, t)).toBeUndefined();
+    expect(signer.verify(`${expiry}.${nonce}.${(mac ?? '').slice(1)}A`, t)).toBeUndefined();
+    for (const junk of [undefined, '', 'a.b.c', `${expiry}.${nonce}`, `${value}.x`]) expect(signer.verify(junk, t)).toBeUndefined();
+  });
+
+  it('issues a different value per login', () => {
+    const signer = new SessionSigner('secret');
+    expect(signer.issue(t).value).not.toBe(signer.issue(t).value);
+  });
+});
+
+describe('passwordMatches and cookieValue', () => {
+  it('matches the exact password only', () => {
+    expect(passwordMatches('pw', 'pw')).toBe(true);
+    for (const wrong of ['pw ', 'PW', '', undefined, 42, ['pw']]) expect(passwordMatches(wrong, 'pw')).toBe(false);
+  });
+
+  it('reads one cookie out of a Cookie header', () => {
+    expect(cookieValue('a=1; console_session=xyz.1; b=2', 'console_session')).toBe('xyz.1');
+    expect(cookieValue('xconsole_session=1', 'console_session')).toBeUndefined();
+    expect(cookieValue(undefined, 'console_session')).toBeUndefined();
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('lets 5 failures through per minute and address, then refuses until the oldest leaves the window', () => {
+    const throttle = new LoginThrottle(5, 60_000);
+    for (let i = 0; i < 5; i++) {
+      expect(throttle.retryAfterMs('1.2.3.4', i * 1000)).toBe(0);
+      throttle.fail('1.2.3.4', i * 1000);
+    }
+    expect(throttle.retryAfterMs('1.2.3.4', 5000)).toBe(55_000);
+    expect(throttle.retryAfterMs('5.6.7.8', 5000)).toBe(0); // another address is not affected
+    expect(throttle.retryAfterMs('1.2.3.4', 60_001)).toBe(0);
+  });
+
+  it('forgets an address that logs in, and the oldest addresses beyond its bound', () => {
+    const throttle = new LoginThrottle(1, 60_000, 2);
+    throttle.fail('a', 0);
+    throttle.succeed('a');
+    expect(throttle.retryAfterMs('a', 1)).toBe(0);
+    throttle.fail('a', 0);
+    throttle.fail('b', 0);
+    throttle.fail('c', 0);
+    expect(throttle.retryAfterMs('a', 1)).toBe(0);
+    expect(throttle.retryAfterMs('c', 1)).toBeGreaterThan(0);
+  });
+});
