@@ -74,6 +74,30 @@ export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promi
   let segment: { bytes: number; firstAudioAt: number } | null = null;
   const pending = new Map<string, SegmentProbe>();
 
+  // Mark echoes wait until their audio has left the speakers (the worklet renders ahead of the output), in order.
+  const echoes: Array<{ name: string; due: number; cleared: boolean }> = [];
+  let echoTimer: ReturnType<typeof setTimeout> | null = null;
+  const flushEchoes = (all: boolean): void => {
+    if (echoTimer !== null) clearTimeout(echoTimer);
+    echoTimer = null;
+    const now = performance.now();
+    for (let next = echoes[0]; next !== undefined && (all || next.due <= now); next = echoes[0]) {
+      echoes.shift();
+      if (socket.readyState === WebSocket.OPEN) socket.send(line.mark(next.name));
+      const seg = pending.get(next.name);
+      pending.delete(next.name);
+      if (seg) Object.assign(seg, { echoedAt: performance.now(), cleared: next.cleared });
+    }
+    const head = echoes[0];
+    if (head !== undefined) echoTimer = setTimeout(() => flushEchoes(false), head.due - now);
+  };
+  /** performance.now() at which context time `playsAt` is heard, by the browser's own output clock. */
+  const heardAt = (playsAt: number | null): number => {
+    const ts = ctx.getOutputTimestamp();
+    if (playsAt === null || ts.contextTime === undefined || ts.performanceTime === undefined || ts.performanceTime === 0) return 0;
+    return ts.performanceTime + (playsAt - ts.contextTime) * 1000;
+  };
+
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/media`;
   ws = new WebSocket(url, [grant.protocol]);
   const socket = ws;
@@ -102,7 +126,7 @@ export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promi
       segment = null;
       toWorklet({ type: 'mark', name: msg.name });
     } else {
-      probe.clears.push({ receivedAt: performance.now(), silentAt: null });
+      probe.clears.push({ receivedAt: performance.now(), silentAt: null, silenceHeardAt: null });
       segment = null;
       toWorklet({ type: 'clear' });
     }
@@ -120,15 +144,13 @@ export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promi
       probe.lastFrameAt = now;
       handlers.onLevel(msg.level);
     } else if (msg.type === 'marks') {
-      for (const name of msg.names) {
-        if (socket.readyState === WebSocket.OPEN) socket.send(line.mark(name));
-        const seg = pending.get(name);
-        pending.delete(name);
-        if (seg) Object.assign(seg, { echoedAt: performance.now(), cleared: msg.cleared });
-      }
+      const due = heardAt(msg.playsAt);
+      for (const name of msg.names) echoes.push({ name, due, cleared: msg.cleared });
+      // A clear answers every mark at once, those still waiting for the speakers first.
+      flushEchoes(msg.cleared);
     } else if (msg.type === 'silent') {
       const last = probe.clears[probe.clears.length - 1];
-      if (last && last.silentAt === null) last.silentAt = performance.now();
+      if (last && last.silentAt === null) Object.assign(last, { silentAt: performance.now(), silenceHeardAt: heardAt(msg.at) || null });
     } else {
       probe.underruns = msg.underruns;
       probe.playedMs = (msg.playedSamples / msg.rate) * 1000;

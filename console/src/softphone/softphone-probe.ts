@@ -25,7 +25,11 @@ export interface SoftphoneProbe {
   lastFrameAt: number | null;
   mediaBytesReceived: number;
   segments: SegmentProbe[];
-  clears: Array<{ receivedAt: number; silentAt: number | null }>;
+  /**
+   * Per clear: when it arrived, when the worklet rendered the first silent quantum after it, and when that silence
+   * reaches the speakers by the browser's output clock (audio already rendered ahead still plays until then).
+   */
+  clears: Array<{ receivedAt: number; silentAt: number | null; silenceHeardAt: number | null }>;
   underruns: number;
   playedMs: number;
   /** The AudioContext's sample rate. */

@@ -42,9 +42,9 @@ class SoftphoneProcessor extends AudioWorkletProcessor {
     if (msg.type === 'media') this.playout.enqueue(this.up.process(decodeMulaw(msg.payload)));
     else if (msg.type === 'mark') {
       const names = this.playout.mark(msg.name);
-      if (names.length > 0) this.post({ type: 'marks', names, cleared: false });
+      if (names.length > 0) this.post({ type: 'marks', names, cleared: false, playsAt: null });
     } else if (msg.type === 'clear') {
-      this.post({ type: 'marks', names: this.playout.clear(), cleared: true });
+      this.post({ type: 'marks', names: this.playout.clear(), cleared: true, playsAt: null });
       this.silentAfterClear = true;
     }
   }
@@ -61,7 +61,8 @@ class SoftphoneProcessor extends AudioWorkletProcessor {
     if (out !== undefined && first !== undefined) {
       const { marks } = this.playout.readInto(first);
       for (let c = 1; c < out.length; c++) out[c]?.set(first);
-      if (marks.length > 0) this.post({ type: 'marks', names: marks, cleared: false });
+      // currentTime is this quantum's first sample: its audio has played out by the quantum's end.
+      if (marks.length > 0) this.post({ type: 'marks', names: marks, cleared: false, playsAt: currentTime + first.length / sampleRate });
     }
     if (this.silentAfterClear) {
       this.silentAfterClear = false;

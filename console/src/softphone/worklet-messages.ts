@@ -12,8 +12,11 @@ export type ToWorklet =
 export type FromWorklet =
   /** A 20 ms microphone frame for the line, and its level. */
   | { type: 'frame'; payload: Uint8Array; level: number }
-  /** Marks whose audio has been played (or that a clear answered), to echo now. */
-  | { type: 'marks'; names: string[]; cleared: boolean }
-  /** The first quantum rendered after a clear (silent): `clearedAt` is the worklet's currentTime. */
+  /**
+   * Marks whose audio has been rendered, or that a clear answered. `playsAt`: the context time by which the marked
+   * audio leaves the speakers (rendering runs ahead of the output); null = echo now (nothing was queued, or cleared).
+   */
+  | { type: 'marks'; names: string[]; cleared: boolean; playsAt: number | null }
+  /** The first quantum rendered after a clear (silent): `at` is its context time. */
   | { type: 'silent'; at: number }
   | { type: 'stats'; underruns: number; playedSamples: number; bufferedSamples: number; rate: number };
