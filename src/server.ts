@@ -30,6 +30,7 @@ import { bearerMatches } from './records/bearer.js';
 import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from './console/softphone.js';
 import { mountConsole } from './console/console-router.js';
 import { LiveFeed } from './console/live-feed.js';
+import { replayRoutes } from './console/replay-route.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -158,10 +159,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // The web console: off (404) unless a console password or the calls API token is set.
   const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
   const liveFeed = consolePassword === undefined ? undefined : new LiveFeed({ log });
+  // A past call replayed into this server's own inspector (INSPECT=1), from the call's page.
+  const replays = replayRoutes({ inspector: deps.inspector, readEventLog: (callSid) => records.readEventLog(callSid), log });
   mountConsole(app, {
     password: consolePassword,
-    // GET /console/api/live (SSE), /console/api/calls… (the call records, as GET /calls answers them); POST /console/api/softphone.
-    apiRoutes: liveFeed === undefined ? [] : [liveFeed.router(), records.readRoutes, softphoneRoutes],
+    // GET /console/api/live (SSE), /console/api/calls… (the call records, as GET /calls answers them); POST
+    // /console/api/softphone, /console/api/calls/:callSid/replay.
+    apiRoutes: liveFeed === undefined ? [] : [liveFeed.router(), records.readRoutes, softphoneRoutes, replays.router],
     log,
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
   });
@@ -282,6 +286,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   log.info('server listening', { port, publicUrl, offline: config.offline, inspector: deps.inspector?.url });
 
   async function close(): Promise<void> {
+    await replays.close();
     for (const call of calls) call.hangup('server closing');
     await Promise.all([...calls].map((c) => c.done));
     await records.close();

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { CallSummary, ToolEntry } from '../../src/records/summary-types.ts';
 import { getJson } from './api.ts';
 import { duration, ms, when } from './format.ts';
+import { Replay } from './Replay.tsx';
 import { Timeline } from './Timeline.tsx';
 import { Transcript, type TranscriptLine } from './Transcript.tsx';
 
@@ -32,7 +33,7 @@ export function CallPage({ callSid, onError }: { callSid: string; onError: (err:
         <div>
           <h3>Tool calls</h3>
           {tools.length === 0 ? <p class="muted">None.</p> : <ToolTable tools={tools} />}
-          <Replay callSid={call.callSid} />
+          <Replay callSid={call.callSid} onError={onError} />
         </div>
       </div>
       <h3>Timeline</h3>
@@ -83,28 +84,5 @@ function ToolTable({ tools }: { tools: readonly ToolEntry[] }) {
         ))}
       </tbody>
     </table>
-  );
-}
-
-/** The replay runs on the operator's machine: started from here it would hold the inspector's port on the server. */
-function Replay({ callSid }: { callSid: string }) {
-  const command = `npm run replay -- ${callSid} --inspect`;
-  const [copied, setCopied] = useState(false);
-  const copy = async () => {
-    await navigator.clipboard.writeText(command);
-    setCopied(true);
-  };
-  return (
-    <div class="replay">
-      <h3>Replay in the Stately inspector</h3>
-      <p class="muted">
-        Run this where the call database is (add <code>--db path</code> unless it is <code>./data/calls.db</code>): it rebuilds the call on the real
-        machine and opens the inspector.
-      </p>
-      <pre>
-        <code>{command}</code>
-      </pre>
-      <button onClick={copy}>{copied ? 'Copied' : 'Copy'}</button>
-    </div>
   );
 }

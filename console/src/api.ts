@@ -1,4 +1,6 @@
 /** Requests to the console API (same origin; the session cookie rides along). 401 = logged out. */
+import type { ReplayRefused, ReplayStarted } from '../../src/console/replay-types.ts';
+
 export class Unauthorized extends Error {}
 
 export async function getJson<T>(path: string): Promise<T> {
@@ -19,6 +21,18 @@ export async function login(password: string): Promise<string | null> {
   if (res.status === 429) return 'Too many failed attempts — wait a minute.';
   if (res.status === 401) return 'Wrong password.';
   return await errorText(res);
+}
+
+/** Starts the call's replay in the server's Stately inspector: what started, or why not. */
+export async function startReplay(callSid: string, speed: number): Promise<ReplayStarted | ReplayRefused> {
+  const res = await fetch(`/console/api/calls/${encodeURIComponent(callSid)}/replay`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ speed }),
+  });
+  if (res.status === 401) throw new Unauthorized('not logged in');
+  if (res.status === 202) return (await res.json()) as ReplayStarted;
+  return { error: await errorText(res) };
 }
 
 export async function logout(): Promise<void> {

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Metrics } from '../metrics.js';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
+import type { EventLog } from './event-log.js';
 import { CallRecorder } from './recorder.js';
 import { callReadRoutes, callRecordsRouter } from './router.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -40,11 +41,16 @@ export interface CallRecordsOptions {
 /** What the server's caller may add: the agent, its hook, tuning. */
 export type CallRecordHooks = Pick<CallRecordsOptions, 'agent' | 'onCallEnd' | 'webhookRetry' | 'maxLogBytes'>;
 
+/** A stored event log, or why there is none: 404 no such call, 503 records off, 500 the read failed. */
+export type EventLogRead = { ok: true; log: EventLog } | { ok: false; status: 404 | 500 | 503; error: string };
+
 export interface CallRecords {
   readonly router: Router;
   /** The same GET routes without the bearer token, for a caller that authenticates itself (the console). */
   readonly readRoutes: Router;
   readonly metrics: RecordMetrics;
+  /** One call's event log, for a replay started by the server (the console); a failed read is logged and counted. */
+  readEventLog(callSid: string): EventLogRead;
   /** A recorder for a new call; undefined when nothing is kept and no hook wants summaries. */
   startRecording(log: Logger): CallRecorder | undefined;
   /** Stops pruning and the webhook (pending deliveries stay queued for the next start) and closes the store. */
@@ -92,6 +98,17 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
     router: callRecordsRouter({ token: config.CALLS_API_TOKEN, store: () => store, offReason: () => offReason, log, metrics }),
     readRoutes: callReadRoutes({ store: () => store, offReason: () => offReason, log, metrics }, (_req, _res, next) => next()),
     metrics,
+    readEventLog(callSid) {
+      if (store === null) return { ok: false, status: 503, error: offReason };
+      try {
+        const events = store.getEventLog(callSid);
+        return events === undefined ? { ok: false, status: 404, error: 'no such call' } : { ok: true, log: events };
+      } catch (err) {
+        metrics.storeErrors.inc({ op: 'read' });
+        log.warn('call record read failed', { callSid, error: errorMessage(err) });
+        return { ok: false, status: 500, error: 'call records could not be read' };
+      }
+    },
     startRecording(callLog) {
       if (store === null && opts.onCallEnd === undefined) return undefined;
       return new CallRecorder({

@@ -24,7 +24,10 @@ export interface ReplayOptions {
   timerToleranceMs?: number;
   /** Also stream the replay to this inspector (the Stately inspector). */
   inspect?: (event: InspectionEvent) => void;
-  /** Called before each recorded event with the recorded gap to the previous one (real-time pacing). */
+  /**
+   * Called before each recorded event with the recorded gap to the previous one (real-time pacing). When it rejects
+   * (the pacing was aborted) the replay stops its actor and rejects with that error.
+   */
   pace?: (gapMs: number) => Promise<void>;
 }
 
@@ -111,57 +114,61 @@ export async function replayCall(log: EventLog, opts: ReplayOptions = {}): Promi
   };
 
   actor.start();
-  let result = compare();
-  let previousT = 0;
-  for (const { index, entry } of inputs) {
-    if (result) break;
-    const missing = expected[matched];
-    if (missing !== undefined && missing.index < index) {
-      result = diverge(`the recording did ${describeEntry(missing.entry)}, the replay did not`);
-      break;
+  // A pace that rejects (an aborted replay) ends the replay there: the actor is stopped all the same.
+  try {
+    let result = compare();
+    let previousT = 0;
+    for (const { index, entry } of inputs) {
+      if (result) break;
+      const missing = expected[matched];
+      if (missing !== undefined && missing.index < index) {
+        result = diverge(`the recording did ${describeEntry(missing.entry)}, the replay did not`);
+        break;
+      }
+      await opts.pace?.(entry.t - previousT);
+      previousT = entry.t;
+      const at = log.t0 + entry.t;
+      const event = entry.in;
+      if (event.type.startsWith('xstate.after.')) {
+        const pendingDue = clock.earliestDue();
+        if (pendingDue === null) {
+          result = diverge(`the recording has timer ${event.type} at ${seconds(entry.t)}, but the replay has no timer pending`);
+          break;
+        }
+        if (Math.abs(pendingDue - at) > tolerance) {
+          result = diverge(`timer ${event.type} fired at ${seconds(entry.t)} in the recording but is due at ${seconds(pendingDue - log.t0)} in the replay`);
+          break;
+        }
+        clock.fireNext(at);
+        const fired = capture.lastInputType();
+        if (fired !== event.type) {
+          result = diverge(`the recording has timer ${event.type} here, the replay's next timer was ${fired ?? 'none'}`);
+          break;
+        }
+      } else {
+        const due = clock.earliestDue();
+        if (due !== null && due < at - tolerance) {
+          result = diverge(`a timer due at ${seconds(due - log.t0)} would have fired before event #${index} ${event.type} at ${seconds(entry.t)}`);
+          break;
+        }
+        clock.advanceTo(at);
+        deliver(actor, event);
+      }
+      events++;
+      lastInput = { index, t: entry.t, type: event.type };
+      if (machineError !== undefined) {
+        result = diverge(`the machine failed: ${String(machineError)}`);
+        break;
+      }
+      // A final state's last snapshot is inspected after the actor completes: let that happen before comparing.
+      await Promise.resolve();
+      result = compare();
     }
-    await opts.pace?.(entry.t - previousT);
-    previousT = entry.t;
-    const at = log.t0 + entry.t;
-    const event = entry.in;
-    if (event.type.startsWith('xstate.after.')) {
-      const pendingDue = clock.earliestDue();
-      if (pendingDue === null) {
-        result = diverge(`the recording has timer ${event.type} at ${seconds(entry.t)}, but the replay has no timer pending`);
-        break;
-      }
-      if (Math.abs(pendingDue - at) > tolerance) {
-        result = diverge(`timer ${event.type} fired at ${seconds(entry.t)} in the recording but is due at ${seconds(pendingDue - log.t0)} in the replay`);
-        break;
-      }
-      clock.fireNext(at);
-      const fired = capture.lastInputType();
-      if (fired !== event.type) {
-        result = diverge(`the recording has timer ${event.type} here, the replay's next timer was ${fired ?? 'none'}`);
-        break;
-      }
-    } else {
-      const due = clock.earliestDue();
-      if (due !== null && due < at - tolerance) {
-        result = diverge(`a timer due at ${seconds(due - log.t0)} would have fired before event #${index} ${event.type} at ${seconds(entry.t)}`);
-        break;
-      }
-      clock.advanceTo(at);
-      deliver(actor, event);
-    }
-    events++;
-    lastInput = { index, t: entry.t, type: event.type };
-    if (machineError !== undefined) {
-      result = diverge(`the machine failed: ${String(machineError)}`);
-      break;
-    }
-    // A final state's last snapshot is inspected after the actor completes: let that happen before comparing.
-    await Promise.resolve();
-    result = compare();
+    if (!result && matched < expected.length && !log.truncated) result = diverge(`the replay did not do ${describeEntry(expected[matched]?.entry)}`);
+    return result ?? { ok: true, divergence: null, events, outputs: matched, replayed };
+  } finally {
+    actor.stop();
   }
-  if (!result && matched < expected.length && !log.truncated) result = diverge(`the replay did not do ${describeEntry(expected[matched]?.entry)}`);
-  actor.stop();
-  return result ?? { ok: true, divergence: null, events, outputs: matched, replayed };
 }
 
 /** Feeds one recorded event: child failures make the stub child fail for real; the rest is sent to the machine. */

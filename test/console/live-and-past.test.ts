@@ -96,7 +96,7 @@ describe('console: live calls, past calls, timeline', () => {
     await page.waitForSelector(row);
   });
 
-  it("opens a call's page: transcript with the cut part, tools, timeline bars, the replay command", async () => {
+  it("opens a call's page: transcript with the cut part, tools, timeline bars, the replay button and command", async () => {
     await page.click(`tr[data-call-sid="${callSid}"] a`);
     await page.waitForSelector('.timeline .turn');
     expect(await page.locator('.timeline .turn').count()).toBeGreaterThanOrEqual(4);
@@ -109,5 +109,9 @@ describe('console: live calls, past calls, timeline', () => {
     expect(await page.textContent('.tool-table')).toContain('lookup_order');
     expect(await page.textContent('.replay pre')).toBe(`npm run replay -- ${callSid} --inspect`);
     await screenshot(page, 'console-timeline');
+    // This server runs no inspector: the button says so, and the command stays.
+    await page.click('button.replay-start');
+    expect(await page.textContent('.replay-refused')).toContain('INSPECT=1');
+    expect(await page.textContent('.replay pre')).toBe(`npm run replay -- ${callSid} --inspect`);
   });
 });
