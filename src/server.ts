@@ -283,7 +283,16 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const localUrl = `http://127.0.0.1:${port}`;
   if (publicUrl === '') publicUrl = localUrl;
-  log.info('server listening', { port, publicUrl, offline: config.offline, inspector: deps.inspector?.url });
+  log.info('server listening', {
+    port,
+    publicUrl,
+    offline: config.offline,
+    inspector: deps.inspector?.url,
+    console: consolePassword === undefined ? 'off (set CONSOLE_PASSWORD)' : `${localUrl}/console`,
+  });
+  // Real providers and no Twilio settings (config allows it only with a console login): say where calls come from.
+  if (!config.offline && config.TWILIO_AUTH_TOKEN === undefined)
+    log.info(`no Twilio settings: phone calls are refused; talk to the agent from the console's softphone at ${localUrl}/console`);
 
   async function close(): Promise<void> {
     await replays.close();
