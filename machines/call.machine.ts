@@ -5,58 +5,25 @@
  * sendTo/emit. See README "States" for the walkthrough.
  */
 import { and, not, or, stateIn, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import {
+  apology,
+  bargeIn,
+  cancellable,
+  cancelsTools,
+  failed,
+  fatalUnlessSayingGoodbye,
+  INTERRUPTED,
+  interruptsAudioOnly,
+  interruptsTools,
+  LISTENING,
+  PROMPTING,
+  reportLlmError,
+  whileAgentTalks,
+} from './call.transitions.js';
 import { initialContext } from './call.setup.js';
 import { callSpeculationSetup } from './call.speculation-actions.js';
 import { llmInputFor } from './history.js';
 import { runningCalls } from './tool-round.js';
-
-/** Every barge-in is this one step: silence Twilio and TTS, report, keep only what was heard. The LLM (or the
- * tools) stop structurally: their invoking state is exited by the same transition. */
-const bargeIn = ['clearPlayback', 'clearTts', 'emitBargeIn', 'commitSpeech'] as const;
-
-const LISTENING = '#call.live.listening';
-const INTERRUPTED = '#call.live.interrupted';
-const PROMPTING = '#call.live.prompting';
-const apology = { type: 'sayPhrase', params: { kind: 'apology' } } as const;
-const reportLlmError = { type: 'reportError', params: { source: 'llm' } } as const;
-
-/**
- * Caller speech, key presses and (Flux) starts of turn while agent audio plays (greeting, fixed phrases, replies).
- * A speculative reply is not playing yet: the caller's events then belong to the speculation (see `respond`).
- */
-function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption', whileSpeculative = false) {
-  const greeting = interruption === 'greetingInterruption';
-  const keyInterrupts = greeting ? 'greetingDtmfInterrupts' : 'dtmfInterrupts';
-  const turnStart = greeting ? 'greetingTurnStartInterruption' : 'turnStartInterruption';
-  type Guard = typeof keyInterrupts | typeof turnStart | typeof interruption | 'isBackchannel';
-  const heard = (guard: Guard) => (whileSpeculative ? and([guard, not('speculative')]) : guard);
-  const always = whileSpeculative ? not('speculative') : undefined;
-  return {
-    'TRANSPORT.DTMF': [{ guard: heard(keyInterrupts), target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { guard: always, actions: 'keepDigit' }],
-    'STT.FINAL': [
-      { guard: heard(interruption), target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
-      { guard: heard('isBackchannel') }, // "uh-huh" over the agent: heard, not kept
-      { guard: always, actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
-    ],
-    'STT.INTERIM': { guard: heard(interruption), target: INTERRUPTED, actions: [...bargeIn] },
-    'STT.TURN_STARTED': { guard: heard(turnStart), target: INTERRUPTED, actions: [...bargeIn] },
-  } as const;
-}
-
-/** STT or TTS gave up: report it, and the call ends with `<source>-failed` (after a goodbye). */
-function failed(source: 'stt' | 'tts') {
-  return [
-    { type: 'reportError', params: { source } },
-    { type: 'setEndReason', params: { reason: `${source}-failed` } },
-  ] as const;
-}
-
-const fatalUnlessSayingGoodbye = and(['isFatal', not(stateIn('#call.live.goodbye'))]);
-/** The caller's words cut a tool round short (when every running tool allows it) or are kept for later. */
-const cancellable = and(['roundCancellable', not('callerSpokeDuringTools')]);
-const interruptsTools = and(['agentAudible', 'isInterruption', cancellable]);
-const interruptsAudioOnly = and(['agentAudible', 'isInterruption', not('callerSpokeDuringTools')]);
-const cancelsTools = and([not('agentAudible'), 'callerResumes', cancellable]);
 
 export const callMachine = callSpeculationSetup.createMachine({
   id: 'call',

@@ -1,0 +1,53 @@
+/**
+ * The call machine's recurring transition pieces (barge-in, caller input while the agent talks, failures, the guards
+ * of a tool round), kept apart so that call.machine.ts reads as the state table.
+ */
+import { and, not, stateIn } from 'xstate';
+
+/** Every barge-in is this one step: silence Twilio and TTS, report, keep only what was heard. The LLM (or the
+ * tools) stop structurally: their invoking state is exited by the same transition. */
+export const bargeIn = ['clearPlayback', 'clearTts', 'emitBargeIn', 'commitSpeech'] as const;
+
+export const LISTENING = '#call.live.listening';
+export const INTERRUPTED = '#call.live.interrupted';
+export const PROMPTING = '#call.live.prompting';
+export const apology = { type: 'sayPhrase', params: { kind: 'apology' } } as const;
+export const reportLlmError = { type: 'reportError', params: { source: 'llm' } } as const;
+
+/**
+ * Caller speech, key presses and (Flux) starts of turn while agent audio plays (greeting, fixed phrases, replies).
+ * A speculative reply is not playing yet: the caller's events then belong to the speculation (see `respond`).
+ */
+export function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption', whileSpeculative = false) {
+  const greeting = interruption === 'greetingInterruption';
+  const keyInterrupts = greeting ? 'greetingDtmfInterrupts' : 'dtmfInterrupts';
+  const turnStart = greeting ? 'greetingTurnStartInterruption' : 'turnStartInterruption';
+  type Guard = typeof keyInterrupts | typeof turnStart | typeof interruption | 'isBackchannel';
+  const heard = (guard: Guard) => (whileSpeculative ? and([guard, not('speculative')]) : guard);
+  const always = whileSpeculative ? not('speculative') : undefined;
+  return {
+    'TRANSPORT.DTMF': [{ guard: heard(keyInterrupts), target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { guard: always, actions: 'keepDigit' }],
+    'STT.FINAL': [
+      { guard: heard(interruption), target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
+      { guard: heard('isBackchannel') }, // "uh-huh" over the agent: heard, not kept
+      { guard: always, actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
+    ],
+    'STT.INTERIM': { guard: heard(interruption), target: INTERRUPTED, actions: [...bargeIn] },
+    'STT.TURN_STARTED': { guard: heard(turnStart), target: INTERRUPTED, actions: [...bargeIn] },
+  } as const;
+}
+
+/** STT or TTS gave up: report it, and the call ends with `<source>-failed` (after a goodbye). */
+export function failed(source: 'stt' | 'tts') {
+  return [
+    { type: 'reportError', params: { source } },
+    { type: 'setEndReason', params: { reason: `${source}-failed` } },
+  ] as const;
+}
+
+export const fatalUnlessSayingGoodbye = and(['isFatal', not(stateIn('#call.live.goodbye'))]);
+/** The caller's words cut a tool round short (when every running tool allows it) or are kept for later. */
+export const cancellable = and(['roundCancellable', not('callerSpokeDuringTools')]);
+export const interruptsTools = and(['agentAudible', 'isInterruption', cancellable]);
+export const interruptsAudioOnly = and(['agentAudible', 'isInterruption', not('callerSpokeDuringTools')]);
+export const cancelsTools = and([not('agentAudible'), 'callerResumes', cancellable]);
