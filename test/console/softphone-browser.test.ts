@@ -2,7 +2,8 @@
  * The softphone in real Chromium with a fake microphone playing a WAV of speech-like bursts: the page's audio
  * reaches the STT simulator as non-silent 20 ms µ-law frames at 50 per second; the greeting is played by the page
  * and its mark echoed only once it has played; a spoken turn (burst mode) gets the agent's reply, played in the
- * page; a barge-in's `clear` silences the page at once. The page's counters come from its probe (`?probe`), the
+ * page; a barge-in's `clear` silences the page at once; the keypad's presses reach the model as the caller's turn and
+ * its answer plays. The page's counters come from its probe (`?probe`), the
  * server's from the simulator and the call's events. Measurements go to test-results/softphone-measurements.json.
  */
 import fs from 'node:fs';
@@ -124,6 +125,45 @@ describe('softphone in Chromium', () => {
     };
     fs.writeFileSync(path.join(RESULTS_DIR, 'softphone-measurements.json'), JSON.stringify(measurements, null, 2) + '\n');
     await page.context().close();
+  });
+
+  it('the keypad: clicked and typed keys reach the model as one turn ended by #, and its answer plays', { timeout: 45_000 }, async () => {
+    // A silent microphone (its own browser): no speech turn can mix with the keys.
+    const wav = path.join(RESULTS_DIR, 'softphone-silence.wav');
+    writeWav(wav, speechSamples(4000, []));
+    const quiet = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`]);
+    try {
+      const page = await loginToConsole(quiet, stack.server.localUrl, PASSWORD, '?probe');
+      expect(await page.$('.softphone .keypad')).toBeNull(); // only during a call
+      await page.click('.softphone button.dial');
+      await page.waitForSelector('.softphone[data-state="in-call"] .keypad');
+      await waitForProbe(page, (p) => (p.segments[0]?.echoedAt ?? null) !== null, 'the greeting played');
+      const asked = sims(stack).llm.requests.length;
+
+      await page.click('.keypad button[data-key="4"]');
+      await page.click('.keypad button[data-key="2"]');
+      await page.keyboard.press('7'); // focus is on the keypad, inside the softphone
+      await page.click('.keypad button[data-key="#"]');
+      expect(await page.textContent('.keypad .keys-typed')).toBe('427#');
+      expect((await probe(page))?.keysSent).toBe(4);
+
+      const turn = '[keypad: 4 2 7 #]';
+      await eventually(() => sims(stack).llm.requests.slice(asked).some((r) => r.lastUserText === turn), 'the keys as the caller\'s turn', 10_000);
+      expect(stack.events).toContainEqual(expect.objectContaining({ type: 'call.dtmf', digits: '427#' }));
+      await eventually(() => stack.events.some((e) => e.type === 'call.turn' && e.userText === turn && !e.interrupted), 'the answer played out', 20_000);
+      // …played in the page: a second segment after the greeting, its mark echoed as played.
+      const p = await waitForProbe(page, (q) => q.segments.length > 1 && q.segments.every((seg) => seg.echoedAt !== null), 'the answer\'s marks echoed');
+      expect(p.segments.some((seg) => seg.cleared)).toBe(false);
+      expect(p.mediaBytesReceived).toBeGreaterThan(3120 * 8);
+      await screenshot(page, 'console-softphone-keypad');
+
+      await page.click('.softphone button.dial');
+      await page.waitForSelector('.softphone[data-state="ended"]');
+      expect(await page.$('.softphone .keypad')).toBeNull();
+      await eventually(() => stack.server.activeCalls() === 0, 'the call ended on the server');
+    } finally {
+      await quiet.close();
+    }
   });
 });
 

@@ -7,8 +7,9 @@ import alawmulaw from 'alawmulaw';
 import { decodeMulaw, encodeMulaw, encodeMulawSample, MULAW_TO_LINEAR } from '../../console/src/softphone/mulaw.js';
 import { StreamResampler } from '../../console/src/softphone/resample.js';
 import { FRAME_SAMPLES, LineFramer } from '../../console/src/softphone/framer.js';
-import { LineMessages, parseLineInbound, toBase64 } from '../../console/src/softphone/line-protocol.js';
+import { isKeypadKey, KEYPAD_KEYS, LineMessages, parseLineInbound, toBase64 } from '../../console/src/softphone/line-protocol.js';
 import { parseTwilioFrame } from '../../actors/twilio-frames.js';
+import { StreamFrameWriter } from '../../offline/twilio-stream-frames.js';
 
 function sine(rate: number, hz: number, ms: number, amplitude = 0.5): Float32Array {
   return Float32Array.from({ length: Math.round((rate * ms) / 1000) }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
@@ -103,5 +104,20 @@ describe('Twilio Media Streams messages', () => {
     expect(parseLineInbound('{"event":"mark","streamSid":"MZ","mark":{"name":"seg-2"}}')).toEqual({ event: 'mark', name: 'seg-2' });
     expect(parseLineInbound('{"event":"clear","streamSid":"MZ"}')).toEqual({ event: 'clear' });
     for (const junk of ['nope', '[]', '{"event":"media","media":{"payload":"%%%"}}', '{"event":"dance"}']) expect(parseLineInbound(junk)).toBeNull();
+  });
+
+  it('a key press is one `dtmf` message, the same as the simulated caller\'s (Twilio\'s shape), numbered in the stream', () => {
+    const ids = { streamSid: 'MZ' + 'a'.repeat(32), callSid: 'CA' + 'b'.repeat(32), accountSid: 'AC' + 'c'.repeat(32) };
+    const line = new LineMessages(ids);
+    const twilio = new StreamFrameWriter(ids.streamSid);
+    line.connected(); // not numbered, as Twilio's
+    for (const key of KEYPAD_KEYS) {
+      const sent = line.dtmf(key);
+      expect(JSON.parse(sent)).toEqual(JSON.parse(twilio.dtmf(key)));
+      expect(parseTwilioFrame(sent)).toEqual({ ok: true, frame: { event: 'dtmf', streamSid: ids.streamSid, digit: key } });
+    }
+    expect(KEYPAD_KEYS.join('')).toBe('123456789*0#');
+    expect(['5', '*', '#'].every(isKeypadKey)).toBe(true);
+    expect(['A', 'a', '10', '', ' '].some(isKeypadKey)).toBe(false);
   });
 });

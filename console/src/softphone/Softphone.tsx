@@ -1,6 +1,7 @@
-/** "Talk to your agent": Dial / Hang up, the call's state and a live microphone level meter. */
+/** "Talk to your agent": Dial / Hang up, a keypad during the call, the call's state and a live microphone level meter. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { dial, type CallState, type SoftphoneCall } from './softphone-call.js';
+import { Keypad } from './Keypad.tsx';
 import { newProbe, publishProbe } from './softphone-probe.js';
 import './softphone.css';
 
@@ -25,6 +26,7 @@ export function Softphone() {
   const [detail, setDetail] = useState('');
   const [level, setLevel] = useState(0);
   const call = useRef<SoftphoneCall | null>(null);
+  const section = useRef<HTMLElement>(null);
   useEffect(() => () => call.current?.hangup(), []);
 
   const busy = state === 'connecting' || state === 'in-call';
@@ -59,12 +61,13 @@ export function Softphone() {
   };
 
   return (
-    <section class="softphone" data-state={state}>
+    <section class="softphone" data-state={state} ref={section}>
       <h2>Talk to your agent</h2>
       <p class="muted">Your microphone, straight to the agent — no phone number needed.</p>
       <button class={busy ? 'dial hangup' : 'dial'} onClick={onClick} disabled={state === 'connecting'}>
         {busy ? 'Hang up' : 'Dial'}
       </button>
+      {state === 'in-call' && <Keypad onPress={(key) => call.current?.pressKey(key) ?? false} keyboardScope={section} />}
       <meter class="level" min={0} max={1} low={0.5} high={0.9} optimum={0.6} value={level} aria-label="Microphone level" />
       <p class="call-state">
         {LABELS[state]}

@@ -1,7 +1,7 @@
 /**
  * The Twilio Media Streams messages the page speaks on `/media`, as Twilio itself would (see shared protocols):
  * `connected`, `start` (the stream token in customParameters), `media` (base64 µ-law, 20 ms each), `mark` echoes,
- * `stop`; and what the server sends back: `media`, `mark`, `clear`. No DOM types: the unit tests run in Node.
+ * `dtmf` (one per keypad press), `stop`; and what the server sends back: `media`, `mark`, `clear`. No DOM types: the unit tests run in Node.
  */
 
 export interface StreamIds {
@@ -11,6 +11,14 @@ export interface StreamIds {
 }
 
 export type LineInbound = { event: 'media'; payload: Uint8Array } | { event: 'mark'; name: string } | { event: 'clear' };
+
+/** The phone keypad, in its layout order. */
+export const KEYPAD_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'] as const;
+export type KeypadKey = (typeof KEYPAD_KEYS)[number];
+
+export function isKeypadKey(key: string): key is KeypadKey {
+  return (KEYPAD_KEYS as readonly string[]).includes(key);
+}
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = '';
@@ -67,6 +75,11 @@ export class LineMessages {
 
   mark(name: string): string {
     return JSON.stringify({ event: 'mark', sequenceNumber: this.next(), streamSid: this.ids.streamSid, mark: { name } });
+  }
+
+  /** One key press, as Twilio reports a caller's DTMF tone on the media stream. */
+  dtmf(digit: KeypadKey): string {
+    return JSON.stringify({ event: 'dtmf', streamSid: this.ids.streamSid, sequenceNumber: this.next(), dtmf: { track: 'inbound_track', digit } });
   }
 
   stop(): string {

@@ -4,7 +4,7 @@
  * this side moves messages between it and the socket and keeps the probe's counters.
  */
 import workletUrl from './softphone-worklet.ts?worker&url';
-import { LineMessages, parseLineInbound, randomSid } from './line-protocol.js';
+import { LineMessages, parseLineInbound, randomSid, type KeypadKey } from './line-protocol.js';
 import { WORKLET_NAME, type FromWorklet, type ToWorklet } from './worklet-messages.js';
 import type { SegmentProbe, SoftphoneProbe } from './softphone-probe.js';
 
@@ -17,6 +17,8 @@ export interface CallHandlers {
 }
 
 export interface SoftphoneCall {
+  /** Sends one key press; false when the stream is not up (nothing sent). */
+  pressKey(key: KeypadKey): boolean;
   hangup(): void;
 }
 
@@ -158,6 +160,12 @@ export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promi
   };
 
   return {
+    pressKey(key) {
+      if (!started || ended || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(line.dtmf(key));
+      probe.keysSent++;
+      return true;
+    },
     hangup() {
       if (socket.readyState === WebSocket.OPEN) {
         socket.send(line.stop());

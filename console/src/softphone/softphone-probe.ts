@@ -1,7 +1,8 @@
 /**
- * Counters of the softphone's audio path, for diagnostics and the Chromium tests: what went out (frames), what came
- * in (agent audio per mark), when each mark was echoed, how long a clear took to reach silence, underruns. No call
- * content. Exposed as `window.softphoneProbe` only when the page's URL has `?probe` (the tests open it so).
+ * Counters of the softphone's audio path, for diagnostics and the Chromium tests: what went out (frames, key presses),
+ * what came in (agent audio per mark), when each mark was echoed, how long a clear took to reach silence, underruns.
+ * No call content (key presses are counted, not recorded: they may be a PIN). Exposed as `window.softphoneProbe` only
+ * when the page's URL has `?probe` (the tests open it so).
  */
 
 export interface SegmentProbe {
@@ -24,6 +25,8 @@ export interface SoftphoneProbe {
   firstFrameAt: number | null;
   lastFrameAt: number | null;
   mediaBytesReceived: number;
+  /** Keypad presses sent as `dtmf` messages. */
+  keysSent: number;
   segments: SegmentProbe[];
   /**
    * Per clear: when it arrived, when the worklet rendered the first silent quantum after it, and when that silence
@@ -44,6 +47,7 @@ export function newProbe(): SoftphoneProbe {
     firstFrameAt: null,
     lastFrameAt: null,
     mediaBytesReceived: 0,
+    keysSent: 0,
     segments: [],
     clears: [],
     underruns: 0,
