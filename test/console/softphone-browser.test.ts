@@ -3,7 +3,7 @@
  * reaches the STT simulator as non-silent 20 ms µ-law frames at 50 per second; the greeting is played by the page
  * and its mark echoed only once it has played; a spoken turn (burst mode) gets the agent's reply, played in the
  * page; a barge-in's `clear` silences the page at once; the keypad's presses reach the model as the caller's turn and
- * its answer plays. The page's counters come from its probe (`?probe`), the
+ * its answer plays; a refused microphone is told in words and costs nothing. The page's counters come from its probe (`?probe`), the
  * server's from the simulator and the call's events. Measurements go to test-results/softphone-measurements.json.
  */
 import fs from 'node:fs';
@@ -163,6 +163,23 @@ describe('softphone in Chromium', () => {
       await eventually(() => stack.server.activeCalls() === 0, 'the call ended on the server');
     } finally {
       await quiet.close();
+    }
+  });
+
+  it('a refused microphone: the page says what to do, and no ticket is taken nor stream opened', { timeout: 30_000 }, async () => {
+    // No --use-fake-ui-for-media-stream: headless Chromium dismisses the permission prompt, as a person saying no.
+    const refusing = await launchChromium(['--use-fake-device-for-media-stream']);
+    try {
+      const page = await loginToConsole(refusing, stack.server.localUrl, PASSWORD);
+      const tickets = stack.server.softphoneTickets.size;
+      await page.click('.softphone button.dial');
+      await page.waitForSelector('.softphone[data-state="failed"]');
+      expect(await page.textContent('.softphone .call-state')).toContain('Microphone access was denied: allow it for this page, then dial again.');
+      expect(await page.textContent('.softphone button.dial')).toBe('Dial');
+      expect(stack.server.softphoneTickets.size).toBe(tickets);
+      expect(stack.server.activeCalls()).toBe(0);
+    } finally {
+      await refusing.close();
     }
   });
 });

@@ -40,12 +40,35 @@ async function requestGrant(): Promise<Grant> {
   return (await res.json()) as Grant;
 }
 
+/** The microphone, or an error a person can act on (the browser's own messages say little). */
+async function openMicrophone(): Promise<MediaStream> {
+  // Browsers offer getUserMedia only to secure pages (HTTPS, or localhost).
+  if (typeof navigator.mediaDevices?.getUserMedia !== 'function')
+    throw new Error('The microphone needs a secure page: open the console over HTTPS or on localhost.');
+  try {
+    return await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+    });
+  } catch (err) {
+    const name = err instanceof DOMException ? err.name : '';
+    if (name === 'NotAllowedError') throw new Error('Microphone access was denied: allow it for this page, then dial again.');
+    if (name === 'NotFoundError') throw new Error('No microphone was found.');
+    if (name === 'NotReadableError') throw new Error('The microphone is in use by another application.');
+    throw err;
+  }
+}
+
 export async function dial(handlers: CallHandlers, probe: SoftphoneProbe): Promise<SoftphoneCall> {
   handlers.onState('connecting');
-  const grant = await requestGrant();
-  const mic = await navigator.mediaDevices.getUserMedia({
-    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-  });
+  // The microphone first: a refused microphone then costs no ticket.
+  const mic = await openMicrophone();
+  let grant: Grant;
+  try {
+    grant = await requestGrant();
+  } catch (err) {
+    for (const track of mic.getTracks()) track.stop();
+    throw err;
+  }
   const ctx = new AudioContext({ latencyHint: 'interactive' });
   probe.contextRate = ctx.sampleRate;
   let ws: WebSocket | null = null;
