@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
-import { LoginThrottle } from './login-throttle.js';
+import { SlidingWindowLimit } from './sliding-window.js';
 
 /** Everything the page loads comes from this server; nothing is sent to a third party. */
 const CSP = [
@@ -54,7 +54,8 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   const password = opts.password;
   const now = opts.now ?? Date.now;
   const signer = new SessionSigner(password, opts.sessionTtlMs);
-  const throttle = new LoginThrottle();
+  // 5 failed logins a minute per address, then 429 until the oldest leaves the minute.
+  const throttle = new SlidingWindowLimit(5, 60_000);
   const logThrottle = new LogThrottle();
   const router = Router();
 
@@ -74,12 +75,12 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     const body: unknown = req.body;
     const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).password : undefined;
     if (!passwordMatches(given, password)) {
-      throttle.fail(address, now());
+      throttle.record(address, now());
       logThrottle.warn(opts.log, 'console:login-failed', 'console login failed: wrong password', { remote: address });
       res.status(401).json({ error: 'wrong password' });
       return;
     }
-    throttle.succeed(address);
+    throttle.forget(address); // a correct password clears the address's failures
     const session = signer.issue(now());
     res.cookie(SESSION_COOKIE, session.value, {
       httpOnly: true,

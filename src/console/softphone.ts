@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { StreamTokens } from '../stream-token.js';
 import { STREAM_TOKEN_PARAMETER } from '../stream-token.js';
+import { SlidingWindowLimit } from './sliding-window.js';
 
 /** The WebSocket subprotocol prefix that carries a ticket (the server echoes the whole subprotocol). */
 export const TICKET_PROTOCOL_PREFIX = 'console-ticket.';
@@ -21,7 +22,6 @@ const TICKET = /^[A-Za-z0-9_-]{43}$/;
 const FORGET_AFTER_MS = 5 * 60_000;
 /** Hard cap on remembered tickets (the mint route is rate-limited per address and behind the login anyway). */
 const MAX_TICKETS = 10_000;
-const MAX_RATE_KEYS = 10_000;
 
 export type TicketRefusal = 'ticket-unknown' | 'ticket-expired' | 'ticket-reused';
 export type TicketCheck = { ok: true; callSid: string } | { ok: false; reason: TicketRefusal };
@@ -93,33 +93,6 @@ export function ticketFromProtocolHeader(header: string | undefined): string | u
   return undefined;
 }
 
-/** Sliding one-minute window per key; old keys are dropped as they go quiet. */
-export class MinuteRateLimit {
-  private readonly hits = new Map<string, number[]>();
-
-  constructor(
-    private readonly limit: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Counts a hit for `key`; false when the key already had `limit` hits in the last minute. */
-  take(key: string): boolean {
-    const now = this.now();
-    const recent = (this.hits.get(key) ?? []).filter((at) => now - at < 60_000);
-    const allowed = recent.length < this.limit;
-    if (allowed) recent.push(now);
-    // Re-inserted last: the map stays ordered by last hit, so quiet keys are at the front.
-    this.hits.delete(key);
-    this.hits.set(key, recent);
-    for (const [k, times] of this.hits) {
-      const quiet = times.every((at) => now - at >= 60_000);
-      if (!quiet && this.hits.size <= MAX_RATE_KEYS) break;
-      this.hits.delete(k);
-    }
-    return allowed;
-  }
-}
-
 export interface SoftphoneRouteDeps {
   tickets: SoftphoneTickets;
   streamTokens: StreamTokens;
@@ -141,14 +114,15 @@ export interface SoftphoneGrant {
 /** `POST /softphone` (mounted under `/console/api`, behind the console's session check). */
 export function softphoneRouter(deps: SoftphoneRouteDeps): Router {
   const router = Router();
-  const limit = new MinuteRateLimit(TICKETS_PER_MINUTE, deps.now);
+  const limit = new SlidingWindowLimit(TICKETS_PER_MINUTE, 60_000);
+  const now = deps.now ?? Date.now;
   router.post('/softphone', (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
     if (deps.draining()) {
       res.status(503).json({ error: 'server is draining' });
       return;
     }
-    if (!limit.take(req.ip ?? req.socket.remoteAddress ?? '')) {
+    if (!limit.take(req.ip ?? req.socket.remoteAddress ?? '', now())) {
       res.set('Retry-After', '60').status(429).json({ error: `at most ${TICKETS_PER_MINUTE} softphone calls a minute` });
       return;
     }

@@ -1,7 +1,7 @@
 /** Console sessions (signed cookies) and the failed-login throttle. */
 import { describe, expect, it } from 'vitest';
 import { cookieValue, passwordMatches, SESSION_TTL_MS, SessionSigner } from '../../src/console/auth.js';
-import { LoginThrottle } from '../../src/console/login-throttle.js';
+import { SlidingWindowLimit } from '../../src/console/sliding-window.js';
 
 describe('SessionSigner', () => {
   const t = 1_800_000_000_000;
@@ -45,12 +45,12 @@ describe('passwordMatches and cookieValue', () => {
   });
 });
 
-describe('LoginThrottle', () => {
+describe('login throttle (SlidingWindowLimit)', () => {
   it('lets 5 failures through per minute and address, then refuses until the oldest leaves the window', () => {
-    const throttle = new LoginThrottle(5, 60_000);
+    const throttle = new SlidingWindowLimit(5, 60_000);
     for (let i = 0; i < 5; i++) {
       expect(throttle.retryAfterMs('1.2.3.4', i * 1000)).toBe(0);
-      throttle.fail('1.2.3.4', i * 1000);
+      throttle.record('1.2.3.4', i * 1000);
     }
     expect(throttle.retryAfterMs('1.2.3.4', 5000)).toBe(55_000);
     expect(throttle.retryAfterMs('5.6.7.8', 5000)).toBe(0); // another address is not affected
@@ -58,13 +58,13 @@ describe('LoginThrottle', () => {
   });
 
   it('forgets an address that logs in, and the oldest addresses beyond its bound', () => {
-    const throttle = new LoginThrottle(1, 60_000, 2);
-    throttle.fail('a', 0);
-    throttle.succeed('a');
+    const throttle = new SlidingWindowLimit(1, 60_000, 2);
+    throttle.record('a', 0);
+    throttle.forget('a');
     expect(throttle.retryAfterMs('a', 1)).toBe(0);
-    throttle.fail('a', 0);
-    throttle.fail('b', 0);
-    throttle.fail('c', 0);
+    throttle.record('a', 0);
+    throttle.record('b', 0);
+    throttle.record('c', 0);
     expect(throttle.retryAfterMs('a', 1)).toBe(0);
     expect(throttle.retryAfterMs('c', 1)).toBeGreaterThan(0);
   });

@@ -1,6 +1,7 @@
 /** The softphone's tickets and its per-address rate limit, on a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { MinuteRateLimit, SoftphoneTickets, ticketFromProtocolHeader, TICKET_TTL_MS } from '../../src/console/softphone.js';
+import { SlidingWindowLimit } from '../../src/console/sliding-window.js';
+import { SoftphoneTickets, ticketFromProtocolHeader, TICKET_TTL_MS } from '../../src/console/softphone.js';
 
 describe('softphone tickets', () => {
   it('redeem once within 30 s; then reused; expired after; unknown when never minted or long forgotten', () => {
@@ -29,8 +30,8 @@ describe('softphone tickets', () => {
 describe('per-address rate limit', () => {
   it('allows 10 in any minute per key, again as the minute slides', () => {
     let now = 0;
-    const limit = new MinuteRateLimit(10, () => now);
-    const take = (key: string, n: number) => Array.from({ length: n }, () => limit.take(key)).filter(Boolean).length;
+    const limit = new SlidingWindowLimit(10, 60_000);
+    const take = (key: string, n: number) => Array.from({ length: n }, () => limit.take(key, now)).filter(Boolean).length;
     expect(take('a', 12)).toBe(10);
     expect(take('b', 1)).toBe(1); // another address has its own allowance
     now += 59_999;
