@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.js';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import type { EventLog } from './event-log.js';
 import { CallRecorder } from './recorder.js';
-import { callReadRoutes, callRecordsRouter } from './router.js';
+import { callReadRoutes, callRecordsRouter, readStore, type StoreReadOptions } from './router.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CallStore } from './store.js';
 import type { CallSummary } from './summary-types.js';
@@ -94,20 +94,15 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
       : undefined;
   outbox?.kick(); // deliveries left pending by the previous run
 
+  const reads: StoreReadOptions = { store: () => store, offReason: () => offReason, log, metrics };
   return {
-    router: callRecordsRouter({ token: config.CALLS_API_TOKEN, store: () => store, offReason: () => offReason, log, metrics }),
-    readRoutes: callReadRoutes({ store: () => store, offReason: () => offReason, log, metrics }, (_req, _res, next) => next()),
+    router: callRecordsRouter({ ...reads, token: config.CALLS_API_TOKEN }),
+    readRoutes: callReadRoutes(reads, (_req, _res, next) => next()),
     metrics,
     readEventLog(callSid) {
-      if (store === null) return { ok: false, status: 503, error: offReason };
-      try {
-        const events = store.getEventLog(callSid);
-        return events === undefined ? { ok: false, status: 404, error: 'no such call' } : { ok: true, log: events };
-      } catch (err) {
-        metrics.storeErrors.inc({ op: 'read' });
-        log.warn('call record read failed', { callSid, error: errorMessage(err) });
-        return { ok: false, status: 500, error: 'call records could not be read' };
-      }
+      const read = readStore(reads, (s) => s.getEventLog(callSid), { callSid });
+      if (!read.ok) return read;
+      return read.value === undefined ? { ok: false, status: 404, error: 'no such call' } : { ok: true, log: read.value };
     },
     startRecording(callLog) {
       if (store === null && opts.onCallEnd === undefined) return undefined;

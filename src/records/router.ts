@@ -36,24 +36,30 @@ export function callRecordsRouter(opts: RecordsRouterOptions): Router {
   return callReadRoutes(opts, authorize);
 }
 
+export type StoreReadOptions = Omit<RecordsRouterOptions, 'token'>;
+export type StoreRead<T> = { ok: true; value: T } | { ok: false; status: 500 | 503; error: string };
+
+/** A read against the store: 503 when there is none, 500 when it fails (logged with `context`, and counted). */
+export function readStore<T>(opts: StoreReadOptions, fn: (store: CallStore) => T, context: Record<string, string> = {}): StoreRead<T> {
+  const store = opts.store();
+  if (store === null) return { ok: false, status: 503, error: opts.offReason() };
+  try {
+    return { ok: true, value: fn(store) };
+  } catch (err) {
+    opts.metrics.storeErrors.inc({ op: 'read' });
+    opts.log.warn('call record read failed', { ...context, error: err instanceof Error ? err.message : String(err) });
+    return { ok: false, status: 500, error: 'call records could not be read' };
+  }
+}
+
 /** The GET routes, each behind `guard` (the bearer token here; the console mounts them behind its session). */
-export function callReadRoutes(opts: Omit<RecordsRouterOptions, 'token'>, guard: RequestHandler): Router {
+export function callReadRoutes(opts: StoreReadOptions, guard: RequestHandler): Router {
   const router = Router();
 
   /** Runs a read against the store; answers 503 when there is none and 500 (counted) when it fails. */
   const read = (res: Response, fn: (store: CallStore) => void): void => {
-    const store = opts.store();
-    if (store === null) {
-      res.status(503).json({ error: opts.offReason() });
-      return;
-    }
-    try {
-      fn(store);
-    } catch (err) {
-      opts.metrics.storeErrors.inc({ op: 'read' });
-      opts.log.warn('call record read failed', { error: err instanceof Error ? err.message : String(err) });
-      res.status(500).json({ error: 'call records could not be read' });
-    }
+    const result = readStore(opts, fn);
+    if (!result.ok) res.status(result.status).json({ error: result.error });
   };
 
   router.get('/calls', guard, (req, res) => {
