@@ -69,10 +69,8 @@ export class LiveCallView {
         const added = assistantTextAdded(this.lastHistory, ctx.history);
         const key = `phrase:${before.segments[0]?.name ?? ''}`;
         const at = this.speechLines.get(key);
-        if (added !== '' && at === undefined) {
-          this.speechLines.set(key, this.lines().length);
-          this.append({ role: 'agent', text: added });
-        } else if (added !== '' && at !== undefined && this.lines()[at]?.cut === undefined) this.replace(at, { role: 'agent', text: added });
+        // A phrase already shown cut keeps its cut.
+        if (added !== '' && (at === undefined || this.lines()[at]?.cut === undefined)) this.putSpeechLine(key, { role: 'agent', text: added });
       }
       this.followSpeech(ctx);
     }
@@ -91,7 +89,7 @@ export class LiveCallView {
         break;
       case 'call.bargeIn':
         // A cut reply gets its cut with its call.turn; a cut phrase (greeting, re-prompt) only here.
-        if (e.during !== 'reply' && e.cut !== '') this.markCut(this.phraseKey(), e.heard, e.cut);
+        if (e.during !== 'reply' && e.cut !== '') this.putSpeechLine(this.phraseKey(), { role: 'agent', text: e.heard, cut: e.cut });
         break;
       case 'call.toolStarted':
         this.tool({ id: e.id, name: e.name, args: { ...e.args }, status: 'running' });
@@ -153,12 +151,7 @@ export class LiveCallView {
     if (text === '') return;
     const key = this.speechKey(ctx);
     const at = this.speechLines.get(key);
-    if (at === undefined) {
-      this.speechLines.set(key, this.lines().length);
-      this.append({ role: 'agent', text });
-    } else if (this.lines()[at]?.text !== text) {
-      this.replace(at, { role: 'agent', text });
-    }
+    if (at === undefined || this.lines()[at]?.text !== text) this.putSpeechLine(key, { role: 'agent', text });
   }
 
   private turnEnded(e: TurnEmitted): void {
@@ -166,13 +159,9 @@ export class LiveCallView {
     if (call === null) return;
     const key = `reply:${e.turn}`;
     const cut = e.interrupted ? cutOf(e.generatedText, e.assistantText) : '';
-    const at = this.speechLines.get(key);
     const line: LiveLine = cut === '' ? { role: 'agent', text: e.assistantText } : { role: 'agent', text: e.assistantText, cut };
-    if (at !== undefined) this.replace(at, line);
-    else if (line.text !== '' || cut !== '') {
-      this.speechLines.set(key, this.lines().length);
-      this.append(line);
-    }
+    // A reply never shown and empty (cut before a word was heard, nothing generated) adds no line.
+    if (this.speechLines.has(key) || line.text !== '' || cut !== '') this.putSpeechLine(key, line);
     const t = e.timestamps;
     const latency: LiveLatency = {
       turn: e.turn,
@@ -187,13 +176,12 @@ export class LiveCallView {
     this.send({ type: 'latency', callSid: call.callSid, latency });
   }
 
-  private markCut(key: string, heard: string, cut: string): void {
+  /** The transcript line of speech `key`: replaced where it is, or appended (and remembered) the first time. */
+  private putSpeechLine(key: string, line: LiveLine): void {
     const at = this.speechLines.get(key);
-    if (at !== undefined) this.replace(at, { role: 'agent', text: heard, cut });
-    else {
-      this.speechLines.set(key, this.lines().length);
-      this.append({ role: 'agent', text: heard, cut });
-    }
+    if (at !== undefined) return this.replace(at, line);
+    this.speechLines.set(key, this.lines().length);
+    this.append(line);
   }
 
   private tool(tool: LiveTool): void {
