@@ -1,6 +1,8 @@
 /**
  * A store failure never touches a call: `npm start` with a read-only database file completes its calls, logs the
- * failure once per call and counts it in /metrics. Root ignores file modes, so as root the server runs as `nobody`.
+ * failure once per call and counts it in /metrics. Root ignores file modes only through its capabilities, so as root
+ * the server runs as root without any (setpriv): a checkout only root may read (a `mktemp -d` clone) still works,
+ * which running it as `nobody` did not.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +13,7 @@ import { OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/config.js';
 import { openSqliteStore } from '../../src/records/sqlite-store.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 
-const NOBODY = 65534;
+const SETPRIV = '/usr/bin/setpriv'; // util-linux, essential on Debian
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'records-ro-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -21,12 +23,13 @@ describe('a read-only call database', () => {
     openSqliteStore(db).close(); // created by an earlier run
     fs.chmodSync(db, 0o444);
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) fs.chmodSync(dir, 0o777); // nobody may create the -shm file next to it, not write the database
+    if (asRoot && !fs.existsSync(SETPRIV)) throw new Error(`${SETPRIV} is missing (apt-get install util-linux): root needs it to drop its capabilities`);
 
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const server = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+    const [command = '', ...args] = asRoot ? [SETPRIV, '--bounding-set=-all', '--inh-caps=-all', '--', ...server] : server;
+    const child = spawn(command, args, {
       env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', CALL_DB_PATH: db, CALLS_API_TOKEN: 't' },
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
