@@ -10,11 +10,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startOfflineStack, type OfflineStack } from '../offline/offline-stack.js';
+import { startOfflineStack, type OfflineStack } from '../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
 import type { ScriptStep } from '../offline/twilio-caller-types.js';
 import type { CallEmitted } from '../machines/emitted.js';
-import { loadAgent } from '../src/agent-loader.js';
+import { loadAgent } from '../src/agent/agent-loader.js';
 import { percentileSorted, summarize } from './stats.js';
 
 const PASSWORD = 'bench-console';

@@ -12,7 +12,7 @@
  * Reported per scenario (median of the calls): fault → first audio of the answer at the caller, and end of the
  * question → first answer audio (what the caller perceives; compare with the baseline).
  */
-import { startOfflineStack, type OfflineStack } from '../offline/offline-stack.js';
+import { startOfflineStack, type OfflineStack } from '../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
 import type { CallRecord, TimelineEntry } from '../offline/twilio-caller-types.js';
 import type { LlmScriptEntry } from '../offline/llm.js';

@@ -1,5 +1,5 @@
 /**
- * The server under test, as its own process (`node --import tsx src/main.ts`), configured like production with real
+ * The server under test, as its own process (`node --import tsx src/cli/main.ts`), configured like production with real
  * provider clients pointed at the bench's simulators. The bench reads its CPU time and RSS from /proc, scrapes its
  * /metrics, and keeps its log lines (level warn and above) as evidence of failures.
  */
@@ -96,7 +96,7 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     CALL_DB_PATH: opts.callDbPath ?? path.join(recordsDir, 'calls.db'),
     ...opts.env,
   };
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/cli/main.ts'], {
     cwd: opts.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

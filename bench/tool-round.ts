@@ -12,9 +12,9 @@
  */
 import { now } from '../lib/clock.js';
 import type { CallEmitted } from '../machines/emitted.js';
-import { startOfflineStack } from '../offline/offline-stack.js';
+import { startOfflineStack } from '../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
-import { loadAgent } from '../src/agent-loader.js';
+import { loadAgent } from '../src/agent/agent-loader.js';
 import { percentileSorted } from './stats.js';
 
 type Sample = { streamEndToToolStart: number; tool: number; resultToRequest: number; resultToAnswerAudio: number };

@@ -10,10 +10,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import type { TwilioAnsweredBy } from '../src/amd.js';
 import { placeSimulatedCall } from './twilio-caller.js';
 import type { CallRecord, ScriptStep, SimulatedCallOptions } from './twilio-caller-types.js';
 import { postVoiceWebhook, reachableUrl } from './twilio-webhook.js';
+
+/** Twilio's AnsweredBy values as they appear on the wire (the simulator speaks the wire; it does not import the server). */
+type TwilioAnsweredBy = 'human' | 'machine_start' | 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other' | 'fax' | 'unknown';
 
 export interface FakeCall {
   sid: string;

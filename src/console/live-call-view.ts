@@ -11,6 +11,13 @@ import { heardText } from '../../machines/heard.js';
 import type { FeedMessage, LiveCall, LiveLatency, LiveLine, LiveTool } from './feed-types.js';
 
 /** What the view reads of a call machine snapshot. */
+/** What follows a call while a console looks: the call session calls these (see CallHandle.watch). */
+export interface CallWatcher {
+  snapshot(snapshot: CallSnapshotLike): void;
+  emitted(event: CallEmitted): void;
+  ended(): void;
+}
+
 export interface CallSnapshotLike {
   readonly value: StateValue;
   readonly context: CallContext;

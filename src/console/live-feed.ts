@@ -6,7 +6,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../lib/logger.js';
-import type { CallHandle } from '../call-session.js';
+import type { CallWatcher } from './live-call-view.js';
 import { sessionOf } from './console-router.js';
 import type { FeedMessage, LiveCall } from './feed-types.js';
 import { LiveCallView } from './live-call-view.js';
@@ -15,7 +15,9 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 const HEARTBEAT_MS = 25_000;
 
 /** The part of a call the feed needs (a CallHandle). */
-export type WatchableCall = Pick<CallHandle, 'watch'>;
+export interface WatchableCall {
+  watch(watcher: CallWatcher): () => void;
+}
 
 /** Where a client's messages go: an SSE response in the server, a plain sink in unit tests. */
 export interface FeedClient {

@@ -6,9 +6,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { Router } from 'express';
-import type { InspectionEvent } from 'xstate';
+import type { InspectionEvent, Observer } from 'xstate';
 import type { Logger } from '../../lib/logger.js';
-import type { CallInspector } from '../inspector.js';
 import { combineInspect } from '../records/capture.js';
 import type { EventLogRead } from '../records/call-records.js';
 import type { EventLog } from '../records/event-log.js';
@@ -18,8 +17,8 @@ import type { ReplayRefused, ReplayStarted } from './replay-types.js';
 export const MAX_REPLAY_SPEED = 20;
 
 export interface ReplayRouteOptions {
-  /** The inspector live calls feed (INSPECT=1); undefined = not running. */
-  inspector: CallInspector | undefined;
+  /** The inspector live calls feed (INSPECT=1): its page URL and the sink each call's actor reports to; undefined = not running. */
+  inspector: { readonly url: string; readonly inspect: ((event: InspectionEvent) => void) | Observer<InspectionEvent> } | undefined;
   readEventLog: (callSid: string) => EventLogRead;
   log: Logger;
 }

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
-import type { StreamTokens } from '../stream-token.js';
-import { STREAM_TOKEN_PARAMETER } from '../stream-token.js';
+import type { StreamTokens } from '../twilio/stream-token.js';
+import { STREAM_TOKEN_PARAMETER } from '../twilio/stream-token.js';
 import { SlidingWindowLimit } from './sliding-window.js';
 
 /** The WebSocket subprotocol prefix that carries a ticket (the server echoes the whole subprotocol). */

@@ -4,9 +4,8 @@
  * cannot open is logged and counted, and calls run without records: a call never depends on the database.
  */
 import type { Router } from 'express';
-import type { Config } from '../config.js';
 import type { Logger } from '../../lib/logger.js';
-import type { Metrics } from '../metrics.js';
+import type { Registry } from 'prom-client';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import type { EventLog } from './event-log.js';
 import { CallRecorder } from './recorder.js';
@@ -20,15 +19,21 @@ const DAY_MS = 86_400_000;
 /** Per-call bound of the stored event log (a 30-minute call needs about 1 MB). */
 export const MAX_EVENT_LOG_BYTES = 4 * 1024 * 1024;
 
-export type RecordsConfig = Pick<
-  Config,
-  'CALL_RECORDS' | 'CALL_DB_PATH' | 'CALL_RECORD_RETENTION_DAYS' | 'CALL_WEBHOOK_URL' | 'CALL_WEBHOOK_SECRET' | 'CALLS_API_TOKEN'
->;
+/** The settings records read (the server's validated config satisfies it; records do not import the server). */
+export interface RecordsConfig {
+  CALL_RECORDS: boolean;
+  CALL_DB_PATH: string;
+  CALL_RECORD_RETENTION_DAYS: number;
+  CALL_WEBHOOK_URL?: string | undefined;
+  CALL_WEBHOOK_SECRET?: string | undefined;
+  CALLS_API_TOKEN?: string | undefined;
+}
 
 export interface CallRecordsOptions {
   config: RecordsConfig;
   log: Logger;
-  metrics: Metrics;
+  /** The process's Prometheus registry (the records' own counters are added to it). */
+  metrics: { registry: Registry };
   /** Name of the agent running the calls (kept in each record). */
   agent?: string | null;
   /** Receives every ended call's summary (the agent's `onCallEnd`); runs even with CALL_RECORDS=off. */

@@ -1,6 +1,6 @@
 /** The console's access rules over HTTP: off without a secret, 401 on every API path without a valid session. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOfflineStack, type OfflineStack } from '../../offline/offline-stack.js';
+import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';

@@ -8,10 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startOfflineStack, type OfflineStack } from '../../offline/offline-stack.js';
+import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
-import { demoCallerScript } from '../../offline/demo-caller-script.js';
-import { loadAgent } from '../../src/agent-loader.js';
+import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
+import { loadAgent } from '../../src/agent/agent-loader.js';
 import { launchChromium, loginToConsole, screenshot } from './browser.js';
 
 const PASSWORD = 'live-test-password';

@@ -1,7 +1,7 @@
 /** Logging in to the console in real Chromium. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startOfflineStack, type OfflineStack } from '../../offline/offline-stack.js';
+import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
 import { launchChromium, loginToConsole, screenshot } from './browser.js';
 
 const PASSWORD = 'browser-test-password';

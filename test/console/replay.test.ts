@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InspectionEvent } from 'xstate';
-import type { CallInspector } from '../../src/inspector.js';
+import type { CallInspector } from '../../src/server/inspector.js';
 import type { EventLog } from '../../src/records/event-log.js';
 import type { CallSummary } from '../../src/records/summary-types.js';
 import { call, captureLogger, eventually, startStack, type E2eStack, type LogLine } from '../e2e/harness.js';

@@ -3,7 +3,7 @@
  * real SDKs and the simulators (via `simulateCall`, the public testing entry).
  */
 import { describe, expect, it } from 'vitest';
-import { simulateCall } from '../../src/testing.js';
+import { simulateCall } from '../../src/api/testing.js';
 import type { ProbeState } from './agents/probe-agent.js';
 
 const AGENT = 'test/e2e/agents/probe-agent.ts';

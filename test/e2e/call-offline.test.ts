@@ -47,7 +47,7 @@ describe('npm run call -- --offline', () => {
   it('calls the running offline server as the simulated Twilio caller and prints both sides', async () => {
     const port = await freePort();
     const env = { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' };
-    const start = spawnTs('src/main.ts', [], env);
+    const start = spawnTs('src/cli/main.ts', [], env);
     server = start.child;
     await waitFor(() => start.output().includes('server listening'), 'npm start listening');
     // The offline line says how to call this server.
@@ -55,7 +55,7 @@ describe('npm run call -- --offline', () => {
     expect(offlineLine).toContain(`PORT=${port} npm run call -- --offline \\"Hi, what are your hours?\\" \\"Thanks, bye\\"`);
 
     // …which is what we run: PORT from the environment, as the suggested command sets it.
-    const call = spawnTs('src/call-cli.ts', ['--offline', 'Hi, what are your hours?', 'Thanks, bye'], { PORT: String(port) });
+    const call = spawnTs('src/cli/call-cli.ts', ['--offline', 'Hi, what are your hours?', 'Thanks, bye'], { PORT: String(port) });
     const code = await call.exited;
     expect(call.errors()).toBe('');
     expect(code).toBe(0);
@@ -73,7 +73,7 @@ describe('npm run call -- --offline', () => {
 
   it('says in one line when no server answers', async () => {
     const port = await freePort();
-    const call = spawnTs('src/call-cli.ts', ['--offline', '--url', `http://127.0.0.1:${port}`], {});
+    const call = spawnTs('src/cli/call-cli.ts', ['--offline', '--url', `http://127.0.0.1:${port}`], {});
     expect(await call.exited).toBe(1);
     expect(call.errors().trim().split('\n')).toEqual([`no server answers at http://127.0.0.1:${port}: start one with \`npm start\` (no keys), or pass --url`]);
   });

@@ -25,7 +25,7 @@ async function waitFor(check: () => boolean, what: string, limitMs = 40000): Pro
 }
 
 function demo(env: Record<string, string>, args: string[] = []) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/demo.ts', ...args], {
     // No keys, whatever the developer's shell has: the demo is offline by construction.
     // Records off unless a test asks: the demo keeps them like `npm start`, and a test must not write into ./data.
     env: { PATH: process.env.PATH ?? '', CALL_RECORDS: 'off', ...env },

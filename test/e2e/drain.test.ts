@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { agentTurns, captureLogger, eventually, startStack, type E2eStack, type LogLine as Line } from './harness.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { defaultCallOptions } from '../../machines/options.js';
-import type { DrainResult } from '../../src/drain.js';
+import type { DrainResult } from '../../src/server/drain.js';
 
 
 describe('drain', () => {

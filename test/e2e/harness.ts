@@ -1,10 +1,10 @@
 /** Shared set-up for end-to-end tests: the offline stack (real server + simulators) and simulated callers. */
-import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '../../offline/offline-stack.js';
+import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '../../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { CallRecord, ScriptStep, SimulatedCallOptions } from '../../offline/twilio-caller-types.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 import type { InspectionEvent } from 'xstate';
-import type { CallInspector } from '../../src/inspector.js';
+import type { CallInspector } from '../../src/server/inspector.js';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { WebSocket } from 'ws';
 import { call, eventually, startStack, type E2eStack } from './harness.js';
-import { startInspector, type CallInspector } from '../../src/inspector.js';
+import { startInspector, type CallInspector } from '../../src/server/inspector.js';
 import { silentLogger } from '../../lib/logger.js';
 
 async function freePort(): Promise<number> {

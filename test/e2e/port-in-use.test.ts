@@ -32,19 +32,19 @@ describe('a port already in use', () => {
   afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
 
   it('npm start: PORT, one line, exit 1', async () => {
-    const { code, err } = await run('src/main.ts', { PORT: String(port) });
+    const { code, err } = await run('src/cli/main.ts', { PORT: String(port) });
     expect(code).toBe(1);
     expectOneLine(err, 'PORT', port);
   });
 
   it('npm start with the inspector: INSPECT_PORT, one line, exit 1', async () => {
-    const { code, err } = await run('src/main.ts', { PORT: '0', INSPECT: '1', INSPECT_PORT: String(port) });
+    const { code, err } = await run('src/cli/main.ts', { PORT: '0', INSPECT: '1', INSPECT_PORT: String(port) });
     expect(code).toBe(1);
     expectOneLine(err, 'INSPECT_PORT', port);
   });
 
   it('npm run demo: PORT, one line, exit 1', async () => {
-    const { code, err } = await run('src/demo.ts', { PORT: String(port) });
+    const { code, err } = await run('src/cli/demo.ts', { PORT: String(port) });
     expect(code).toBe(1);
     expectOneLine(err, 'PORT', port);
   });

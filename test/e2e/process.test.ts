@@ -1,5 +1,5 @@
 /**
- * The production process, as documented: `npm run build`, then `node dist/src/main.js` as the process that receives
+ * The production process, as documented: `npm run build`, then `node dist/src/cli/main.js` as the process that receives
  * signals (what a Dockerfile CMD in exec form or a systemd unit runs). Built once for this file.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,13 +7,13 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import twilio from 'twilio';
-import { OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/config.js';
+import { OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/server/config.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const node = process.execPath;
-const entry = ['dist/src/main.js'];
+const entry = ['dist/src/cli/main.js'];
 
 beforeAll(async () => {
   // `npm run build` without npm's own start-up: tsc with the build config (incremental, so a rebuild is quick).
@@ -45,7 +45,7 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, li
   }
 }
 
-describe('production process: node dist/src/main.js', () => {
+describe('production process: node dist/src/cli/main.js', () => {
   it('runs offline with no keys, says so in one log line, and exits 0 on SIGTERM', async () => {
     const proc = start({ PORT: '0', HOST: '127.0.0.1' });
     await waitFor(() => proc.output().includes('server listening'), 'server listening');

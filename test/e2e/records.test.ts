@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { offlineLlmScript } from '../../offline/offline-script.js';
+import { offlineLlmScript } from '../../agents/front-desk-model-script.js';
 import type { CallRecord } from '../../offline/twilio-caller-types.js';
 import { parseEventLog } from '../../src/records/event-log.js';
 import { openSqliteStore } from '../../src/records/sqlite-store.js';

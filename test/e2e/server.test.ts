@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { WebSocket } from 'ws';
 import { call, eventually, sims, startStack, type E2eStack } from './harness.js';
-import { defineAgent } from '../../src/agent.js';
+import { defineAgent } from '../../src/agent/agent.js';
 import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { WebSocket } from 'ws';
 import { call, captureLogger, eventually, sims, startStack, type E2eStack, type LogLine as Line } from './harness.js';
-import { STREAM_TOKEN_PARAMETER } from '../../src/stream-token.js';
+import { STREAM_TOKEN_PARAMETER } from '../../src/twilio/stream-token.js';
 
 
 const wsUrl = (stack: E2eStack) => stack.server.publicUrl.replace('http', 'ws') + '/media';

@@ -3,8 +3,8 @@
  * loopback, for both providers: streaming text, tool calls, cancellation (the simulator sees the client go away and
  * nothing is reported as an error), HTTP / network / mid-stream failures.
  */
-import { defineAgent } from '../../src/agent.js';
-import { agentCallOptions } from '../../src/agent-runtime.js';
+import { defineAgent } from '../../src/agent/agent.js';
+import { agentCallOptions } from '../../src/agent/agent-runtime.js';
 import { defaultCallOptions } from '../../machines/options.js';
 import { Writable } from 'node:stream';
 import winston from 'winston';

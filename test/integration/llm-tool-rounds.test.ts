@@ -14,8 +14,8 @@ import { CALL_STARTED_USER_TEXT } from '../../actors/llm-anthropic.js';
 import { createLlmClient, type LlmClient, type LlmProvider, type LlmStreamEvent } from '../../actors/llm-client.js';
 import type { ChatMessage, LlmToolSpec, ToolCall } from '../../machines/events.js';
 import { defaultCallOptions } from '../../machines/options.js';
-import { defineAgent, tool, type CallInfo } from '../../src/agent.js';
-import { agentCallOptions, runTool } from '../../src/agent-runtime.js';
+import { defineAgent, tool, type CallInfo } from '../../src/agent/agent.js';
+import { agentCallOptions, runTool } from '../../src/agent/agent-runtime.js';
 import { startLlmSimulator, type LlmSimulator } from '../../offline/llm.js';
 
 const SYSTEM = 'You are the front desk of a shop. Keep answers short.';

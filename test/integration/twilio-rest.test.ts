@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTwilioRestClient, placeOutboundCall, transferLiveCall } from '../../src/twilio-rest.js';
+import { createTwilioRestClient, placeOutboundCall, transferLiveCall } from '../../src/twilio/twilio-rest.js';
 import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
 
 const ACCOUNT = 'AC' + '0'.repeat(31) + '1';

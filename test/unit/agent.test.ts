@@ -2,9 +2,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
-import { defineAgent, tool, type CallInfo } from '../../src/agent.js';
-import { agentCallOptions, applyOverrides, Keypad, resultContent, runTool } from '../../src/agent-runtime.js';
-import { AgentLoadError, loadAgent } from '../../src/agent-loader.js';
+import { defineAgent, tool, type CallInfo } from '../../src/agent/agent.js';
+import { agentCallOptions, applyOverrides, Keypad, resultContent, runTool } from '../../src/agent/agent-runtime.js';
+import { AgentLoadError, loadAgent } from '../../src/agent/agent-loader.js';
 
 const info: CallInfo = { callSid: 'CA1', from: '+1555', to: '+1666', direction: 'inbound', customParameters: {} };
 const lookup = tool({

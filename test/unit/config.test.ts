@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/config.js';
+import { ConfigError, loadConfig, OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/server/config.js';
 
 describe('config', () => {
   it('runs offline with no keys and sensible defaults', () => {

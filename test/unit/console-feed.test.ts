@@ -4,7 +4,7 @@ import { initialContext, type AgentSpeech, type CallContext } from '../../machin
 import { defaultCallOptions } from '../../machines/options.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 import { silentLogger } from '../../lib/logger.js';
-import type { CallWatcher } from '../../src/call-session.js';
+import type { CallWatcher } from '../../src/console/live-call-view.js';
 import type { FeedMessage } from '../../src/console/feed-types.js';
 import { cutOf, LiveCallView, stateLabel, type CallSnapshotLike } from '../../src/console/live-call-view.js';
 import { LiveFeed, type FeedClient } from '../../src/console/live-feed.js';

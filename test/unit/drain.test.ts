@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { drainCalls, type DrainableCall, type DrainSources } from '../../src/drain.js';
+import { drainCalls, type DrainableCall, type DrainSources } from '../../src/server/drain.js';
 
 class FakeCall implements DrainableCall {
   readonly hangups: { reason: string; polite?: boolean }[] = [];

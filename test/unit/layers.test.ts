@@ -1,6 +1,7 @@
 /**
  * The layering rules, checked on the import graph of the source files: machines ← actors ← src, `lib/` below
- * everything, the offline world never on the production start-up path, and no import cycles.
+ * everything, the simulators (`offline/`) import nothing of the server, `src/` is in rooms whose imports point one
+ * way, the offline world is never on the production start-up path, and there are no import cycles.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,18 +42,25 @@ function importsOf(file: string): Edge[] {
 const files = sourceFiles();
 const graph = new Map(files.map((file) => [file, importsOf(file)]));
 const layer = (file: string) => file.split('/')[0] ?? '';
+/** `src/server/x.ts` → `src/server`; other folders are one room each. */
+const room = (file: string) => {
+  const parts = file.split('/');
+  return parts[0] === 'src' && parts.length > 2 ? `src/${parts[1]}` : (parts[0] ?? '');
+};
 
 describe('layers', () => {
   it('finds the source files and their imports', () => {
-    expect(files).toContain('src/main.ts');
-    expect(graph.get('src/server.ts')?.length).toBeGreaterThan(3);
+    expect(files).toContain('src/cli/main.ts');
+    expect(graph.get('src/server/server.ts')?.length).toBeGreaterThan(3);
   });
 
-  it('machines import only machines; actors never import src/ or offline/; lib imports nothing of ours', () => {
+  it('machines import only machines; actors never import src/ or offline/; lib imports nothing of ours; the simulators import nothing of the server', () => {
     const allowed: Record<string, string[]> = {
       machines: ['machines'],
       actors: ['machines', 'actors', 'lib'],
       lib: ['lib'],
+      // The simulators speak the providers' wire formats; only the machine's event types are shared.
+      offline: ['offline', 'lib', 'machines'],
     };
     const wrong: string[] = [];
     for (const [file, edges] of graph) {
@@ -63,16 +71,31 @@ describe('layers', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('the production start-up path (src/main.ts, runtime imports) never loads the offline world', () => {
+  it('the rooms of src/ point one way: cli → api → harness → server → console, replay, agent, records, twilio', () => {
+    // Each room may import the rooms listed after it (and machines, actors, lib); none imports one listed before it.
+    const order = ['src/cli', 'src/api', 'src/harness', 'src/server', 'src/console', 'src/replay', 'src/agent', 'src/records', 'src/twilio'];
+    const back: string[] = [];
+    for (const [file, edges] of graph) {
+      const from = order.indexOf(room(file));
+      if (from < 0) continue;
+      for (const edge of edges) {
+        const to = order.indexOf(room(edge.to));
+        if (to >= 0 && to < from) back.push(`${file} → ${edge.to}`);
+      }
+    }
+    expect(back).toEqual([]);
+  });
+
+  it('the production start-up path (src/cli/main.ts, runtime imports) never loads the offline world', () => {
     const seen = new Set<string>();
     const visit = (file: string): void => {
       if (seen.has(file)) return;
       seen.add(file);
       for (const edge of graph.get(file) ?? []) if (!edge.typeOnly) visit(edge.to);
     };
-    visit('src/main.ts');
+    visit('src/cli/main.ts');
     expect(seen.size).toBeGreaterThan(10);
-    expect([...seen].filter((file) => layer(file) === 'offline')).toEqual([]);
+    expect([...seen].filter((file) => layer(file) === 'offline' || room(file) === 'src/harness')).toEqual([]);
   });
 
   it('has no import cycles (type-only imports included)', () => {

@@ -1,7 +1,7 @@
 /** Routing out-of-band events (AMD results) to live calls by CallSid: held until the stream starts, dropped once over. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LiveCalls, type ServerToCallEvent } from '../../src/live-calls.js';
-import { answeredByOf, amdStreamParameters, TWILIO_ANSWERED_BY } from '../../src/amd.js';
+import { LiveCalls, type ServerToCallEvent } from '../../src/server/live-calls.js';
+import { answeredByOf, amdStreamParameters, TWILIO_ANSWERED_BY } from '../../src/twilio/amd.js';
 import { silentLogger } from '../../lib/logger.js';
 
 const event = (answeredBy: 'human' | 'machine'): ServerToCallEvent => ({ type: 'CALL.ANSWERED_BY', answeredBy, at: 1 });

@@ -1,12 +1,12 @@
 /**
- * The README documents every setting: each variable src/config.ts reads and each one the rest of the code reads from
+ * The README documents every setting: each variable src/server/config.ts reads and each one the rest of the code reads from
  * the environment (the simulators' `*_SIM_*`) appears in its configuration tables, and each command-line flag our
  * CLIs parse appears in it too.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES } from '../../src/config.js';
+import { CONFIG_VARIABLES } from '../../src/server/config.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
@@ -47,7 +47,7 @@ function variablesReadElsewhere(): Set<string> {
 }
 
 describe('README configuration', () => {
-  it('lists every variable src/config.ts reads', () => {
+  it('lists every variable src/server/config.ts reads', () => {
     expect(CONFIG_VARIABLES).toContain('PORT'); // the schema is read
     const documented = documentedVariables();
     expect(CONFIG_VARIABLES.filter((v) => !documented.has(v))).toEqual([]);

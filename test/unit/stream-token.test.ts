@@ -7,7 +7,7 @@ import {
   mintStreamToken,
   STREAM_TOKEN_PARAMETER,
   StreamTokens,
-} from '../../src/stream-token.js';
+} from '../../src/twilio/stream-token.js';
 
 const SECRET = 'a-stream-token-secret-of-at-least-32-chars';
 const CALL = 'CA' + '1'.repeat(32);

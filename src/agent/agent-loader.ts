@@ -1,0 +1,49 @@
+/**
+ * Loads an agent module (`AGENT=path/to/agent.ts`): its default export must be `defineAgent({...})`. TypeScript
+ * agents are loaded with tsx's `tsImport`, so the built server (`node dist/src/cli/main.js`) runs them as they are.
+ * Whatever is wrong fails here, at start, with one line naming the file — never at the first call.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { isAgent, type Agent } from './agent.js';
+
+export class AgentLoadError extends Error {
+  constructor(file: string, detail: string) {
+    super(`AGENT=${file}: ${detail}`);
+    this.name = 'AgentLoadError';
+  }
+}
+
+/** The project's root (where package.json is), from src/ or dist/src/. */
+export function projectRoot(): string {
+  let dir = import.meta.dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + import.meta.dirname);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The bundled example: a front desk that can look up orders. */
+export const DEFAULT_AGENT = 'agents/front-desk.ts';
+
+export async function loadAgent(file: string = DEFAULT_AGENT): Promise<Agent> {
+  // A path given by the operator is relative to where they run the server; the bundled default to the project.
+  const absolute = path.resolve(file === DEFAULT_AGENT ? projectRoot() : process.cwd(), file);
+  if (!fs.existsSync(absolute)) throw new AgentLoadError(file, `no such file (${absolute})`);
+  let module: { default?: unknown };
+  try {
+    module = /\.[mc]?ts$/.test(absolute)
+      ? ((await tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown })
+      : ((await import(pathToFileURL(absolute).href)) as { default?: unknown });
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new AgentLoadError(file, `the module failed to load: ${message}`);
+  }
+  const agent = module.default;
+  if (!isAgent(agent)) throw new AgentLoadError(file, 'the default export must be defineAgent({...})');
+  return agent;
+}

@@ -1,0 +1,182 @@
+/**
+ * The agent API: what a developer writes to build a phone agent. An agent module's default export is
+ * `defineAgent({...})`: the prompt, the greeting and fixed phrases, the tools (`tool({ parameters: zod, execute })`),
+ * the transfer allowlist and the per-call hooks. The engine (machine, actors, server) is the same for every agent.
+ */
+import { z } from 'zod';
+import type { CallSummary } from '../records/summary-types.js';
+
+/** Who is on the line (from Twilio's `start` and the TwiML parameters). */
+export interface CallInfo {
+  readonly callSid: string;
+  readonly from: string;
+  readonly to: string;
+  /** Twilio's `Direction`: `inbound`, `outbound-api`, … ('' when unknown). */
+  readonly direction: string;
+  readonly customParameters: Readonly<Record<string, string>>;
+}
+
+/** What a tool's `execute` gets besides its arguments. */
+export interface ToolContext {
+  readonly call: CallInfo;
+  /**
+   * Aborts when the caller interrupts (barge-in or speech while the tool runs, for tools with
+   * `cancelOnInterruption`), when the call hangs up, or when `timeoutMs` passes. Pass it to fetch and friends.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * Waits for the caller to type on the keypad (the model asked them to: "please type your 6-digit order number"):
+   * resolves with the keys once `count` were pressed, or the terminator (default `#`, not included), or `timeoutMs`
+   * (default 15 000) passed since the last key — with '' if nothing was typed. Rejects when the signal aborts.
+   */
+  waitForDigits(options?: { count?: number; terminator?: string; timeoutMs?: number }): Promise<string>;
+}
+
+type ObjectSchema = z.ZodObject<z.ZodRawShape>;
+
+export interface ToolDefinition<S extends ObjectSchema = ObjectSchema> {
+  /** Tells the model what the tool does and when to use it. */
+  readonly description: string;
+  /** The arguments, as a zod object: converted to JSON Schema for the model, and validated before `execute`. */
+  readonly parameters: S;
+  /** Returns what the model sees: a string as is, anything else as JSON. A throw becomes an error result. */
+  readonly execute: (args: z.output<S>, ctx: ToolContext) => unknown;
+  /**
+   * Said once if the tool is still running after ~700 ms and nothing is playing (default: the agent's `toolFiller`);
+   * `false` for none (a tool waiting for key presses).
+   */
+  readonly filler?: string | false;
+  /** Default 10 000 ms; then the signal aborts and the model gets an error result. */
+  readonly timeoutMs?: number;
+  /** Default true: caller speech aborts the tool and discards its result. false: it finishes and its result is kept. */
+  readonly cancelOnInterruption?: boolean;
+}
+
+const TOOL_BRAND = Symbol.for('voice-call-orchestrator.tool');
+export type Tool = ToolDefinition & { readonly [TOOL_BRAND]: true; readonly jsonSchema: Record<string, unknown> };
+
+export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
+
+/** The fixed phrases an agent says (each has a default). */
+export interface AgentPhrases {
+  readonly reprompt?: string;
+  readonly apology?: string;
+  readonly goodbye?: string;
+  /** Before a transfer when the model announced nothing itself. */
+  readonly transfer?: string;
+  /** While a slow tool runs (a tool's own `filler` wins). */
+  readonly toolFiller?: string;
+  /** Left on an answering machine (outbound calls with answering-machine detection). */
+  readonly voicemail?: string;
+}
+
+/** What `onCallStart` may change for one call. */
+export interface CallOverrides {
+  readonly systemPrompt?: string;
+  readonly greeting?: string;
+  /** The names of the agent's tools offered in this call (a subset; default all). */
+  readonly tools?: readonly string[];
+  /** STT language for this call (BCP-47, e.g. `es`; Nova only). */
+  readonly language?: string;
+  /** TTS voice model for this call (e.g. `aura-2-luna-en`). */
+  readonly voice?: string;
+  readonly phrases?: AgentPhrases;
+}
+
+export interface AgentDefinition {
+  /** Shown in logs and call records. */
+  readonly name?: string;
+  readonly systemPrompt: string;
+  readonly greeting: string;
+  readonly phrases?: AgentPhrases;
+  readonly tools?: Readonly<Record<string, Tool>>;
+  /**
+   * The only numbers `transfer_call` may dial, by name (`{ sales: '+15551230000' }`). The model picks a name, never
+   * a number, so a caller cannot talk the agent into dialling anywhere else. Without targets the tool is not offered.
+   */
+  readonly transferTargets?: Readonly<Record<string, string>>;
+  /** Inference rounds with tool calls per caller turn (default 5). */
+  readonly maxToolRounds?: number;
+  /** Per-call setup from who is calling. Throwing (or taking over 3 s) keeps the agent's defaults. */
+  readonly onCallStart?: (call: CallInfo) => CallOverrides | void | Promise<CallOverrides | void>;
+  /** After the call: the conversation as heard, tool calls, end reason, durations. Errors are logged, not thrown. */
+  readonly onCallEnd?: (summary: CallSummary) => void | Promise<void>;
+}
+
+const AGENT_BRAND = Symbol.for('voice-call-orchestrator.agent');
+export type Agent = AgentDefinition & { readonly name: string; readonly [AGENT_BRAND]: true };
+
+export class AgentDefinitionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentDefinitionError';
+  }
+}
+
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+export const CONTROL_TOOLS = ['end_call', 'transfer_call'] as const;
+
+/** A JSON Schema the providers accept: no `$schema` key, always an object schema. */
+function jsonSchemaOf(parameters: ObjectSchema): Record<string, unknown> {
+  const schema: Record<string, unknown> = { ...z.toJSONSchema(parameters, { io: 'input' }) };
+  delete schema['$schema'];
+  return schema;
+}
+
+export function tool<S extends ObjectSchema>(definition: ToolDefinition<S>): Tool {
+  if (typeof definition.description !== 'string' || definition.description.trim() === '') {
+    throw new AgentDefinitionError('tool(): `description` must be a non-empty string');
+  }
+  if (!(definition.parameters instanceof z.ZodObject)) {
+    throw new AgentDefinitionError('tool(): `parameters` must be a zod object schema, e.g. z.object({ orderId: z.string() })');
+  }
+  if (typeof definition.execute !== 'function') throw new AgentDefinitionError('tool(): `execute` must be a function');
+  if (definition.timeoutMs !== undefined && !(Number.isInteger(definition.timeoutMs) && definition.timeoutMs > 0)) {
+    throw new AgentDefinitionError('tool(): `timeoutMs` must be a positive integer');
+  }
+  let jsonSchema: Record<string, unknown>;
+  try {
+    jsonSchema = jsonSchemaOf(definition.parameters);
+  } catch (err) {
+    throw new AgentDefinitionError(`tool(): \`parameters\` cannot be turned into JSON Schema: ${(err as Error).message}`);
+  }
+  return { ...(definition as unknown as ToolDefinition), jsonSchema, [TOOL_BRAND]: true };
+}
+
+export function isTool(value: unknown): value is Tool {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TOOL_BRAND] === true;
+}
+
+export function isAgent(value: unknown): value is Agent {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[AGENT_BRAND] === true;
+}
+
+/** Checks the definition at once, so a bad agent fails at start with one clear line, never at the first call. */
+export function defineAgent(definition: AgentDefinition): Agent {
+  const fail = (message: string): never => {
+    throw new AgentDefinitionError(`defineAgent(): ${message}`);
+  };
+  if (typeof definition !== 'object' || definition === null) fail('expects an object');
+  for (const key of ['systemPrompt', 'greeting'] as const) {
+    if (typeof definition[key] !== 'string' || definition[key].trim() === '') fail(`\`${key}\` must be a non-empty string`);
+  }
+  for (const [name, value] of Object.entries(definition.tools ?? {})) {
+    if (!TOOL_NAME.test(name)) fail(`tool name "${name}" must be 1-64 letters, digits, _ or -`);
+    if ((CONTROL_TOOLS as readonly string[]).includes(name)) fail(`"${name}" is built in; choose another tool name`);
+    if (!isTool(value)) fail(`tools.${name} must be made with tool({...})`);
+  }
+  for (const [name, number] of Object.entries(definition.transferTargets ?? {})) {
+    if (name.trim() === '') fail('transfer target names must not be empty');
+    if (typeof number !== 'string' || !E164.test(number)) fail(`transferTargets.${name} must be an E.164 number like +15551234567`);
+  }
+  const rounds = definition.maxToolRounds;
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) fail('`maxToolRounds` must be an integer from 1 to 20');
+  for (const hook of ['onCallStart', 'onCallEnd'] as const) {
+    if (definition[hook] !== undefined && typeof definition[hook] !== 'function') fail(`\`${hook}\` must be a function`);
+  }
+  for (const [key, text] of Object.entries(definition.phrases ?? {})) {
+    if (typeof text !== 'string' || text.trim() === '') fail(`phrases.${key} must be a non-empty string`);
+  }
+  return { ...definition, name: definition.name ?? 'agent', [AGENT_BRAND]: true };
+}

@@ -1,0 +1,117 @@
+/**
+ * `import { simulateCall } from 'voice-call-orchestrator/testing'`: test an agent offline, through the real stack —
+ * the server, the real Deepgram/OpenAI/Anthropic SDKs against the local simulators, a simulated Twilio caller — with
+ * the agent's own module and tools. The developer scripts the caller's lines and the model's behaviour, and asserts
+ * on what the caller heard, which tools ran with which arguments, and how the call ended.
+ */
+import { startOfflineStack } from '../harness/offline-stack.js';
+import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import type { LlmScriptEntry } from '../../offline/llm-script.js';
+import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.js';
+import type { RecordedLlmRequest } from '../../offline/llm.js';
+import type { CallEmitted } from '../../machines/emitted.js';
+import { isAgent, type Agent } from '../agent/agent.js';
+import { loadAgent } from '../agent/agent-loader.js';
+
+export type { LlmScriptEntry, ScriptStep };
+
+export interface SimulateCallOptions {
+  /** The agent, or the path of its module (relative to the working directory). */
+  agent: Agent | string;
+  /**
+   * What the caller does. A string is a line said after the agent's previous reply has been heard; steps give full
+   * control (pauses, barge-ins, key presses, hanging up). After the last step the caller listens to the reply and
+   * hangs up, unless the agent hung up first.
+   */
+  caller: ReadonlyArray<string | ScriptStep>;
+  /**
+   * The scripted model, first match wins: `{ when: 'order', toolCall: { name: 'lookup_order', args: {...} } }`,
+   * `{ afterTool: 'lookup_order', text: ({ toolResults }) => … }`, `{ when: /bye/i, text: 'Bye!', toolCall:
+   * { name: 'end_call', args: {} } }`. Unmatched turns echo the caller; unmatched tool results are read back.
+   */
+  model?: LlmScriptEntry[];
+  provider?: 'openai' | 'anthropic';
+  /** Extra environment for the server (same variables as `npm start`). */
+  env?: NodeJS.ProcessEnv;
+  from?: string;
+  to?: string;
+  /** Give up after this long (default 60 s). */
+  maxDurationMs?: number;
+}
+
+export interface SimulatedToolCall {
+  name: string;
+  args: Readonly<Record<string, unknown>>;
+  outcome: 'ok' | 'error' | 'cancelled';
+  /** What the model saw ('' when cancelled). */
+  result: string;
+  durationMs: number;
+}
+
+export interface SimulatedCallResult {
+  /** What the caller heard, one entry per agent turn (the greeting first), decoded from the audio they received. */
+  heard: string[];
+  /** Everything the caller heard, joined. */
+  heardText: string;
+  toolCalls: SimulatedToolCall[];
+  /** Who ended it: `server` (the agent hung up), `caller`, or a failure. */
+  endedBy: CallRecord['endedBy'];
+  /** The machine's end reason (`end_call`, `transferred`, `transport-stop`, …). */
+  endReason: string | null;
+  /** Every event the call machine emitted. */
+  events: CallEmitted[];
+  /** What the model was sent, request by request. */
+  llmRequests: RecordedLlmRequest[];
+  /** The simulated caller's full record (timeline, transcript with what was cut off). */
+  call: CallRecord;
+}
+
+export async function simulateCall(opts: SimulateCallOptions): Promise<SimulatedCallResult> {
+  const agent = isAgent(opts.agent) ? opts.agent : await loadAgent(opts.agent);
+  const events: CallEmitted[] = [];
+  const stack = await startOfflineStack({
+    agent,
+    env: { LLM_PROVIDER: opts.provider ?? 'openai', ...opts.env },
+    simulators: { llm: { script: opts.model ?? [] } },
+    onCallEvent: (event) => events.push(event),
+  });
+  try {
+    const script: ScriptStep[] = [{ waitForAgent: 'reply' }];
+    for (const step of opts.caller) {
+      if (typeof step === 'string') script.push({ say: step }, { waitForAgent: 'reply' });
+      else script.push(step);
+    }
+    script.push({ hangup: true }); // the agent may have hung up already: then this is a no-op
+    const call = placeSimulatedCall({
+      serverUrl: stack.server.localUrl,
+      publicUrl: stack.server.publicUrl,
+      authToken: stack.config.twilioAuthToken,
+      from: opts.from,
+      to: opts.to,
+      script,
+      maxDurationMs: opts.maxDurationMs ?? 60_000,
+    });
+    const record = await call.done;
+    // The server's side of the call ends a moment after the caller's.
+    const deadline = Date.now() + 5000;
+    while (!events.some((e) => e.type === 'call.ended') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const heard = record.transcript.flatMap((t) => (t.role === 'agent' && t.text.trim() !== '' ? [t.text.trim()] : []));
+    const ended = events.find((e): e is Extract<CallEmitted, { type: 'call.ended' }> => e.type === 'call.ended');
+    return {
+      heard,
+      heardText: heard.join(' '),
+      toolCalls: events.flatMap((e) =>
+        e.type === 'call.toolFinished'
+          ? [{ name: e.name, args: e.args, outcome: e.outcome, result: e.content, durationMs: Math.round(e.at - e.startedAt) }]
+          : [],
+      ),
+      endedBy: record.endedBy,
+      endReason: ended?.reason ?? null,
+      events,
+      llmRequests: [...(stack.providers.simulators?.llm.requests ?? [])],
+      call: record,
+    };
+  } finally {
+    await stack.close();
+  }
+}

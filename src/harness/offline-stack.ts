@@ -1,0 +1,76 @@
+/**
+ * The whole offline world in one process: simulators + the real server on loopback, built exactly as `npm start`
+ * builds it with no keys. Used by the demo and the end-to-end tests.
+ */
+import { loadConfig, type Config } from '../server/config.js';
+import { silentLogger, type Logger } from '../../lib/logger.js';
+import { createMetrics, type Metrics } from '../server/metrics.js';
+import { createProviders, type Providers, type SimulatorOptions } from '../server/providers.js';
+import { startServer, type RunningServer, type ServerDeps } from '../server/server.js';
+import type { CallInspector } from '../server/inspector.js';
+
+export interface OfflineStack {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  providers: Providers;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export interface OfflineStackOptions {
+  /** The environment, read as `npm start` reads it (provider keys are ignored: this stack is always offline). */
+  env?: NodeJS.ProcessEnv;
+  /** Or a config already loaded with `offlineConfig` (the demo needs it before the stack starts). */
+  config?: Config;
+  simulators?: SimulatorOptions;
+  log?: Logger | 'silent';
+  inspector?: CallInspector;
+  onCallEvent?: ServerDeps['onCallEvent'];
+  recordOptions?: ServerDeps['recordOptions'];
+  /** The agent the calls run (default: a plain agent with no tools but end_call). */
+  agent?: ServerDeps['agent'];
+}
+
+/**
+ * The configuration `npm start` would load from `env`, minus the provider keys (so always offline). PORT and HOST
+ * default to any free port on loopback, so the stack never clashes with a server already running.
+ */
+export function offlineConfig(env: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({ PORT: '0', HOST: '127.0.0.1', ...withoutProviderKeys(env) });
+}
+
+/** The environment with the provider keys removed: what runs offline never reads them. */
+export function withoutProviderKeys(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const key of ['DEEPGRAM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete out[key];
+  return out;
+}
+
+export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise<OfflineStack> {
+  // Records are off unless the environment asks (CALL_RECORDS / CALL_DB_PATH): tests must not write into ./data.
+  const config = opts.config ?? offlineConfig({ CALL_RECORDS: 'off', ...opts.env });
+  const log = opts.log === 'silent' || opts.log === undefined ? silentLogger : opts.log;
+  const metrics = createMetrics({ defaultMetrics: false });
+  const providers = await createProviders(config, log, opts.simulators, metrics);
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions, agent: opts.agent });
+  } catch (err) {
+    await providers.close();
+    throw err;
+  }
+  return {
+    config,
+    log,
+    metrics,
+    providers,
+    server,
+    async close() {
+      await server.close();
+      await providers.close();
+    },
+  };
+}
+
+

@@ -1,0 +1,205 @@
+/**
+ * Configuration from the environment, validated once at start. A bad value fails with one line naming the variable.
+ * With no Deepgram key and no LLM key the server runs fully offline on the built-in simulators.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { defaultCallOptions } from '../../machines/options.js';
+import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes' || v === 'on');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const httpUrl = z
+  .url({ protocol: /^https?$/ })
+  .transform((u) => u.replace(/\/+$/, ''));
+/** An optional number in [min, max]; unset or blank = undefined (the provider's own default applies). */
+const optionalNumber = (min: number, max: number, integer = false) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    (integer ? z.coerce.number().int() : z.coerce.number()).min(min).max(max).optional(),
+  );
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  PORT: int(0, 65535).default(8080),
+  /** Interface to listen on (0.0.0.0 = all; 127.0.0.1 behind a local proxy or tunnel). */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: httpUrl.optional(),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_ACCOUNT_SID: optionalString.refine((v) => v === undefined || /^AC[0-9a-f]{32}$/i.test(v), 'must look like AC + 32 hex digits'),
+  /** Caller ID for outbound calls (a Twilio number you own), E.164. */
+  TWILIO_PHONE_NUMBER: optionalString.refine((v) => v === undefined || /^\+[1-9]\d{6,14}$/.test(v), 'must be an E.164 number like +15551234567'),
+  /** Tests/offline only: where the Twilio REST client sends its requests (a local fake). */
+  TWILIO_API_BASE_URL: httpUrl.optional(),
+  /** Outbound calls run Twilio answering-machine detection unless the request says otherwise. */
+  OUTBOUND_AMD: bool.default(true),
+  /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
+  CALLS_API_TOKEN: optionalString,
+  /** Login secret of the web console (/console); default CALLS_API_TOKEN; neither = the console is off. */
+  CONSOLE_PASSWORD: optionalString,
+  DEEPGRAM_API_KEY: optionalString,
+  DEEPGRAM_BASE_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
+  STT_MODEL: z.string().min(1).default('nova-3'),
+  STT_ENDPOINTING_MS: int(10, 10000).default(300),
+  STT_UTTERANCE_END_MS: int(1000, 5000).default(1000),
+  /** Deepgram's `language` (BCP-47 like `en`, `es`, `pt-BR`, or `multi`); unset = the model's default. */
+  STT_LANGUAGE: optionalString.refine((v) => v === undefined || /^(multi|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$/.test(v), 'must be a language code like en, es, pt-BR or multi'),
+  /** `nova`: /v1/listen, end of turn by endpointing silence; `flux`: /v2/listen, Deepgram Flux's model-based end of turn. */
+  STT_ENGINE: z.enum(['nova', 'flux']).default('nova'),
+  FLUX_MODEL: z.string().min(1).default('flux-general-en'),
+  /** Flux ranges from Deepgram's docs; unset = Deepgram's defaults (0.7, no eager events, 5000 ms). */
+  FLUX_EOT_THRESHOLD: optionalNumber(0.5, 1),
+  FLUX_EAGER_EOT_THRESHOLD: optionalNumber(0.3, 0.9),
+  FLUX_EOT_TIMEOUT_MS: optionalNumber(500, 60000, true),
+  TTS_MODEL: z.string().min(1).default('aura-2-thalia-en'),
+  LLM_PROVIDER: z.enum(['openai', 'anthropic']).default('openai'),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: httpUrl.optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  ANTHROPIC_MODEL: z.string().min(1).default('claude-3-5-haiku-latest'),
+  /** Set: wins over the agent's own (the operator's word is last). */
+  SYSTEM_PROMPT: optionalString,
+  GREETING: optionalString,
+  /** An agent module (`defineAgent` default export); default: the bundled front-desk example. */
+  AGENT: optionalString,
+  GREETING_INTERRUPTIBLE: bool.default(defaultCallOptions.greetingInterruptible),
+  MIN_INTERRUPT_WORDS: int(1, 20).default(defaultCallOptions.minInterruptWords),
+  FILLER_WORDS: z
+    .string()
+    .transform((s) => s.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w.length > 0))
+    .default([...defaultCallOptions.fillerWords]),
+  IDLE_TIMEOUT_MS: int(1000, 600000).default(defaultCallOptions.idleTimeoutMs),
+  MAX_REPROMPTS: int(0, 10).default(defaultCallOptions.maxReprompts),
+  DTMF_TIMEOUT_MS: int(200, 30000).default(defaultCallOptions.dtmfTimeoutMs),
+  DTMF_INTERRUPTS: bool.default(defaultCallOptions.dtmfInterrupts),
+  LLM_TIMEOUT_MS: int(500, 120000).default(defaultCallOptions.llmTimeoutMs),
+  /** Providers tried after LLM_PROVIDER when it fails before its first output: `provider:model,…`. */
+  LLM_FALLBACK: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseLlmTargets(v ?? '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        return z.NEVER;
+      }
+    }),
+  LLM_FIRST_TOKEN_TIMEOUT_MS: int(100, 60000).default(2000),
+  LLM_FALLBACK_COOLDOWN_MS: int(0, 3600000).default(30000),
+  /** Caller speech flowing and no STT message this long → reconnect the STT socket (0 = off). */
+  STT_SILENCE_WATCHDOG_MS: int(0, 60000).default(5000),
+  /** Flush sent and nothing back from TTS this long → reconnect the TTS socket (0 = off). */
+  TTS_SILENCE_WATCHDOG_MS: int(0, 60000).default(3000),
+  DRAIN_TIMEOUT_MS: int(0, 3600000).default(30000),
+  /** Calls still up when the drain times out hear the goodbye phrase; this long is given for it before they are cut. */
+  DRAIN_GOODBYE_MS: int(0, 120000).default(10000),
+  /** HMAC secret of the stream tokens; default derived from TWILIO_AUTH_TOKEN, so every instance agrees. */
+  STREAM_TOKEN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  /** How long the token in the TwiML stays valid: Twilio opens the stream within a second or two of fetching it. */
+  STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
+  /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
+  STREAM_START_TIMEOUT_MS: int(100, 120000).default(5000),
+  /** Call records (SQLite): `off` keeps nothing. */
+  CALL_RECORDS: bool.default(true),
+  CALL_DB_PATH: z.string().min(1).default('./data/calls.db'),
+  /** Calls older than this are deleted at start and daily; 0 keeps them forever. */
+  CALL_RECORD_RETENTION_DAYS: int(0, 36500).default(30),
+  /** Post-call webhook (the summary, signed with CALL_WEBHOOK_SECRET). Kept as given: no trailing-slash trimming. */
+  CALL_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CALL_WEBHOOK_SECRET: optionalString,
+  INSPECT: bool.default(false),
+  INSPECT_PORT: int(1, 65535).default(5678),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  NODE_ENV: z.string().optional(),
+});
+
+export type Env = z.infer<typeof schema>;
+
+/** Every variable the configuration reads (the README's table must list each: test/unit/readme-config.test.ts). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+export interface Config extends Env {
+  /** No real Deepgram/LLM key: the built-in simulators stand in for every provider. */
+  readonly offline: boolean;
+  /** The auth token used to check webhook signatures (a fixed local token when offline). */
+  readonly twilioAuthToken: string;
+  readonly logFormat: 'json' | 'pretty';
+  /** LLM_PROVIDER's model first, then LLM_FALLBACK's entries. */
+  readonly llmChain: readonly LlmTarget[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Deepgram's default `eot_threshold` for Flux (used when FLUX_EOT_THRESHOLD is unset). */
+const FLUX_DEFAULT_EOT_THRESHOLD = 0.7;
+
+/** Token the offline simulators sign webhooks with; never valid against real Twilio. */
+export const OFFLINE_TWILIO_AUTH_TOKEN = 'offline-simulator-auth-token';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const value = env[variable];
+    const shown = /KEY|TOKEN|SECRET/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
+  }
+  const e = parsed.data;
+  const eot = e.FLUX_EOT_THRESHOLD ?? FLUX_DEFAULT_EOT_THRESHOLD;
+  if (e.FLUX_EAGER_EOT_THRESHOLD !== undefined && e.FLUX_EAGER_EOT_THRESHOLD > eot) {
+    throw new ConfigError('FLUX_EAGER_EOT_THRESHOLD', `must not exceed the end-of-turn threshold ${eot} (got "${e.FLUX_EAGER_EOT_THRESHOLD}")`);
+  }
+  const llmKeyName = e.LLM_PROVIDER === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+  const otherKeyName = e.LLM_PROVIDER === 'openai' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
+  // Any provider key means "real providers": a key for the provider not chosen must not silently mean offline.
+  const offline = e.DEEPGRAM_API_KEY === undefined && e.OPENAI_API_KEY === undefined && e.ANTHROPIC_API_KEY === undefined;
+  if (!offline) {
+    if (e[llmKeyName] === undefined && e[otherKeyName] !== undefined)
+      throw new ConfigError(llmKeyName, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} (${otherKeyName} is set: set LLM_PROVIDER to match it, or give ${llmKeyName})`);
+    if (e.DEEPGRAM_API_KEY === undefined) throw new ConfigError('DEEPGRAM_API_KEY', 'is required when an LLM key is set');
+    if (e[llmKeyName] === undefined) throw new ConfigError(llmKeyName, `is required with LLM_PROVIDER=${e.LLM_PROVIDER} when DEEPGRAM_API_KEY is set`);
+    // Neither Twilio setting but a console login: no phone line at all, the console's softphone is the only way in.
+    const softphoneOnly = e.TWILIO_AUTH_TOKEN === undefined && e.PUBLIC_URL === undefined && (e.CONSOLE_PASSWORD ?? e.CALLS_API_TOKEN) !== undefined;
+    if (!softphoneOnly) {
+      if (e.TWILIO_AUTH_TOKEN === undefined) throw new ConfigError('TWILIO_AUTH_TOKEN', 'is required with real providers (webhook signatures are checked)');
+      if (e.PUBLIC_URL === undefined) throw new ConfigError('PUBLIC_URL', 'is required with real providers (the URL Twilio reaches, e.g. https://voice.example.com)');
+    }
+  }
+  const chain = llmChain({ provider: e.LLM_PROVIDER, model: e.LLM_PROVIDER === 'openai' ? e.OPENAI_MODEL : e.ANTHROPIC_MODEL }, e.LLM_FALLBACK);
+  if (!offline) {
+    for (const t of chain) {
+      const key = t.provider === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY';
+      if (e[key] === undefined) throw new ConfigError(key, `is required by LLM_FALLBACK (${t.provider}:${t.model})`);
+    }
+  }
+  if (chain.length > 1 && e.LLM_FIRST_TOKEN_TIMEOUT_MS >= e.LLM_TIMEOUT_MS) {
+    throw new ConfigError('LLM_FIRST_TOKEN_TIMEOUT_MS', `must be below LLM_TIMEOUT_MS (${e.LLM_TIMEOUT_MS}) or no fallback ever gets its turn (got "${e.LLM_FIRST_TOKEN_TIMEOUT_MS}")`);
+  }
+  if (e.CALL_WEBHOOK_URL !== undefined) {
+    if (e.CALL_WEBHOOK_SECRET === undefined) throw new ConfigError('CALL_WEBHOOK_SECRET', 'is required with CALL_WEBHOOK_URL (deliveries are signed)');
+    if (!e.CALL_RECORDS) throw new ConfigError('CALL_WEBHOOK_URL', 'needs CALL_RECORDS on (the webhook outbox lives in the call database)');
+  }
+  return {
+    ...e,
+    offline,
+    // Real providers without Twilio: a secret nobody knows, so no webhook or signed stream is ever accepted.
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? (offline ? OFFLINE_TWILIO_AUTH_TOKEN : randomBytes(32).toString('base64url')),
+    llmChain: chain,
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : process.stdout.isTTY ? 'pretty' : 'json'),
+  };
+}

@@ -1,0 +1,352 @@
+/**
+ * The phone server: express for the webhooks, ws for Twilio media streams (one call machine per stream), health,
+ * metrics and a graceful drain. Everything a call needs from outside comes in `ServerDeps`, so tests, the demo and
+ * the benchmark build servers with their own providers.
+ *
+ * A stream must belong to a call we answered: `/voice` puts a stream token in the TwiML, the handshake signature is
+ * checked on upgrade, and the transport checks the token on `start` (see stream-token.ts). The console's softphone
+ * gets a single-use ticket instead of the signature (see console/softphone.ts), and a stream token all the same.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Request, type Response } from 'express';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Config } from './config.js';
+import { startCall, type CallDeps, type CallHandle } from './call-session.js';
+import { defineAgent, type Agent } from '../agent/agent.js';
+import { agentCallOptions, agentPhrases } from '../agent/agent-runtime.js';
+import { defaultCallOptions } from '../../machines/options.js';
+import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from '../twilio/twiml.js';
+import { createTwilioRestClient, placeOutboundCall } from '../twilio/twilio-rest.js';
+import { listenError } from './startup-error.js';
+import { authorizeStreamStart, deriveStreamTokenSecret, STREAM_TOKEN_PARAMETER, StreamTokens } from '../twilio/stream-token.js';
+import { drainCalls, type DrainResult } from './drain.js';
+import { LogThrottle } from '../../lib/log-throttle.js';
+import { LiveCalls } from './live-calls.js';
+import { now } from '../../lib/clock.js';
+import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from '../twilio/amd.js';
+import { startCallRecords, type CallRecordHooks } from '../records/call-records.js';
+import { bearerMatches } from '../records/bearer.js';
+import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
+import { mountConsole } from '../console/console-router.js';
+import { LiveFeed } from '../console/live-feed.js';
+import { replayRoutes } from '../console/replay-route.js';
+
+/** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
+const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
+
+export interface ServerDeps extends Omit<CallDeps, 'agent' | 'callOptions'> {
+  config: Config;
+  /** The agent the calls run (default: a plain agent from SYSTEM_PROMPT / GREETING, no tools but end_call). */
+  agent?: Agent;
+  /** Call-record hooks and tuning (the agent's name and onCallEnd; tests shorten the webhook backoff). */
+  recordOptions?: CallRecordHooks;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** http://127.0.0.1:port — where local callers reach it. */
+  readonly localUrl: string;
+  /** The base Twilio signs against (PUBLIC_URL, or the local URL when none is configured). */
+  readonly publicUrl: string;
+  activeCalls(): number;
+  /** The console's live calls feed (undefined when the console is off): the bench reads its stats. */
+  readonly liveFeed: LiveFeed | undefined;
+  /** Mints stream tokens (the `/voice` TwiML carries one; other authenticated entry points may mint their own). */
+  readonly streamTokens: StreamTokens;
+  /** Single-use tickets that let the console's softphone open `/media` without Twilio's signature. */
+  readonly softphoneTickets: SoftphoneTickets;
+  /**
+   * Stop taking new calls; wait for active calls and calls on their way up to `timeoutMs`; hang up the rest politely
+   * (goodbye phrase), give them `goodbyeMs` (default DRAIN_GOODBYE_MS), then close.
+   */
+  drain(timeoutMs: number, opts?: { goodbyeMs?: number }): Promise<DrainResult>;
+  close(): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps): Promise<RunningServer> {
+  const { config, log, metrics } = deps;
+  const agent = deps.agent ?? defineAgent({ name: 'default', systemPrompt: defaultCallOptions.systemPrompt, greeting: defaultCallOptions.greeting });
+  const explicit = { systemPrompt: config.SYSTEM_PROMPT, greeting: config.GREETING };
+  const callDeps: CallDeps = { ...deps, agent, callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit) };
+  await deps.providers.warmPhrases(agentPhrases(callDeps.callOptions, agent));
+  const calls = new Set<CallHandle>();
+  // By CallSid, for Twilio callbacks that concern a live call (the AMD result).
+  const liveCalls = new LiveCalls(log);
+  // One REST client for outbound calls and transfers, when the account is configured.
+  const twilioRest =
+    config.TWILIO_ACCOUNT_SID === undefined
+      ? undefined
+      : createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
+  let draining = false;
+  /** The drain has stopped waiting: a stream arriving now would only be cut, so it is refused at the handshake. */
+  let closing = false;
+  let publicUrl = config.PUBLIC_URL ?? '';
+  const streamTokens = new StreamTokens({
+    secret: config.STREAM_TOKEN_SECRET ?? deriveStreamTokenSecret(config.twilioAuthToken),
+    ttlMs: config.STREAM_TOKEN_TTL_MS,
+  });
+  const softphoneTickets = new SoftphoneTickets();
+  const softphoneRoutes = softphoneRouter({ tickets: softphoneTickets, streamTokens, draining: () => draining });
+  // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
+  const throttle = new LogThrottle();
+  let notifyChange: () => void = () => {};
+  const changed = (): Promise<void> => new Promise((resolve) => (notifyChange = resolve));
+  const records = startCallRecords({ config, log, metrics, agent: agent.name, onCallEnd: agent.onCallEnd, ...deps.recordOptions });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  app.use(express.json({ limit: '16kb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: draining ? 'draining' : 'ok', activeCalls: calls.size, offline: config.offline });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  /** Twilio signs the full URL it calls (query string included) + the POST parameters. */
+  const signedByTwilio = (req: Request, res: Response, path: string, params: Record<string, string>): boolean => {
+    const signature = req.header('X-Twilio-Signature');
+    if (isValidTwilioSignature(config.twilioAuthToken, signature, `${publicUrl}${path}${queryOf(req.originalUrl)}`, params)) return true;
+    const reason = signature ? 'bad-signature' : 'no-signature';
+    metrics.callsRejected.inc({ reason });
+    throttle.warn(log, `webhook:${reason}`, 'webhook refused: bad or missing X-Twilio-Signature', { path, reason });
+    res.status(403).type('text/plain').send('Forbidden');
+    return false;
+  };
+
+  app.post('/voice', (req: Request, res: Response) => {
+    const params = formParams(req.body);
+    if (!signedByTwilio(req, res, '/voice', params)) return;
+    res.type('text/xml');
+    if (draining) {
+      metrics.callsRejected.inc({ reason: 'draining' });
+      log.info('call refused while draining', { callSid: params.CallSid });
+      res.send(unavailableTwiml());
+      return;
+    }
+    // An outbound call's signed URL says whether it runs answering-machine detection, and its voicemail text.
+    const amd = amdStreamParameters(new URLSearchParams(queryOf(req.originalUrl)));
+    log.info('call webhook', { callSid: params.CallSid, direction: params.Direction, amd: amd.length > 0 });
+    const { token } = streamTokens.mint(params.CallSid ?? '');
+    res.send(connectStreamTwiml(publicUrl, params, { name: STREAM_TOKEN_PARAMETER, value: token }, ...amd));
+  });
+
+  // Async AMD result of an outbound call: who answered, for the live call's machine.
+  app.post('/amd', (req: Request, res: Response) => {
+    const params = formParams(req.body);
+    if (!signedByTwilio(req, res, '/amd', params)) return;
+    const callSid = params.CallSid ?? '';
+    const raw = params.AnsweredBy ?? '';
+    const answeredBy = isTwilioAnsweredBy(raw) ? answeredByOf(raw) : 'unknown';
+    metrics.amdResults.inc({ answered_by: isTwilioAnsweredBy(raw) ? raw : 'other' });
+    const delivery = liveCalls.deliver(callSid, { type: 'CALL.ANSWERED_BY', answeredBy, at: now() });
+    log.info('answering machine detection', {
+      callSid,
+      answeredBy: raw,
+      detectionMs: params.MachineDetectionDuration === undefined ? undefined : Number(params.MachineDetectionDuration),
+      delivery,
+    });
+    res.status(204).end();
+  });
+
+  app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
+
+  // The web console: off (404) unless a console password or the calls API token is set.
+  const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
+  const liveFeed = consolePassword === undefined ? undefined : new LiveFeed({ log });
+  // A past call replayed into this server's own inspector (INSPECT=1), from the call's page.
+  const replays = replayRoutes({ inspector: deps.inspector, readEventLog: (callSid) => records.readEventLog(callSid), log });
+  mountConsole(app, {
+    password: consolePassword,
+    // GET /console/api/live (SSE), /console/api/calls… (the call records, as GET /calls answers them); POST
+    // /console/api/softphone, /console/api/calls/:callSid/replay.
+    apiRoutes: liveFeed === undefined ? [] : [liveFeed.router(), records.readRoutes, softphoneRoutes, replays.router],
+    log,
+    secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
+  });
+
+  app.post('/calls', async (req: Request, res: Response) => {
+    const token = config.CALLS_API_TOKEN;
+    if (token === undefined) {
+      res.status(404).json({ error: 'POST /calls is disabled: set CALLS_API_TOKEN to enable it' });
+      return;
+    }
+    if (!bearerMatches(req.header('Authorization'), token)) {
+      res.status(401).json({ error: 'missing or wrong bearer token' });
+      return;
+    }
+    const body: unknown = req.body;
+    const to = isRecord(body) && typeof body.to === 'string' ? body.to : '';
+    const from = isRecord(body) && typeof body.from === 'string' ? body.from : config.TWILIO_PHONE_NUMBER ?? '';
+    const amd = isRecord(body) && typeof body.amd === 'boolean' ? body.amd : config.OUTBOUND_AMD;
+    const voicemail = isRecord(body) && typeof body.voicemail === 'string' ? body.voicemail : undefined;
+    if (twilioRest === undefined) {
+      res.status(503).json({ error: 'TWILIO_ACCOUNT_SID is not configured' });
+      return;
+    }
+    if (draining) {
+      res.status(503).json({ error: 'server is draining' });
+      return;
+    }
+    try {
+      const call = await placeOutboundCall(twilioRest, { to, from, publicUrl, amd, ...(voicemail === undefined ? {} : { voicemail }) });
+      log.info('outbound call placed', { callSid: call.sid, to, amd, voicemail: voicemail !== undefined });
+      res.status(201).json(call);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const status = /must be an E\.164|"voicemail"/.test(message) ? 400 : 502;
+      log.warn('outbound call failed', { to, error: message });
+      res.status(status).json({ error: message });
+    }
+  });
+
+  const server = http.createServer(app);
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MEDIA_FRAME_BYTES,
+    // Twilio offers no subprotocol; the softphone's ticket subprotocol is echoed (a browser requires the echo).
+    handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith(TICKET_PROTOCOL_PREFIX)) ?? false,
+  });
+
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => {}); // a peer resetting a refused handshake is not our error
+    const refuse = (status: string, reason: string, message: string): void => {
+      metrics.streamUpgradesRefused.inc({ reason });
+      throttle.warn(log, `upgrade:${reason}`, message, { reason, remote: req.socket.remoteAddress });
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    };
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/media') return refuse('404 Not Found', 'unknown-path', 'websocket upgrade refused: unknown path');
+    // The softphone's ticket, or else Twilio's signature of the handshake (the wss URL with no parameters).
+    const ticket = ticketFromProtocolHeader(headerValue(req.headers['sec-websocket-protocol']));
+    let ticketCallSid: string | undefined;
+    if (ticket !== undefined) {
+      const check = softphoneTickets.redeem(ticket);
+      if (!check.ok) return refuse('403 Forbidden', check.reason, 'media stream refused: bad softphone ticket');
+      ticketCallSid = check.callSid;
+    } else {
+      const signature = headerValue(req.headers['x-twilio-signature']);
+      if (!isValidTwilioSignature(config.twilioAuthToken, signature, streamUrlFor(publicUrl), {})) {
+        const reason = signature ? 'bad-signature' : 'no-signature';
+        return refuse('403 Forbidden', reason, 'media stream refused: bad or missing X-Twilio-Signature');
+      }
+    }
+    if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
+    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, ticketCallSid));
+  });
+
+  /** `ticketCallSid`: the stream came with a softphone ticket, and its `start` must be for that ticket's call. */
+  function acceptStream(ws: WebSocket, ticketCallSid?: string): void {
+    metrics.activeCalls.inc();
+    let callSid: string | undefined;
+    const call = startCall(ws, { ...callDeps, records }, {
+      twilioRest,
+      authorizeStart: (start) => {
+        if (ticketCallSid !== undefined && start.callSid !== ticketCallSid) return { ok: false, reason: 'ticket-other-call' };
+        const decision = authorizeStreamStart(streamTokens, start);
+        notifyChange(); // a token was redeemed (or not): the drain looks again
+        return decision;
+      },
+      startTimeoutMs: config.STREAM_START_TIMEOUT_MS,
+      onRejected: (reason) => {
+        metrics.streamsRejected.inc({ reason });
+        throttle.warn(log, `stream:${reason}`, 'media stream rejected: no valid start', { reason });
+      },
+      onCallSid: (sid) => {
+        callSid = sid;
+        liveCalls.register(sid, call);
+      },
+    });
+    calls.add(call);
+    liveFeed?.track(call, agent.name);
+    notifyChange();
+    void call.done.then(() => {
+      calls.delete(call);
+      liveFeed?.untrack(call);
+      if (callSid !== undefined) liveCalls.unregister(callSid, call);
+      metrics.activeCalls.dec();
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(listenError(err, 'PORT', config.PORT, config.HOST)));
+    server.listen(config.PORT, config.HOST, () => resolve());
+  }).catch(async (err: unknown) => {
+    await records.close();
+    throw err;
+  });
+  const port = (server.address() as AddressInfo).port;
+  const localUrl = `http://127.0.0.1:${port}`;
+  if (publicUrl === '') publicUrl = localUrl;
+  log.info('server listening', {
+    port,
+    publicUrl,
+    offline: config.offline,
+    inspector: deps.inspector?.url,
+    console: consolePassword === undefined ? 'off (set CONSOLE_PASSWORD)' : `${localUrl}/console`,
+  });
+  // Real providers and no Twilio settings (config allows it only with a console login): say where calls come from.
+  if (!config.offline && config.TWILIO_AUTH_TOKEN === undefined)
+    log.info(`no Twilio settings: phone calls are refused; talk to the agent from the console's softphone at ${localUrl}/console`);
+
+  async function close(): Promise<void> {
+    await replays.close();
+    for (const call of calls) call.hangup('server closing');
+    await Promise.all([...calls].map((c) => c.done));
+    await records.close();
+    wss.close();
+    liveCalls.close();
+    liveFeed?.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+  }
+
+  return {
+    port,
+    localUrl,
+    get publicUrl() {
+      return publicUrl;
+    },
+    activeCalls: () => calls.size,
+    liveFeed,
+    streamTokens,
+    softphoneTickets,
+    async drain(timeoutMs: number, opts: { goodbyeMs?: number } = {}) {
+      draining = true;
+      const result = await drainCalls(
+        { calls: () => calls, pending: () => streamTokens.pending(), changed, stopAccepting: () => (closing = true), log },
+        timeoutMs,
+        opts.goodbyeMs ?? config.DRAIN_GOODBYE_MS,
+      );
+      await close();
+      return result;
+    },
+    close,
+  };
+}
+
+function formParams(body: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isRecord(body)) return out;
+  for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `?a=b…` of a request URL, or '' (what Twilio signed is the URL with it). */
+function queryOf(originalUrl: string): string {
+  const at = originalUrl.indexOf('?');
+  return at < 0 ? '' : originalUrl.slice(at);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
