@@ -7,8 +7,8 @@ export default defineConfig({
     hookTimeout: 30000,
     // Integration tests open real sockets on loopback; keep parallelism modest on 2-core machines.
     maxWorkers: 2,
-    // Builds the console page when its sources changed (the Chromium tests load it).
-    globalSetup: ['test/console/global-setup.ts'],
+    // Probes Chromium/nginx/PostgreSQL/Redis once (skip with one notice line; CI=true fails) and builds the console page when stale.
+    globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM_PATH as CHROMIUM } from '../support/externals.js';
+import { CHROMIUM_PATH as CHROMIUM } from '../support/externals.js';
 export const RESULTS_DIR = path.resolve(import.meta.dirname, '../../test-results');
 
 /** `args`: extra Chromium flags, e.g. `--use-fake-device-for-media-stream`. */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { has } from '../support/externals.js';
 import type { Browser, Page } from 'playwright-core';
 import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
@@ -16,7 +17,7 @@ import { launchChromium, loginToConsole, screenshot } from './browser.js';
 
 const PASSWORD = 'live-test-password';
 
-describe('console: live calls, past calls, timeline', () => {
+describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', () => {
   let stack: OfflineStack;
   let browser: Browser;
   let page: Page;

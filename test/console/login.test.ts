@@ -1,12 +1,13 @@
 /** Logging in to the console in real Chromium. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { has } from '../support/externals.js';
 import type { Browser } from 'playwright-core';
 import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
 import { launchChromium, loginToConsole, screenshot } from './browser.js';
 
 const PASSWORD = 'browser-test-password';
 
-describe('console login in Chromium', () => {
+describe.skipIf(!has('chromium'))('console login in Chromium', () => {
   let stack: OfflineStack;
   let browser: Browser;
   beforeAll(async () => {

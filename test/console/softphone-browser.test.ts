@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { has } from '../support/externals.js';
 import type { Browser, Page } from 'playwright-core';
 import { eventually, sims, startStack, type E2eStack } from '../e2e/harness.js';
 import { launchChromium, loginToConsole, RESULTS_DIR, screenshot } from './browser.js';
@@ -36,7 +37,7 @@ async function waitForProbe(page: Page, check: (p: SoftphoneProbe) => boolean, w
   }
 }
 
-describe('softphone in Chromium', () => {
+describe.skipIf(!has('chromium'))('softphone in Chromium', () => {
   let stack: E2eStack;
   let browser: Browser;
   beforeAll(async () => {
