@@ -34,16 +34,39 @@ export async function loadAgent(file: string = DEFAULT_AGENT): Promise<Agent> {
   // A path given by the operator is relative to where they run the server; the bundled default to the project.
   const absolute = path.resolve(file === DEFAULT_AGENT ? projectRoot() : process.cwd(), file);
   if (!fs.existsSync(absolute)) throw new AgentLoadError(file, `no such file (${absolute})`);
+  // Stack traces through the agent's own lines (tsx emits source maps; Node maps them only when told to), so a
+  // failure at load — and later in a tool — points at the developer's file:line:column.
+  process.setSourceMapsEnabled(true);
   let module: { default?: unknown };
   try {
     module = /\.[mc]?ts$/.test(absolute)
       ? ((await tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown })
       : ((await import(pathToFileURL(absolute).href)) as { default?: unknown });
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new AgentLoadError(file, `the module failed to load: ${message}`);
+    throw new AgentLoadError(file, `the module failed to load: ${describeLoadFailure(err, absolute)}`);
   }
   const agent = module.default;
   if (!isAgent(agent)) throw new AgentLoadError(file, 'the default export must be defineAgent({...})');
   return agent;
+}
+
+/** Lines of a load error worth showing: esbuild's `file:line:col: ERROR: …` lines are kept, stack noise is not. */
+const MAX_MESSAGE_LINES = 4;
+
+/**
+ * What went wrong and where: the error's own message (its first few lines — a syntax error's location is on the
+ * second), plus the first stack frame inside the agent's module when the message does not already name it.
+ */
+export function describeLoadFailure(err: unknown, absoluteFile: string): string {
+  if (!(err instanceof Error)) return String(err);
+  const lines = err.message.split('\n').map((line) => line.trimEnd()).filter((line) => line.trim() !== '');
+  const shown = lines.slice(0, MAX_MESSAGE_LINES);
+  if (lines.length > MAX_MESSAGE_LINES) shown.push(`…(${lines.length - MAX_MESSAGE_LINES} more lines)`);
+  let text = shown.join('\n  ').replaceAll(absoluteFile, path.relative(process.cwd(), absoluteFile));
+  if (!err.message.includes(absoluteFile)) {
+    const frame = (err.stack ?? '').split('\n').find((line) => line.includes(absoluteFile));
+    const at = frame?.match(/(\d+):(\d+)\)?\s*$/);
+    if (at) text += ` (at ${path.relative(process.cwd(), absoluteFile)}:${at[1]}:${at[2]})`;
+  }
+  return text;
 }

@@ -134,5 +134,13 @@ describe('loadAgent', () => {
     const failing = loadAgent('test/unit/agents/bad-definition.ts');
     await expect(failing).rejects.toBeInstanceOf(AgentLoadError);
     await expect(failing).rejects.toThrow(/bad-definition\.ts: the module failed to load: defineAgent\(\): `greeting` must be a non-empty string/);
+    // Where: the place in the agent's module that threw (vitest maps stacks its own way, so the line is not pinned here).
+    await expect(failing).rejects.toThrow(/\(at test\/unit\/agents\/bad-definition\.ts:\d+:\d+\)$/);
+  });
+
+  it('a syntax error names the file, line and column and what the parser expected', async () => {
+    const failing = loadAgent('test/unit/agents/broken-syntax.ts');
+    await expect(failing).rejects.toThrow(/^AGENT=test\/unit\/agents\/broken-syntax\.ts: the module failed to load: Transform failed with 1 error:/);
+    await expect(failing).rejects.toThrow(/test\/unit\/agents\/broken-syntax\.ts:7:1: ERROR: Expected "\)" but found ";"/);
   });
 });
