@@ -70,3 +70,15 @@ export function callLogger(log: Logger, callSid: string): Logger {
 
 /** A logger that prints nothing: the default in tests. */
 export const silentLogger: Logger = createLogger({ silent: true });
+
+/** The message of anything thrown (an Error's message, anything else as text). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One warn line an operator can act on (what failed, its message), and the stack at debug for whoever digs. */
+export function logFailure(log: Logger | undefined, what: string, err: unknown, meta: Record<string, unknown> = {}): void {
+  if (log === undefined) return;
+  log.warn(what, { ...meta, error: errorMessage(err) });
+  if (err instanceof Error && err.stack !== undefined) log.debug(`${what}: stack`, { ...meta, stack: err.stack });
+}

@@ -6,7 +6,7 @@ import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type { ConfigureInput } from '../../machines/call.machine.js';
 import type { ToolCall, ToolResult, ToolRunInput } from '../../machines/events.js';
 import type { CallOptions, ToolPolicy } from '../../machines/options.js';
-import type { Logger } from '../../lib/logger.js';
+import { logFailure, type Logger } from '../../lib/logger.js';
 import { now } from '../../lib/clock.js';
 import { DEFAULT_TOOL_TIMEOUT_MS, type Agent, type AgentPhrases, type CallInfo, type CallOverrides, type Tool } from './agent.js';
 
@@ -127,8 +127,12 @@ export function callInfoOf(input: ConfigureInput): CallInfo {
   return { callSid, from, to, direction, customParameters };
 }
 
-/** The machine's `configure` child: the agent's onCallStart, bounded in time. A failure is reported by the machine. */
-export function createConfigureActor(agent: Agent) {
+/**
+ * The machine's `configure` child: the agent's onCallStart, bounded in time. A failure is the agent's own bug, not a
+ * provider's: it is logged here as an agent hook error (with its stack at debug), then reported by the machine, and
+ * the call goes on with the agent's defaults.
+ */
+export function createConfigureActor(agent: Agent, log?: Logger) {
   return fromPromise<CallOptions, ConfigureInput>(async ({ input }) => {
     if (agent.onCallStart === undefined) return input.options;
     let timer: NodeJS.Timeout | undefined;
@@ -138,11 +142,15 @@ export function createConfigureActor(agent: Agent) {
     try {
       const overrides = await Promise.race([Promise.resolve(agent.onCallStart(callInfoOf(input))), timeout]);
       return overrides ? applyOverrides(input.options, overrides) : input.options;
+    } catch (err) {
+      logFailure(log, 'agent hook failed', err, { hook: 'onCallStart', effect: "the call went on with the agent's defaults" });
+      throw err;
     } finally {
       clearTimeout(timer);
     }
   });
 }
+
 
 /** What the model sees of a returned value: strings as they are, anything else as JSON, cut to a sane size. */
 export function resultContent(value: unknown): string {
@@ -155,6 +163,11 @@ export function resultContent(value: unknown): string {
 
 const errorContent = (message: string): string => JSON.stringify({ error: message });
 
+/** One tool call's outcome: what the model sees, and on failure what the operator's log says (and the thrown error). */
+export type ToolRun = { ok: true; content: string } | { ok: false; content: string; error: string; thrown?: unknown };
+
+const failed = (message: string, thrown?: unknown): ToolRun => ({ ok: false, content: errorContent(message), error: message, thrown });
+
 /** Runs one call of one tool: validated arguments, its own timeout, never throws. */
 export async function runTool(
   tool: Tool | undefined,
@@ -162,30 +175,30 @@ export async function runTool(
   info: CallInfo,
   signal: AbortSignal,
   keypad: Keypad = new Keypad(),
-): Promise<{ ok: boolean; content: string }> {
-  if (tool === undefined) return { ok: false, content: errorContent(`Unknown tool "${call.name}".`) };
+): Promise<ToolRun> {
+  if (tool === undefined) return failed(`Unknown tool "${call.name}".`);
   const parsed = tool.parameters.safeParse(call.args);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(arguments)'}: ${issue.message}`).join('; ');
-    return { ok: false, content: errorContent(`Invalid arguments: ${problems}`) };
+    return failed(`Invalid arguments: ${problems}`);
   }
   const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   const controller = new AbortController();
   const abort = () => controller.abort(signal.reason);
   signal.addEventListener('abort', abort, { once: true });
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<{ ok: false; content: string }>((resolve) => {
+  const timedOut = new Promise<ToolRun>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new Error('timeout'));
-      resolve({ ok: false, content: errorContent(`The tool did not answer within ${timeoutMs} ms.`) });
+      resolve(failed(`The tool did not answer within ${timeoutMs} ms.`));
     }, timeoutMs);
   });
-  const executed = (async () => {
+  const executed = (async (): Promise<ToolRun> => {
     try {
       const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal) };
       return { ok: true, content: resultContent(await tool.execute(parsed.data, ctx)) };
     } catch (err) {
-      return { ok: false, content: errorContent(err instanceof Error ? err.message : String(err)) };
+      return failed(err instanceof Error ? err.message : String(err), err);
     }
   })();
   try {
@@ -211,13 +224,16 @@ export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger
     for (const toolCall of input.calls) {
       const startedAt = now();
       const tool = agent.tools?.[toolCall.name];
-      void runTool(tool, toolCall, call(), controller.signal, keypad).then(({ ok, content }) => {
+      void runTool(tool, toolCall, call(), controller.signal, keypad).then((run) => {
+        const { ok, content } = run;
         const ms = Math.round(now() - startedAt);
         if (stopped) {
           log.info('tool finished after it was cancelled; result dropped', { tool: toolCall.name, id: toolCall.id, ms });
           return;
         }
-        log.info('tool finished', { tool: toolCall.name, id: toolCall.id, ok, ms });
+        if (run.ok) log.info('tool finished', { tool: toolCall.name, id: toolCall.id, ok, ms });
+        else if (run.thrown !== undefined) logFailure(log, 'tool failed', run.thrown, { tool: toolCall.name, id: toolCall.id, ms });
+        else log.warn('tool failed', { tool: toolCall.name, id: toolCall.id, ms, error: run.error });
         const result: ToolResult = { type: 'TOOL.RESULT', id: toolCall.id, name: toolCall.name, ok, content, startedAt, at: now() };
         sendBack(result);
       });

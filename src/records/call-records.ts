@@ -4,7 +4,7 @@
  * cannot open is logged and counted, and calls run without records: a call never depends on the database.
  */
 import type { Router } from 'express';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { Registry } from 'prom-client';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import type { EventLog } from './event-log.js';
@@ -132,6 +132,3 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
   };
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -7,7 +7,7 @@
  */
 import type { CallActorRef } from '../../machines/call.machine.js';
 import { now } from '../../lib/clock.js';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, logFailure, type Logger } from '../../lib/logger.js';
 import { EventCapture } from './capture.js';
 import type { LogEntry } from './event-log.js';
 import type { RecordMetrics } from './record-metrics.js';
@@ -90,7 +90,7 @@ export class CallRecorder {
     if (hook !== undefined) {
       Promise.resolve()
         .then(() => hook(summary))
-        .catch((err: unknown) => this.deps.log.warn('onCallEnd hook failed', { error: errorMessage(err) }));
+        .catch((err: unknown) => logFailure(this.deps.log, 'agent hook failed', err, { hook: 'onCallEnd', effect: 'the record and webhook are unaffected' }));
     }
   }
 
@@ -154,6 +154,3 @@ export class CallRecorder {
   }
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -109,7 +109,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       }),
       // The process-wide fallback chain, logging this call's fallbacks with its callSid.
       llm: createLlmActor({ client: providers.llm.forCall(log), log }),
-      configure: createConfigureActor(deps.agent),
+      configure: createConfigureActor(deps.agent, log),
       tools: createToolRunner(deps.agent, () => callInfo, log),
       transfer: fromPromise<void, TransferInput>(async ({ input }) => {
         if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
@@ -238,7 +238,8 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
   });
   on('call.error', (e) => {
     metrics.providerErrors.inc({ source: e.source });
-    log.warn('provider error', { source: e.source, message: e.message, recoverable: e.recoverable });
+    // The agent's own hook failing is logged where it failed (createConfigureActor, with what the call did about it).
+    if (e.source !== 'agent') log.warn('provider error', { source: e.source, message: e.message, recoverable: e.recoverable });
     onEvent?.(e);
   });
   on('call.ended', (e) => {

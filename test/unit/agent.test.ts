@@ -63,7 +63,7 @@ describe('runTool', () => {
 
   it('a throw, a timeout and an unknown tool are error results; values become JSON; big results are cut', async () => {
     const thrower = tool({ description: 'x', parameters: z.object({}), execute: () => { throw new Error('CRM down'); } });
-    expect(await runTool(thrower, { id: '1', name: 'x', args: {} }, info, never)).toEqual({ ok: false, content: '{"error":"CRM down"}' });
+    expect(await runTool(thrower, { id: '1', name: 'x', args: {} }, info, never)).toMatchObject({ ok: false, content: '{"error":"CRM down"}', error: 'CRM down', thrown: expect.any(Error) });
     vi.useFakeTimers();
     try {
       let aborted = false;
@@ -75,7 +75,7 @@ describe('runTool', () => {
       });
       const pending = runTool(slow, { id: '1', name: 'x', args: {} }, info, never);
       await vi.advanceTimersByTimeAsync(60);
-      expect(await pending).toEqual({ ok: false, content: '{"error":"The tool did not answer within 50 ms."}' });
+      expect(await pending).toEqual({ ok: false, content: '{"error":"The tool did not answer within 50 ms."}', error: 'The tool did not answer within 50 ms.', thrown: undefined });
       expect(aborted).toBe(true);
     } finally {
       vi.useRealTimers();
