@@ -33,6 +33,7 @@ describe('front-desk agent', () => {
     });
     // Unscripted tool results are read back by the simulated model.
     expect(call.heardText).toContain('Here is what I found');
-    expect(call.toolCalls[0]?.result).toBe('{"found":false,"order_number":"5555"}');
+    expect(call.toolCalls[0]?.result).toEqual({ found: false, order_number: '5555' });
+    expect(call.toolCalls[0]?.resultText).toBe('{"found":false,"order_number":"5555"}');
   });
 });

@@ -124,6 +124,8 @@ export interface SimulatedCallOptions {
   signWith?: string;
   from?: string;
   to?: string;
+  /** More `start.customParameters`, as if the TwiML's `<Stream>` had carried them as `<Parameter>`s. */
+  customParameters?: Readonly<Record<string, string>>;
   accountSid?: string;
   /** The call's CallSid (an outbound call answered through the REST fake keeps the sid it was created with). */
   callSid?: string;

@@ -135,7 +135,8 @@ class SimulatedCallSession implements ScriptHost {
       const stream = parseConnectStream(answer.body);
       if (!stream) return this.finish('no-stream', 'TwiML has no <Connect><Stream url>');
       if (this.hangingUp) return this.finish('caller');
-      record.customParameters = stream.parameters;
+      // The TwiML's <Parameter>s, plus any the test adds (as if its TwiML had them); the TwiML's win on a clash.
+      record.customParameters = { ...opts.customParameters, ...stream.parameters };
       record.streamUrl = reachableStreamUrl(stream.url, serverUrl, publicUrl);
       await opts.beforeStream?.();
       if (this.hangingUp) return this.finish('caller');

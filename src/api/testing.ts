@@ -4,6 +4,8 @@
  * the agent's own module and tools. The developer scripts the caller's lines and the model's behaviour, and asserts
  * on what the caller heard, which tools ran with which arguments, and how the call ended.
  */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startOfflineStack } from '../harness/offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { LlmScriptEntry } from '../../offline/llm-script.js';
@@ -16,7 +18,11 @@ import { loadAgent } from '../agent/agent-loader.js';
 export type { LlmScriptEntry, ScriptStep };
 
 export interface SimulateCallOptions {
-  /** The agent, or the path of its module (relative to the working directory). */
+  /**
+   * The agent object (`import agent from './agent.ts'`): the call runs the very module the test imported, so state
+   * the test shares with it (an in-memory calendar, a spy) is the agent's. Or the path of its module (relative to the
+   * working directory): imported the same way when the runner can (vitest, tsx), else loaded like `AGENT=` does.
+   */
   agent: Agent | string;
   /**
    * What the caller does. A string is a line said after the agent's previous reply has been heard; steps give full
@@ -33,8 +39,12 @@ export interface SimulateCallOptions {
   provider?: 'openai' | 'anthropic';
   /** Extra environment for the server (same variables as `npm start`). */
   env?: NodeJS.ProcessEnv;
+  /** The caller's number (`call.from` in onCallStart and tools; default +15550001111). */
   from?: string;
+  /** The number called (`call.to`; default +15550002222). */
   to?: string;
+  /** `call.customParameters`, as the TwiML's `<Stream>` `<Parameter>`s would carry them. */
+  customParameters?: Readonly<Record<string, string>>;
   /** Give up after this long (default 60 s). */
   maxDurationMs?: number;
 }
@@ -43,8 +53,10 @@ export interface SimulatedToolCall {
   name: string;
   args: Readonly<Record<string, unknown>>;
   outcome: 'ok' | 'error' | 'cancelled';
-  /** What the model saw ('' when cancelled). */
-  result: string;
+  /** The result as a value: what execute returned, parsed back from the JSON the model saw (the text when not JSON). */
+  result: unknown;
+  /** The result exactly as the model saw it ('' when cancelled). */
+  resultText: string;
   durationMs: number;
 }
 
@@ -67,7 +79,7 @@ export interface SimulatedCallResult {
 }
 
 export async function simulateCall(opts: SimulateCallOptions): Promise<SimulatedCallResult> {
-  const agent = isAgent(opts.agent) ? opts.agent : await loadAgent(opts.agent);
+  const agent = isAgent(opts.agent) ? opts.agent : await importAgent(opts.agent);
   const events: CallEmitted[] = [];
   const stack = await startOfflineStack({
     agent,
@@ -88,6 +100,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       authToken: stack.config.twilioAuthToken,
       from: opts.from,
       to: opts.to,
+      customParameters: opts.customParameters,
       script,
       maxDurationMs: opts.maxDurationMs ?? 60_000,
     });
@@ -102,7 +115,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       heardText: heard.join(' '),
       toolCalls: events.flatMap((e) =>
         e.type === 'call.toolFinished'
-          ? [{ name: e.name, args: e.args, outcome: e.outcome, result: e.content, durationMs: Math.round(e.at - e.startedAt) }]
+          ? [{ name: e.name, args: e.args, outcome: e.outcome, result: parsedResult(e.content), resultText: e.content, durationMs: Math.round(e.at - e.startedAt) }]
           : [],
       ),
       endedBy: record.endedBy,
@@ -114,4 +127,28 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
   } finally {
     await stack.close();
   }
+}
+
+/** A tool result as a value: JSON back to what execute returned; anything else (plain text, '') as it is. */
+function parsedResult(content: string): unknown {
+  try {
+    return JSON.parse(content) as unknown;
+  } catch {
+    return content;
+  }
+}
+
+/**
+ * The agent module at `file`, through the runner's own module graph when it can load it (vitest and tsx can), so the
+ * test and the call share one copy of the module; otherwise (plain Node given a .ts file) as `AGENT=` loads it.
+ */
+async function importAgent(file: string): Promise<Agent> {
+  const url = pathToFileURL(path.resolve(file)).href;
+  let module: { default?: unknown } | undefined;
+  try {
+    module = (await import(url)) as { default?: unknown };
+  } catch {
+    module = undefined; // the loader below gives the error that says where
+  }
+  return module !== undefined && isAgent(module.default) ? module.default : loadAgent(file);
 }

@@ -68,7 +68,7 @@ describe('agent API, end to end', () => {
       model: [{ when: /CEO/, text: 'Transferring you now.', toolCall: { name: 'transfer_call', args: { target: 'ceo' } } }],
     });
     expect(call.toolCalls).toEqual([expect.objectContaining({ name: 'transfer_call', outcome: 'error' })]);
-    expect(call.toolCalls[0]?.result).toContain('Allowed targets: desk');
+    expect(call.toolCalls[0]?.resultText).toContain('Allowed targets: desk');
     expect(call.endReason).not.toBe('transferred');
     // The refusal went back to the model in the next request, as a tool result.
     expect(call.llmRequests.at(-1)?.toolResults).toEqual([
