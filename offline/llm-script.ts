@@ -38,6 +38,8 @@ export type LlmHang = 'headers' | 'first-token';
 export interface LlmSeen {
   lastUserText: string;
   toolResults: SeenToolResult[];
+  /** The tools the request offered (absent where a caller builds a LlmSeen of its own). */
+  toolNames?: readonly string[];
 }
 
 export interface LlmScriptEntry {
@@ -100,6 +102,32 @@ export function defaultReplyText(lastUserText: string): string {
 export function defaultToolReplyText(results: readonly SeenToolResult[]): string {
   const found = results.map((r) => r.content.trim()).join('; ');
   return `Here is what I found: ${found}${/[.!?]$/.test(found) ? '' : '.'}`;
+}
+
+/** The tools a request offered that the agent defined (not the engine's own end_call / transfer_call). */
+const agentToolsOf = (seen: LlmSeen): string[] => (seen.toolNames ?? []).filter((name) => name !== 'end_call' && name !== 'transfer_call');
+
+/**
+ * The offline model for any agent when nobody scripted one: it knows nothing of the business, so it never makes up
+ * facts. It echoes the caller, names the tools the agent offered it (so a developer sees their agent wired up), and
+ * hangs up when the caller says goodbye. Script the model (`--script`, OFFLINE_SCRIPT) to make it call the tools.
+ */
+export function genericModelScript(): LlmScriptEntry[] {
+  return [
+    {
+      when: /\b(bye|goodbye)\b/i,
+      text: 'Goodbye!',
+      toolCall: { name: 'end_call', args: { reason: 'the caller said goodbye' } },
+    },
+    {
+      text: (seen) => {
+        const tools = agentToolsOf(seen);
+        // Short: every character is spoken (and heard) at the simulated TTS pace.
+        const offer = tools.length > 0 ? ` Not scripted; your tools: ${tools.join(', ')}.` : ' Not scripted.';
+        return seen.lastUserText.trim() === '' ? `Hello.${offer}` : `You said: "${seen.lastUserText.trim().replace(/\s+/g, ' ')}".${offer}`;
+      },
+    },
+  ];
 }
 
 /** The default reply for what the request ends with. */

@@ -199,7 +199,7 @@ export async function startLlmSimulator(opts: LlmSimOptions = {}): Promise<LlmSi
     const version = httpReq.headers['anthropic-version'];
     requests.push({ ...parsed, startedAt: now(), auth: auth.style, anthropicVersion: typeof version === 'string' ? version : undefined });
 
-    const seen = { lastUserText: parsed.lastUserText, toolResults: parsed.toolResults };
+    const seen = { lastUserText: parsed.lastUserText, toolResults: parsed.toolResults, toolNames: parsed.toolNames };
     const reply = planReply(script, seen, { provider, model: parsed.model });
     log.debug('llm simulator: request', {
       provider,

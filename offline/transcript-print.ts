@@ -1,5 +1,5 @@
 /** Prints a simulated call as the caller lived it: who said what, what was cut off, how fast the agent answered. */
-import type { TranscriptEntry } from './twilio-caller-types.js';
+import type { TimelineEntry, TranscriptEntry } from './twilio-caller-types.js';
 
 export interface TextStyle {
   dim(s: string): string;
@@ -33,4 +33,26 @@ export function printTranscript(transcript: readonly TranscriptEntry[], greeting
     console.log(`${style.bold('agent ')}  ${heard}${cut ? style.red(' ✂ ') + style.dim(`[cut off, never heard: "${cut}"]`) : ''}`);
     if (latency) console.log(style.dim(`        (${latency})`));
   }
+}
+
+/**
+ * The same lines as printTranscript, printed as the call happens (from the simulated caller's timeline): a caller's
+ * line once it has been said, an agent's once it has been heard to its end or cut off. Latencies come at the end.
+ */
+export function liveTranscriptPrinter(style: TextStyle, write: (line: string) => void = (line) => console.log(line)): (entry: TimelineEntry) => void {
+  let bargeIn: string | undefined;
+  let cut = '';
+  return (entry) => {
+    const text = (entry.text ?? '').trim();
+    if (entry.kind === 'bargeIn') bargeIn = entry.text;
+    else if (entry.kind === 'said') {
+      const over = bargeIn !== undefined && bargeIn === entry.text;
+      bargeIn = undefined;
+      write(`${style.bold('caller')}  ${text}${over ? style.dim('   (talked over the agent)') : ''}`);
+    } else if (entry.kind === 'clear') cut = text;
+    else if (entry.kind === 'heard') {
+      write(`${style.bold('agent ')}  ${text}${cut ? style.red(' ✂ ') + style.dim(`[cut off, never heard: "${cut}"]`) : ''}`);
+      cut = '';
+    }
+  };
 }

@@ -98,3 +98,18 @@ async function waitForAgent(host: ScriptHost, condition: AgentCondition, timeout
   if (!ok && !host.ended) host.note('timeout', `waitForAgent ${condition} timed out after ${timeoutMs} ms`);
   return ok;
 }
+
+/**
+ * A caller's lines as a full script: wait for the greeting, then each line (a string is said after the agent's
+ * previous reply has been heard; a step is taken as it is), and hang up after the last reply (a no-op when the agent
+ * hung up first). The one shape `simulateCall`, `npm run call -- --offline` and the demo's `--script` share.
+ */
+export function callerScript(lines: ReadonlyArray<string | ScriptStep>): ScriptStep[] {
+  const steps: ScriptStep[] = [{ waitForAgent: 'reply' }];
+  for (const line of lines) {
+    if (typeof line === 'string') steps.push({ say: line }, { waitForAgent: 'reply' });
+    else steps.push(line);
+  }
+  steps.push({ hangup: true });
+  return steps;
+}

@@ -32,10 +32,26 @@ export const DEFAULT_AGENT = 'agents/front-desk.ts';
 
 export async function loadAgent(file: string = DEFAULT_AGENT): Promise<Agent> {
   // A path given by the operator is relative to where they run the server; the bundled default to the project.
-  const absolute = path.resolve(file === DEFAULT_AGENT ? projectRoot() : process.cwd(), file);
-  if (!fs.existsSync(absolute)) throw new AgentLoadError(file, `no such file (${absolute})`);
-  // Stack traces through the agent's own lines (tsx emits source maps; Node maps them only when told to), so a
-  // failure at load — and later in a tool — points at the developer's file:line:column.
+  const base = file === DEFAULT_AGENT ? projectRoot() : process.cwd();
+  const agent = (await importUserModule(file, base, (detail) => new AgentLoadError(file, detail))).default;
+  if (!isAgent(agent)) throw new AgentLoadError(file, 'the default export must be defineAgent({...})');
+  return agent;
+}
+
+/** Is `file` the bundled example agent (however the path was spelled)? */
+export function isDefaultAgent(file: string | undefined): boolean {
+  return file === undefined || path.resolve(file) === path.resolve(projectRoot(), DEFAULT_AGENT);
+}
+
+/**
+ * Imports a developer's module (an agent, an offline script): `.ts` through tsx, JavaScript natively; every failure
+ * becomes `fail(detail)` with what went wrong and where.
+ */
+export async function importUserModule(file: string, base: string, fail: (detail: string) => Error): Promise<{ default?: unknown }> {
+  const absolute = path.resolve(base, file);
+  if (!fs.existsSync(absolute)) throw fail(`no such file (${absolute})`);
+  // Stack traces through the developer's own lines (tsx emits source maps; Node maps them only when told to), so a
+  // failure at load — and later in a tool — points at their file:line:column.
   process.setSourceMapsEnabled(true);
   let module: { default?: unknown };
   try {
@@ -43,11 +59,12 @@ export async function loadAgent(file: string = DEFAULT_AGENT): Promise<Agent> {
       ? ((await tsImport(pathToFileURL(absolute).href, import.meta.url)) as { default?: unknown })
       : ((await import(pathToFileURL(absolute).href)) as { default?: unknown });
   } catch (err) {
-    throw new AgentLoadError(file, `the module failed to load: ${describeLoadFailure(err, absolute)}`);
+    throw fail(`the module failed to load: ${describeLoadFailure(err, absolute)}`);
   }
-  const agent = module.default;
-  if (!isAgent(agent)) throw new AgentLoadError(file, 'the default export must be defineAgent({...})');
-  return agent;
+  // A .ts file outside an ESM package is compiled to CommonJS: its `export default` arrives one level down.
+  const inner = module.default;
+  if (typeof inner === 'object' && inner !== null && '__esModule' in inner && 'default' in inner) return { default: inner.default };
+  return module;
 }
 
 /** Lines of a load error worth showing: esbuild's `file:line:col: ERROR: …` lines are kept, stack noise is not. */

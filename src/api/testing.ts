@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startOfflineStack } from '../harness/offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import { callerScript } from '../../offline/twilio-caller-script.js';
 import type { LlmScriptEntry } from '../../offline/llm-script.js';
 import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.js';
 import type { RecordedLlmRequest } from '../../offline/llm.js';
@@ -88,12 +89,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
     onCallEvent: (event) => events.push(event),
   });
   try {
-    const script: ScriptStep[] = [{ waitForAgent: 'reply' }];
-    for (const step of opts.caller) {
-      if (typeof step === 'string') script.push({ say: step }, { waitForAgent: 'reply' });
-      else script.push(step);
-    }
-    script.push({ hangup: true }); // the agent may have hung up already: then this is a no-op
+    const script = callerScript(opts.caller);
     const call = placeSimulatedCall({
       serverUrl: stack.server.localUrl,
       publicUrl: stack.server.publicUrl,

@@ -13,24 +13,40 @@
  * before dialling so the browser can attach first), --wait-inspector (the inspector, and the wait even without a
  * terminal), --flux (STT_ENGINE=flux with eager end of turn, FLUX_EAGER_EOT_THRESHOLD=0.5 unless set: Deepgram Flux,
  * and a caller who hesitates in the middle of the second question), --agent path (the agent module; default AGENT,
- * else agents/front-desk.ts), --console (the web console with simulated calls placed without end: see demo-console.ts).
+ * else agents/front-desk.ts), --script file (a scenario `{ caller, model }`, .ts/.js/.json: the caller's lines and the
+ * model's steps, the shape simulateCall takes; default OFFLINE_SCRIPT), --console (the web console with simulated
+ * calls placed without end: see demo-console.ts).
+ *
+ * Another agent without a script gets a plain caller (hello, what can you do, goodbye) and the generic offline model,
+ * which names the agent's tools but never calls them: the demo says so, and claims "as scripted" only for the
+ * example agent's own scripted call.
  */
 import { offlineConfig, startOfflineStack } from '../harness/offline-stack.js';
 import { createLogger } from '../../lib/logger.js';
 import { startInspector } from '../server/inspector.js';
 import { assertPortFree, startupFailureText } from '../server/startup-error.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import { callerScript } from '../../offline/twilio-caller-script.js';
+import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
-import { printTranscript, styleFor } from '../../offline/transcript-print.js';
+import { liveTranscriptPrinter, styleFor } from '../../offline/transcript-print.js';
 import type { ToolFinishedEmitted, TurnEmitted } from '../../machines/emitted.js';
-import { loadAgent } from '../agent/agent-loader.js';
+import { isDefaultAgent, loadAgent } from '../agent/agent-loader.js';
+import { offlineModelScript } from '../harness/offline-simulators.js';
+import { loadOfflineScenario } from '../harness/offline-scenario.js';
 
-/** `--agent path` (or AGENT): the agent module to call. */
-function agentPath(): string | undefined {
+/** What the demo's caller says to an agent that brought no script: enough to hear it answer and hang up. */
+const PLAIN_CALLER_LINES = ['Hello, what can you do for me?', 'Thanks, goodbye!'];
+
+/** The value after `--flag` on the command line. */
+function flagValue(flag: string): string | undefined {
   const argv = process.argv.slice(2);
-  const at = argv.indexOf('--agent');
+  const at = argv.indexOf(flag);
   return at >= 0 ? argv[at + 1] : undefined;
 }
+
+/** `--agent path` (or AGENT): the agent module to call. */
+const agentPath = (): string | undefined => flagValue('--agent');
 
 const args = new Set(process.argv.slice(2));
 const style = styleFor(process.stdout);
@@ -62,12 +78,20 @@ async function main(): Promise<number> {
   const inspector = config.INSPECT ? startInspector(config.INSPECT_PORT, log) : undefined;
   const turns: TurnEmitted[] = [];
   const tools: ToolFinishedEmitted[] = [];
-  const agent = await loadAgent(agentPath() ?? config.AGENT);
+  const agentFile = agentPath() ?? config.AGENT;
+  const agent = await loadAgent(agentFile);
+  const scriptFile = flagValue('--script') ?? config.OFFLINE_SCRIPT;
+  const scenario = scriptFile === undefined ? undefined : await loadOfflineScenario(scriptFile, flagValue('--script') === undefined ? 'OFFLINE_SCRIPT' : '--script');
+  // The example agent's own scripted call is the demo; anything else is the developer's agent, with their script or none.
+  const exampleCall = isDefaultAgent(agentFile) && scenario === undefined;
+  const model = scenario?.model ?? (await offlineModelScript({ agentFile }));
+  const callerSteps: readonly ScriptStep[] = scenario?.caller !== undefined ? callerScript(scenario.caller) : exampleCall ? demoCallerScript(config.STT_ENGINE === 'flux') : callerScript(PLAIN_CALLER_LINES);
   const stack = await startOfflineStack({
     config,
     log,
     inspector,
     agent,
+    simulators: { llm: { script: model } },
     onCallEvent: (e) => {
       if (e.type === 'call.turn') turns.push(e);
       if (e.type === 'call.toolFinished') tools.push(e);
@@ -79,7 +103,17 @@ async function main(): Promise<number> {
     ? `Deepgram Flux end of turn 400 ms of silence after the last word${config.FLUX_EAGER_EOT_THRESHOLD === undefined ? '' : ' (eager end of turn at 150 ms)'}`
     : `STT endpointing ${config.STT_ENDPOINTING_MS} ms of silence`;
   console.log(style.bold('Offline demo') + style.dim(` — server ${server.localUrl}; Twilio, Deepgram and ${provider} are local simulators`));
-  console.log(style.dim(`Simulated provider latency: ${stt}, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.\n`));
+  console.log(style.dim(`Simulated provider latency: ${stt}, LLM first token 100 ms + 50 tokens/s, TTS first byte 50 ms.`));
+  if (!exampleCall) {
+    console.log(
+      style.dim(
+        scenario === undefined
+          ? `Agent ${agent.name ?? agentFile}: no script given, so a plain caller talks to the generic offline model (it names your tools but never calls them). Script both sides with --script file (see the README).`
+          : `Agent ${agent.name ?? agentFile}, scenario ${scriptFile}: ${scenario.caller === undefined ? 'a plain caller' : 'its caller'} and ${scenario.model === undefined ? 'the generic offline model' : 'its model'}.`,
+      ),
+    );
+  }
+  console.log('');
   const fluxEvents = new Map<string, number>();
   stack.providers.simulators?.deepgram.observer.on('flux.turnInfo', (e) => fluxEvents.set(e.event, (fluxEvents.get(e.event) ?? 0) + 1));
   if (inspector) {
@@ -98,11 +132,12 @@ async function main(): Promise<number> {
     // With PUBLIC_URL set the server checks signatures against it, as it would behind a proxy.
     publicUrl: server.publicUrl,
     authToken: config.twilioAuthToken,
-    script: demoCallerScript(flux),
+    script: callerSteps,
     maxDurationMs: 60000,
+    onEvent: liveTranscriptPrinter(style),
   });
   const record = await call.done;
-  printTranscript(record.transcript, record.firstAgentAudioMs, style);
+  if (record.firstAgentAudioMs !== null) console.log(style.dim(`\nGreeting audio ${record.firstAgentAudioMs.toFixed(1)} ms after the stream started.`));
   printServerTurns(turns);
   for (const tool of tools) {
     const args = JSON.stringify(tool.args);
@@ -119,19 +154,26 @@ async function main(): Promise<number> {
   }
 
   const agentTurns = record.transcript.filter((t) => t.role === 'agent');
-  const toolRoundTrip = agent.tools?.['lookup_order'] === undefined || tools.some((t) => t.name === 'lookup_order' && t.outcome === 'ok');
-  const ok =
-    record.endedBy === 'server' &&
-    record.errors.length === 0 &&
-    record.clears >= 1 &&
-    agentTurns.length >= 5 &&
-    toolRoundTrip &&
-    record.wrongStreamSid === 0;
-  console.log(
-    ok
-      ? style.bold('\nCall completed as scripted: greeting, an order looked up, a question, one barge-in, goodbye; the agent hung up.')
-      : style.red(`\nThe call did not go as scripted: ended by ${record.endedBy}, errors: ${record.errors.join('; ') || 'none'}`),
-  );
+  const failedTools = tools.filter((t) => t.outcome === 'error');
+  const healthy = record.errors.length === 0 && record.wrongStreamSid === 0 && failedTools.length === 0;
+  let ok: boolean;
+  if (exampleCall) {
+    const toolRoundTrip = tools.some((t) => t.name === 'lookup_order' && t.outcome === 'ok');
+    ok = healthy && record.endedBy === 'server' && record.clears >= 1 && agentTurns.length >= 5 && toolRoundTrip;
+    console.log(
+      ok
+        ? style.bold('\nCall completed as scripted: greeting, an order looked up, a question, one barge-in, goodbye; the agent hung up.')
+        : style.red(`\nThe call did not go as scripted: ended by ${record.endedBy}, errors: ${record.errors.join('; ') || 'none'}${failedTools.length > 0 ? `, tools failed: ${failedTools.map((t) => t.name).join(', ')}` : ''}`),
+    );
+  } else {
+    ok = healthy && (record.endedBy === 'server' || record.endedBy === 'caller');
+    const toolsLine = tools.length === 0 ? 'no tool ran' : `${tools.length - failedTools.length} tool call(s) ok, ${failedTools.length} failed`;
+    console.log(
+      ok
+        ? style.bold(`\nCall completed: ${agentTurns.length} agent turns, ${toolsLine}; ${record.endedBy === 'server' ? 'the agent hung up' : 'the caller hung up'}.`)
+        : style.red(`\nThe call went wrong: ended by ${record.endedBy}, ${toolsLine}${failedTools.map((t) => `; ${t.name}: ${t.content}`).join('')}; errors: ${record.errors.join('; ') || 'none'}`),
+    );
+  }
   await stack.close();
   inspector?.stop();
   if (stack.config.CALL_RECORDS) {

@@ -1,13 +1,17 @@
 /**
- * `npm run call -- --offline ["line" …] [--url http://127.0.0.1:8080]`: calls a running offline server (`npm start`
- * with no keys) as the simulated Twilio caller — signed webhook, media stream, simulated speech — says each line
- * after the agent's reply, and prints both sides as the demo does. Loaded by src/cli/call-cli.ts only with --offline.
+ * `npm run call -- --offline ["line" …] [--script file] [--url http://127.0.0.1:8080]`: calls a running offline
+ * server (`npm start` with no keys) as the simulated Twilio caller — signed webhook, media stream, simulated speech —
+ * says each line (or the script's caller lines) after the agent's reply, and prints both sides as the demo does.
+ * The model's side of a script is the server's: start it with OFFLINE_SCRIPT=file. Loaded by src/cli/call-cli.ts only
+ * with --offline.
  */
 import { loadConfig } from '../server/config.js';
 import { withoutProviderKeys } from './offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import { callerScript } from '../../offline/twilio-caller-script.js';
+import { loadOfflineScenario } from './offline-scenario.js';
 import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.js';
-import { printTranscript, styleFor } from '../../offline/transcript-print.js';
+import { liveTranscriptPrinter, styleFor } from '../../offline/transcript-print.js';
 
 export const DEFAULT_OFFLINE_LINES: readonly string[] = ['Hi, what are your hours?', 'Thanks, bye'];
 
@@ -27,13 +31,6 @@ export function offlineCallTarget(env: NodeJS.ProcessEnv, url?: string): Offline
   return { serverUrl, publicUrl: config.PUBLIC_URL ?? `http://127.0.0.1:${port}`, authToken: config.twilioAuthToken };
 }
 
-/** Greeting, then each line after the agent's reply; hangs up after the last reply unless the agent already did. */
-export function offlineCallScript(lines: readonly string[]): ScriptStep[] {
-  const steps: ScriptStep[] = [{ waitForAgent: 'reply' }];
-  for (const line of lines) steps.push({ say: line }, { waitForAgent: 'reply' });
-  steps.push({ hangup: true });
-  return steps;
-}
 
 /** Is an offline server answering there? A one-line reason when not. */
 async function checkServer(serverUrl: string): Promise<string | undefined> {
@@ -49,12 +46,14 @@ async function checkServer(serverUrl: string): Promise<string | undefined> {
 }
 
 export async function runOfflineCall(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const urlIndex = argv.indexOf('--url');
-  const url = urlIndex >= 0 ? argv[urlIndex + 1] : undefined;
-  const given = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--url');
-  const lines = given.length > 0 ? given : DEFAULT_OFFLINE_LINES;
+  const valueOf = (flag: string) => (argv.indexOf(flag) >= 0 ? argv[argv.indexOf(flag) + 1] : undefined);
+  const url = valueOf('--url');
+  const scriptFile = valueOf('--script');
+  const given = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--url' && argv[i - 1] !== '--script');
   let target: OfflineCallTarget;
+  let lines: ReadonlyArray<string | ScriptStep> = given.length > 0 ? given : DEFAULT_OFFLINE_LINES;
   try {
+    if (scriptFile !== undefined && given.length === 0) lines = (await loadOfflineScenario(scriptFile)).caller ?? lines;
     target = offlineCallTarget(env, url);
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
@@ -67,8 +66,7 @@ export async function runOfflineCall(argv: readonly string[], env: NodeJS.Proces
   }
   const style = styleFor(process.stdout);
   console.log(style.dim(`Calling ${target.serverUrl} as the simulated Twilio caller …\n`));
-  const record: CallRecord = await placeSimulatedCall({ ...target, script: offlineCallScript(lines), maxDurationMs: 120_000 }).done;
-  printTranscript(record.transcript, record.firstAgentAudioMs, style);
+  const record: CallRecord = await placeSimulatedCall({ ...target, script: callerScript(lines), maxDurationMs: 120_000, onEvent: liveTranscriptPrinter(style) }).done;
   if (record.webhookStatus !== 200) {
     process.stderr.write(`the server refused the call (webhook answered ${record.webhookStatus ?? 'nothing'}): is PUBLIC_URL or TWILIO_AUTH_TOKEN set differently for the server?\n`);
     return 1;

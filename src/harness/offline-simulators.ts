@@ -5,9 +5,28 @@
 import { startDeepgramSimulator, type DeepgramSimulator } from '../../offline/deepgram.js';
 import type { DeepgramSimOptions } from '../../offline/deepgram-sim-types.js';
 import { startLlmSimulator, type LlmSimulator, type LlmSimOptions } from '../../offline/llm.js';
+import { genericModelScript, type LlmScriptEntry } from '../../offline/llm-script.js';
 import { offlineLlmScript } from '../../agents/front-desk-model-script.js';
+import { isDefaultAgent } from '../agent/agent-loader.js';
+import { loadOfflineScenario } from './offline-scenario.js';
 import { startOrdersApi, type OrdersApi } from '../../agents/front-desk-orders-api.js';
 import { parseBurstPhrases } from '../../offline/speech-bursts.js';
+
+/** Which agent runs, and the scenario file whose model steps the simulated LLM follows (OFFLINE_SCRIPT). */
+export interface OfflineModelChoice {
+  agentFile?: string;
+  scriptFile?: string;
+}
+
+/**
+ * What the simulated model says when the caller of the simulators did not script it: the scenario file's model steps
+ * when one is given; the example agent's own script when the example agent runs; otherwise the generic model, which
+ * knows nothing of any business (it never speaks the example shop's facts to somebody else's agent).
+ */
+export async function offlineModelScript(choice: OfflineModelChoice): Promise<LlmScriptEntry[]> {
+  if (choice.scriptFile !== undefined) return (await loadOfflineScenario(choice.scriptFile, 'OFFLINE_SCRIPT')).model ?? genericModelScript();
+  return isDefaultAgent(choice.agentFile) ? offlineLlmScript : genericModelScript();
+}
 
 /**
  * Deepgram and LLM simulators, and the local orders API the example agent calls. ORDERS_API_URL is pointed at it
@@ -15,11 +34,13 @@ import { parseBurstPhrases } from '../../offline/speech-bursts.js';
  */
 export async function startOfflineSimulators(
   sim: { deepgram?: DeepgramSimOptions; llm?: LlmSimOptions } = {},
+  model: OfflineModelChoice = {},
 ): Promise<{ deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi }> {
+  const script = sim.llm?.script ?? (await offlineModelScript(model));
   const [deepgram, llm, orders] = await Promise.all([
     // Burst mode is the one simulator setting `npm start` takes from the environment (to talk from the console).
     startDeepgramSimulator({ burstPhrases: parseBurstPhrases(process.env['DEEPGRAM_SIM_BURST_PHRASES']), ...sim.deepgram }),
-    startLlmSimulator({ script: offlineLlmScript, ...sim.llm }),
+    startLlmSimulator({ ...sim.llm, script }),
     startOrdersApi(),
   ]);
   // Ours to point (unset, or set by an earlier offline stack of this process): the newest stack's API.

@@ -69,6 +69,8 @@ const schema = z.object({
   GREETING: optionalString,
   /** An agent module (`defineAgent` default export); default: the bundled front-desk example. */
   AGENT: optionalString,
+  /** Offline only: a scenario file (`{ caller, model }`, .ts/.js/.json) whose model steps the simulated LLM follows. */
+  OFFLINE_SCRIPT: optionalString,
   GREETING_INTERRUPTIBLE: bool.default(defaultCallOptions.greetingInterruptible),
   MIN_INTERRUPT_WORDS: int(1, 20).default(defaultCallOptions.minInterruptWords),
   FILLER_WORDS: z

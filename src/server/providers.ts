@@ -99,7 +99,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
 
   if (config.offline) {
     const { startOfflineSimulators } = await import('../harness/offline-simulators.js');
-    const { deepgram, llm, orders } = await startOfflineSimulators(sim);
+    const { deepgram, llm, orders } = await startOfflineSimulators(sim, { agentFile: config.AGENT, scriptFile: config.OFFLINE_SCRIPT });
     simulators = { deepgram, llm, orders };
     deepgramKey = 'offline';
     deepgramUrl = deepgram.url;

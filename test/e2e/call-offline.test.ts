@@ -71,6 +71,26 @@ describe('npm run call -- --offline', () => {
     expect(call.output()).toContain('the agent hung up');
   }, 90000);
 
+  it("your agent offline: OFFLINE_SCRIPT scripts the server's model, --script says the scenario's caller lines", async () => {
+    const port = await freePort();
+    const scenario = 'test/e2e/agents/dentist-scenario.json';
+    const env = { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', AGENT: 'test/e2e/agents/dentist-agent.ts', OFFLINE_SCRIPT: scenario };
+    const start = spawnTs('src/cli/main.ts', [], env);
+    server = start.child;
+    await waitFor(() => start.output().includes('server listening'), 'npm start listening');
+    const call = spawnTs('src/cli/call-cli.ts', ['--offline', '--script', scenario], { PORT: String(port) });
+    const code = await call.exited;
+    expect(call.errors()).toBe('');
+    expect(code).toBe(0);
+    expect(call.output().split('\n').filter((l) => /^(agent|caller) {2}/.test(l))).toEqual([
+      'agent   Bright Smile Dental, how can I help?',
+      'caller  I would like an appointment on Monday',
+      'agent   Let me book that. You are booked for Monday.',
+      'caller  Thanks, goodbye',
+      'agent   Goodbye!',
+    ]);
+  }, 90000);
+
   it('says in one line when no server answers', async () => {
     const port = await freePort();
     const call = spawnTs('src/cli/call-cli.ts', ['--offline', '--url', `http://127.0.0.1:${port}`], {});
