@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import winston from 'winston';
 import { silentLogger, type Logger } from '../../lib/logger.js';
 import { InstanceSweeper } from '../../src/records/pg-instances.js';
-import { migrate, SCHEMA_VERSION } from '../../src/records/pg-schema.js';
+import { LOCK_NAMESPACE, LOCKS, migrate, SCHEMA_VERSION } from '../../src/records/pg-schema.js';
 import { createPgPool, PostgresCallStore } from '../../src/records/pg-store.js';
 import { createRecordMetrics, type RecordMetrics } from '../../src/records/record-metrics.js';
 import { WebhookOutbox } from '../../src/records/webhook.js';
@@ -87,6 +87,23 @@ describe.skipIf(!enabled)('PostgreSQL call store', () => {
       pools.splice(0, pools.length, ...pools.filter((p) => !starts.includes(p)));
     } finally {
       await fresh.drop();
+    }
+  });
+
+  it('retention pruning runs on one instance at a time: while another holds the prune lock, it skips', async () => {
+    const store = await freshStore('pruner');
+    await store.writeCall({ summary: summary('CAold', 1_700_000_000_000), eventsJson: '[{"t":0}]', eventCount: 1 });
+    const other = await pool('other-pruner').connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LOCKS.prune]); // another instance pruning
+      expect(await store.pruneCalls(1_800_000_000_000)).toBe(0);
+      expect(await store.getCall('CAold')).toBeDefined();
+      await other.query('COMMIT');
+      expect(await store.pruneCalls(1_800_000_000_000)).toBe(1);
+      expect(await db.query('SELECT 1 FROM call_events')).toMatchObject({ rowCount: 0 });
+    } finally {
+      other.release();
     }
   });
 
