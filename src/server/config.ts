@@ -168,7 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const value = env[variable];
-    const shown = /KEY|TOKEN|SECRET/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    const shown = /KEY|TOKEN|SECRET|DATABASE_URL/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
