@@ -1,7 +1,8 @@
 /**
  * Call records in PostgreSQL through the running server (DATABASE_URL on a fresh database of the machine's
  * PostgreSQL): a call's record lands in the database with the instance that ran it, `GET /calls` reads it back, its
- * post-call webhook is delivered once, and `npm run replay` replays it from the database.
+ * post-call webhook is delivered once, and `npm run replay` replays it from the database; with PostgreSQL unreachable
+ * at start the server runs its calls anyway and writes their records when the database comes.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -9,7 +10,7 @@ import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallListItem, CallSummary } from '../../src/records/summary-types.js';
 import { has } from '../support/externals.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, freePort, startProxy, type TestDatabase } from '../support/postgres.js';
 import { call, startStack } from './harness.js';
 
 const TOKEN = 'records-pg-token';
@@ -78,5 +79,39 @@ describe.skipIf(!enabled)('call records in PostgreSQL (DATABASE_URL)', () => {
     const code = await new Promise<number | null>((r) => replay.on('close', r));
     expect(out).toContain('replay matches the recording');
     expect(code).toBe(0);
+  });
+
+  it('PostgreSQL unreachable at start: the server starts, calls go on, /metrics says so, the records land when it comes', async () => {
+    if (db === undefined) throw new Error('no test database');
+    const port = await freePort(); // nothing listens there yet
+    const url = new URL(db.url);
+    url.port = String(port);
+    const stack = await startStack({ env: { CALL_RECORDS: 'on', DATABASE_URL: url.toString(), INSTANCE_ID: 'e2e-pg-2', CALLS_API_TOKEN: TOKEN } });
+    let proxy: net.Server | undefined;
+    try {
+      const caller = await call(stack, [{ waitForAgent: 'reply' }, { say: 'what are your opening hours' }, { waitForAgent: 'reply' }, { hangup: true }]);
+      expect(caller.errors).toEqual([]);
+      const metrics = await (await fetch(`${stack.server.localUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^voice_call_record_database_up 0$/m);
+      expect(metrics).toMatch(/^voice_call_record_queue_bytes [1-9]/m);
+      const get = (path: string) => fetch(`${stack.server.localUrl}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      expect((await get(`/calls/${caller.callSid}`)).status).toBe(500); // reads fail while it is down
+
+      proxy = await startProxy(port, Number(new URL(db.url).port || 5432));
+      let record: CallSummary | undefined;
+      const until = Date.now() + 15_000;
+      while (Date.now() < until && record?.status !== 'ended') {
+        const res = await get(`/calls/${caller.callSid}`);
+        if (res.ok) record = (await res.json()) as CallSummary;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(record).toMatchObject({ callSid: caller.callSid, status: 'ended', instance: 'e2e-pg-2' });
+      const events = (await (await get(`/calls/${caller.callSid}/events`)).json()) as { entries: unknown[] };
+      expect(events.entries.length).toBe(record?.eventLog.entries);
+      expect(await (await fetch(`${stack.server.localUrl}/metrics`)).text()).toMatch(/^voice_call_record_database_up 1$/m);
+    } finally {
+      await stack.close();
+      proxy?.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
  * unreachable and while its backends are killed, and the instance-lost sweep.
  */
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { Registry } from 'prom-client';
@@ -15,11 +15,11 @@ import { silentLogger, type Logger } from '../../lib/logger.js';
 import { InstanceSweeper } from '../../src/records/pg-instances.js';
 import { LOCK_NAMESPACE, LOCKS, migrate, SCHEMA_VERSION } from '../../src/records/pg-schema.js';
 import { createPgPool, PostgresCallStore } from '../../src/records/pg-store.js';
-import { createRecordMetrics, type RecordMetrics } from '../../src/records/record-metrics.js';
+import { createRecordMetrics } from '../../src/records/record-metrics.js';
 import { WebhookOutbox } from '../../src/records/webhook.js';
 import { QueuedCallStore, RecordQueueFullError } from '../../src/records/write-queue.js';
 import { has } from '../support/externals.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, freePort, startProxy, type TestDatabase } from '../support/postgres.js';
 import { storeContract, summary } from '../support/store-contract.js';
 
 const enabled = has('postgres');
@@ -263,33 +263,3 @@ describe.skipIf(!enabled)('PostgreSQL call store', () => {
     expect((await store.getCall('CAalive'))?.endReason).toBe('instance-lost');
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A TCP forwarder on `port` to the real server: before it starts the port is closed (connection refused). */
-function startProxy(port: number, targetPort: number): Promise<net.Server> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const close = server.close.bind(server);
-  server.close = (cb) => {
-    for (const s of sockets) s.destroy();
-    return close(cb);
-  };
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
-}
-

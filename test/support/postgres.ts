@@ -3,6 +3,7 @@
  * vco_test_<random>`, dropped (connections forced off) when the file is done.
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import pg from 'pg';
 import { POSTGRES_URL } from './externals.js';
 
@@ -37,3 +38,33 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A TCP forwarder on `port` to the real server: before it starts the port is closed (connection refused). */
+export function startProxy(port: number, targetPort: number): Promise<net.Server> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  const close = server.close.bind(server);
+  server.close = (cb) => {
+    for (const s of sockets) s.destroy();
+    return close(cb);
+  };
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
