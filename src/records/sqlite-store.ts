@@ -72,8 +72,11 @@ export function openSqliteStore(file: string, opts: { readonly?: boolean } = {})
 }
 
 class SqliteCallStore implements CallStore {
-  /** Claims of this process (one process per file: a claim needs no column, only the lease in `next_attempt_at`). */
-  private readonly claims = new Map<number, string>();
+  /**
+   * Claims of this process, in memory: one process per file, so a claim needs no column, and a delivery in flight
+   * when the process died is due again at once at the next start (as before claims existed).
+   */
+  private readonly claims = new Map<number, { claim: string; until: number }>();
   private readonly upsertCall;
   private readonly insertChunk;
   private readonly enqueue;
@@ -184,25 +187,29 @@ class SqliteCallStore implements CallStore {
   }
 
   async claimDeliveries(nowMs: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
-    return this.db.transaction(() => {
-      const rows = this.db
-        .prepare<[number, number], { id: number; call_sid: string; url: string; body: string; attempts: number }>(
-          'SELECT id, call_sid, url, body, attempts FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
-        )
-        .all(nowMs, limit);
-      const lease = this.db.prepare<[number, number]>('UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ?');
-      return rows.map((r) => {
+    const held = new Set([...this.claims].filter(([, c]) => c.until > nowMs).map(([id]) => id));
+    const rows = this.db
+      .prepare<[number, number], { id: number; call_sid: string; url: string; body: string; attempts: number }>(
+        'SELECT id, call_sid, url, body, attempts FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
+      )
+      .all(nowMs, limit + held.size);
+    return rows
+      .filter((r) => !held.has(r.id))
+      .slice(0, limit)
+      .map((r) => {
         const claim = randomUUID();
-        lease.run(nowMs + leaseMs, r.id);
-        this.claims.set(r.id, claim);
+        this.claims.set(r.id, { claim, until: nowMs + leaseMs });
         return { id: r.id, callSid: r.call_sid, url: r.url, body: r.body, attempts: r.attempts, claim };
       });
-    })();
   }
 
   async nextDeliveryAt(): Promise<number | null> {
-    const row = this.db.prepare<[], { at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
-    return row?.at ?? null;
+    // A claimed delivery is due again when its lease ends: look past the claimed ones to the first that is not.
+    const rows = this.db
+      .prepare<[number], { id: number; at: number }>('SELECT id, next_attempt_at AS at FROM webhook_outbox WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT ?')
+      .all(this.claims.size + 1);
+    const due = rows.map((r) => Math.max(r.at, this.claims.get(r.id)?.until ?? -Infinity));
+    return due.length === 0 ? null : Math.min(...due);
   }
 
   async markDelivered(item: OutboxItem, nowMs: number): Promise<boolean> {
@@ -219,15 +226,13 @@ class SqliteCallStore implements CallStore {
     return true;
   }
 
-  async releaseDelivery(item: OutboxItem, nowMs: number): Promise<boolean> {
-    if (!this.release(item)) return false;
-    this.db.prepare('UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ? AND next_attempt_at IS NOT NULL').run(nowMs, item.id);
-    return true;
+  async releaseDelivery(item: OutboxItem, _nowMs: number): Promise<boolean> {
+    return this.release(item); // due again at once: its row was never changed
   }
 
   /** Ends this process's claim on the item; false when it no longer holds it. */
   private release(item: OutboxItem): boolean {
-    if (this.claims.get(item.id) !== item.claim) return false;
+    if (this.claims.get(item.id)?.claim !== item.claim) return false;
     this.claims.delete(item.id);
     return true;
   }
