@@ -3,7 +3,8 @@
  * machine (stub children, replay clock), checks it reaches the same states and issues the same commands, and prints
  * the state timeline. Exit code 1 when the replay differs from the recording.
  *
- *   --db <path>          the call database (default CALL_DB_PATH or ./data/calls.db) when given a callSid
+ *   --db <path>          the call database (default CALL_DB_PATH or ./data/calls.db) when given a callSid; with
+ *                        DATABASE_URL set (and no --db) the call is read from that PostgreSQL
  *   --inspect            stream the replay to the Stately inspector (INSPECT_PORT, default 5678), in real time
  *   --speed <N>          with --inspect: N× real time (default 1)
  *   --export <file>      write the call's event log to a file (a regression fixture) and exit
@@ -12,6 +13,7 @@
 import fs from 'node:fs';
 import { createLogger } from '../../lib/logger.js';
 import { formatEventLog, parseEventLog, type EventLog } from '../records/event-log.js';
+import { readPostgresEventLog } from '../records/pg-store.js';
 import { openSqliteStore } from '../records/sqlite-store.js';
 import { buildCallSummary } from '../records/summary.js';
 import { describeEntry, timeline } from '../replay/describe.js';
@@ -21,6 +23,8 @@ import { startInspector, type CallInspector } from '../server/inspector.js';
 interface Args {
   target: string;
   db: string;
+  /** PostgreSQL to read from (DATABASE_URL), unless --db names a file. */
+  databaseUrl: string | undefined;
   inspect: boolean;
   speed: number;
   exportTo: string | undefined;
@@ -28,7 +32,8 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { target: '', db: process.env.CALL_DB_PATH ?? './data/calls.db', inspect: false, speed: 1, exportTo: undefined, tolerance: 250 };
+  const databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
+  const args: Args = { target: '', db: process.env.CALL_DB_PATH ?? './data/calls.db', databaseUrl, inspect: false, speed: 1, exportTo: undefined, tolerance: 250 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     const value = (): string => {
@@ -36,7 +41,10 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--db') args.db = value();
+    if (a === '--db') {
+      args.db = value();
+      args.databaseUrl = undefined;
+    }
     else if (a === '--inspect') args.inspect = true;
     else if (a === '--speed') args.speed = Number(value());
     else if (a === '--export') args.exportTo = value();
@@ -49,22 +57,27 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-function loadLog(args: Args): EventLog {
+async function loadLog(args: Args): Promise<EventLog> {
   if (args.target.endsWith('.json') || fs.existsSync(args.target)) return parseEventLog(JSON.parse(fs.readFileSync(args.target, 'utf8')));
+  if (args.databaseUrl !== undefined) {
+    const log = await readPostgresEventLog(args.databaseUrl, args.target);
+    if (log === undefined) throw new Error(`no call ${args.target} in the database of DATABASE_URL`);
+    return log;
+  }
   if (!fs.existsSync(args.db)) throw new Error(`no call database at ${args.db} (set CALL_DB_PATH or --db)`);
   const store = openSqliteStore(args.db, { readonly: true });
   try {
-    const log = store.getEventLog(args.target);
+    const log = await store.getEventLog(args.target);
     if (log === undefined) throw new Error(`no call ${args.target} in ${args.db}`);
     return log;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const log = loadLog(args);
+  const log = await loadLog(args);
   if (args.exportTo !== undefined) {
     fs.writeFileSync(args.exportTo, formatEventLog(log));
     console.log(`wrote ${log.entries.length} entries of ${log.callSid} to ${args.exportTo}`);

@@ -19,7 +19,7 @@ export const MAX_REPLAY_SPEED = 20;
 export interface ReplayRouteOptions {
   /** The inspector live calls feed (INSPECT=1): its page URL and the sink each call's actor reports to; undefined = not running. */
   inspector: { readonly url: string; readonly inspect: ((event: InspectionEvent) => void) | Observer<InspectionEvent> } | undefined;
-  readEventLog: (callSid: string) => EventLogRead;
+  readEventLog: (callSid: string) => Promise<EventLogRead>;
   log: Logger;
 }
 
@@ -34,13 +34,13 @@ export function replayRoutes(opts: ReplayRouteOptions): ReplayRoutes {
   let closed = false;
   const router = Router();
 
-  router.post('/calls/:callSid/replay', (req, res) => {
+  router.post('/calls/:callSid/replay', async (req, res) => {
     const speed = speedOf(req.body);
     if (speed === null) {
       res.status(400).json({ error: `speed must be a number from 1 to ${MAX_REPLAY_SPEED}` });
       return;
     }
-    const read = opts.readEventLog(String(req.params.callSid));
+    const read = await opts.readEventLog(String(req.params.callSid));
     if (!read.ok) {
       res.status(read.status).json({ error: read.error });
       return;

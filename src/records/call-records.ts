@@ -1,7 +1,8 @@
 /**
- * Call records for the server: the store (opened once, on first start it creates the file), retention pruning at
- * start and daily, a recorder per call, the `GET /calls…` router and the post-call webhook outbox. A store that
- * cannot open is logged and counted, and calls run without records: a call never depends on the database.
+ * Call records for the server: the store (the SQLite file, created on first start; or a shared PostgreSQL with
+ * DATABASE_URL), retention pruning at start and daily, a recorder per call, the `GET /calls…` router and the
+ * post-call webhook outbox. A store that cannot open is logged and counted, and calls run without records; a shared
+ * database that is unreachable keeps the writes in a bounded queue: a call never depends on the database.
  */
 import type { Router } from 'express';
 import { errorMessage, type Logger } from '../../lib/logger.js';
@@ -10,6 +11,7 @@ import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import type { EventLog } from './event-log.js';
 import { CallRecorder } from './recorder.js';
 import { callReadRoutes, callRecordsRouter, readStore, type StoreReadOptions } from './router.js';
+import { openSharedRecords, type SharedRecords } from './pg-records.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CallStore } from './store.js';
 import type { CallSummary } from './summary-types.js';
@@ -27,7 +29,15 @@ export interface RecordsConfig {
   CALL_WEBHOOK_URL?: string | undefined;
   CALL_WEBHOOK_SECRET?: string | undefined;
   CALLS_API_TOKEN?: string | undefined;
+  /** Set: the records live in this PostgreSQL, shared by the instances. */
+  DATABASE_URL?: string | undefined;
+  DATABASE_QUEUE_MB?: number;
+  INSTANCE_ID?: string;
+  INSTANCE_TTL_MS?: number;
 }
+
+/** With a shared database, the outbox also looks this often for deliveries queued by other instances. */
+const SHARED_OUTBOX_POLL_MS = 5000;
 
 export interface CallRecordsOptions {
   config: RecordsConfig;
@@ -55,7 +65,9 @@ export interface CallRecords {
   readonly readRoutes: Router;
   readonly metrics: RecordMetrics;
   /** One call's event log, for a replay started by the server (the console); a failed read is logged and counted. */
-  readEventLog(callSid: string): EventLogRead;
+  readEventLog(callSid: string): Promise<EventLogRead>;
+  /** The shared database (DATABASE_URL) is reachable; null without one (for readiness checks). */
+  sharedDatabaseUp(): boolean | null;
   /** A recorder for a new call; undefined when nothing is kept and no hook wants summaries. */
   startRecording(log: Logger): CallRecorder | undefined;
   /** Stops pruning and the webhook (pending deliveries stay queued for the next start) and closes the store. */
@@ -65,9 +77,43 @@ export interface CallRecords {
 export function startCallRecords(opts: CallRecordsOptions): CallRecords {
   const { config, log } = opts;
   const metrics = createRecordMetrics(opts.metrics.registry);
+  const secret = config.CALL_WEBHOOK_SECRET;
+  const webhookUrl = config.CALL_WEBHOOK_URL !== undefined && secret !== undefined ? config.CALL_WEBHOOK_URL : undefined;
   let store: CallStore | null = null;
+  let shared: SharedRecords | undefined;
   let offReason = 'call records are off (CALL_RECORDS=off)';
-  if (config.CALL_RECORDS) {
+  let outbox: WebhookOutbox | undefined;
+
+  const prune = async (): Promise<void> => {
+    if (store === null || config.CALL_RECORD_RETENTION_DAYS === 0) return;
+    try {
+      const deleted = await store.pruneCalls(Date.now() - config.CALL_RECORD_RETENTION_DAYS * DAY_MS);
+      if (deleted > 0) log.info('old call records deleted', { deleted, retentionDays: config.CALL_RECORD_RETENTION_DAYS });
+    } catch (err) {
+      metrics.storeErrors.inc({ op: 'prune' });
+      log.warn('call record pruning failed', { error: errorMessage(err) });
+    }
+  };
+
+  if (config.CALL_RECORDS && config.DATABASE_URL !== undefined) {
+    shared = openSharedRecords({
+      url: config.DATABASE_URL,
+      instance: config.INSTANCE_ID ?? 'default',
+      ttlMs: config.INSTANCE_TTL_MS ?? 30_000,
+      queueMaxBytes: (config.DATABASE_QUEUE_MB ?? 64) * 1024 * 1024,
+      webhookUrl,
+      log,
+      metrics,
+      // Pruning and the deliveries left pending wait for the migrations.
+      onReady: () => {
+        void prune();
+        outbox?.kick();
+      },
+      kickOutbox: () => outbox?.kick(),
+    });
+    store = shared.store;
+    log.info('call records', { database: redactedUrl(config.DATABASE_URL), instance: config.INSTANCE_ID, retentionDays: config.CALL_RECORD_RETENTION_DAYS, webhook: webhookUrl !== undefined });
+  } else if (config.CALL_RECORDS) {
     try {
       store = openSqliteStore(config.CALL_DB_PATH);
       log.info('call records', { path: config.CALL_DB_PATH, retentionDays: config.CALL_RECORD_RETENTION_DAYS, webhook: config.CALL_WEBHOOK_URL !== undefined });
@@ -76,38 +122,29 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
       offReason = 'the call database could not be opened (see the server log)';
       log.error('call database could not be opened: calls run without records', { path: config.CALL_DB_PATH, error: errorMessage(err) });
     }
+    void prune();
   }
-
-  const prune = (): void => {
-    if (store === null || config.CALL_RECORD_RETENTION_DAYS === 0) return;
-    try {
-      const deleted = store.pruneCalls(Date.now() - config.CALL_RECORD_RETENTION_DAYS * DAY_MS);
-      if (deleted > 0) log.info('old call records deleted', { deleted, retentionDays: config.CALL_RECORD_RETENTION_DAYS });
-    } catch (err) {
-      metrics.storeErrors.inc({ op: 'prune' });
-      log.warn('call record pruning failed', { error: errorMessage(err) });
-    }
-  };
-  prune();
-  const pruneTimer = setInterval(prune, DAY_MS);
+  const pruneTimer = setInterval(() => void prune(), DAY_MS);
   pruneTimer.unref();
 
-  const secret = config.CALL_WEBHOOK_SECRET;
-  const outbox =
-    store !== null && config.CALL_WEBHOOK_URL !== undefined && secret !== undefined
-      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry })
+  outbox =
+    store !== null && webhookUrl !== undefined && secret !== undefined
+      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry, pollMs: shared === undefined ? undefined : SHARED_OUTBOX_POLL_MS })
       : undefined;
-  outbox?.kick(); // deliveries left pending by the previous run
+  if (shared === undefined) outbox?.kick(); // deliveries left pending by the previous run
 
   const reads: StoreReadOptions = { store: () => store, offReason: () => offReason, log, metrics };
   return {
     router: callRecordsRouter({ ...reads, token: config.CALLS_API_TOKEN }),
     readRoutes: callReadRoutes(reads, (_req, _res, next) => next()),
     metrics,
-    readEventLog(callSid) {
-      const read = readStore(reads, (s) => s.getEventLog(callSid), { callSid });
+    async readEventLog(callSid) {
+      const read = await readStore(reads, (s) => s.getEventLog(callSid), { callSid });
       if (!read.ok) return read;
       return read.value === undefined ? { ok: false, status: 404, error: 'no such call' } : { ok: true, log: read.value };
+    },
+    sharedDatabaseUp() {
+      return shared === undefined ? null : shared.store.healthy;
     },
     startRecording(callLog) {
       if (store === null && opts.onCallEnd === undefined) return undefined;
@@ -116,8 +153,9 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
         log: callLog,
         metrics,
         agent: opts.agent ?? null,
+        instance: config.INSTANCE_ID ?? null,
         maxLogBytes: opts.maxLogBytes ?? MAX_EVENT_LOG_BYTES,
-        webhookUrl: outbox === undefined ? undefined : config.CALL_WEBHOOK_URL,
+        webhookUrl: outbox === undefined ? undefined : webhookUrl,
         onWebhookQueued: () => outbox?.kick(),
         onCallEnd: opts.onCallEnd,
       });
@@ -125,10 +163,17 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
     async close() {
       clearInterval(pruneTimer);
       await outbox?.stop();
-      store?.close();
+      if (shared !== undefined) await shared.close();
+      else await store?.close();
       store = null;
       offReason = 'the server is shutting down';
     },
   };
 }
 
+/** The URL without its password (for the log). */
+function redactedUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}

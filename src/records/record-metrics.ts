@@ -37,6 +37,33 @@ export function createRecordMetrics(registry: Registry) {
       help: 'Post-call webhook deliveries waiting in the outbox',
       registers: [registry],
     }),
+    dbUp: new Gauge({
+      name: 'voice_call_record_database_up',
+      help: 'The shared call database (DATABASE_URL) is reachable and migrated (1) or not (0)',
+      registers: [registry],
+    }),
+    dbWriteMs: new Histogram({
+      name: 'voice_call_record_database_write_ms',
+      help: 'Latency of one call-record write to the shared database (one statement), in ms',
+      buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 1000],
+      registers: [registry],
+    }),
+    queueBytes: new Gauge({
+      name: 'voice_call_record_queue_bytes',
+      help: 'Bytes of call-record writes waiting in memory for the shared database',
+      registers: [registry],
+    }),
+    queueDropped: new Counter({
+      name: 'voice_call_record_queue_dropped_total',
+      help: 'Call-record writes dropped: the in-memory queue was full (write, final = the end of a call and its webhook), refused by the database (error), or left at shutdown',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    instanceLost: new Counter({
+      name: 'voice_call_records_instance_lost_total',
+      help: 'Calls of a dead instance marked ended (endReason instance-lost) by this instance',
+      registers: [registry],
+    }),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Records one call. The capture appends entries in memory while the call runs (never per audio frame: audio does
  * not pass through XState); they are written at turn boundaries (`call.started`, every `call.turn`), when a long
- * turn fills the buffer, and at the end. A failed write is logged and counted and its entries retried with the next
+ * turn fills the buffer, and at the end. Writes are asynchronous and run one after another (never two of one call at
+ * once, so the store sees them in order). A failed write is logged and counted and its entries retried with the next
  * write; the call never notices. The event log is bounded per call (`maxLogBytes`); the summary covers the whole
  * call regardless.
  */
@@ -20,6 +21,8 @@ export interface RecorderDeps {
   log: Logger;
   metrics: RecordMetrics;
   agent: string | null;
+  /** INSTANCE_ID, kept in the record (which instance ran the call). */
+  instance?: string | null;
   maxLogBytes: number;
   /** Post-call webhook target: the summary is queued in the outbox with the final write. */
   webhookUrl?: string;
@@ -45,6 +48,8 @@ export class CallRecorder {
   private appendedBytes = 0;
   private summaryBytes = 0;
   private writeFailures = 0;
+  /** The write in progress (and those chained after it). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: RecorderDeps) {
     this.capture = new EventCapture(this.t0, now, () => this.scheduleFlush());
@@ -81,10 +86,12 @@ export class CallRecorder {
       this.deps.log.debug('stream ended before Twilio start: no call record');
       return;
     }
-    if (this.deps.store !== null && this.summaryBytes > 0) {
-      this.deps.metrics.writeMs.observe(this.writeMs);
-      this.deps.metrics.bytes.observe(this.appendedBytes + this.summaryBytes);
-    }
+    void this.writing.then(() => {
+      if (this.deps.store !== null && this.summaryBytes > 0) {
+        this.deps.metrics.writeMs.observe(this.writeMs);
+        this.deps.metrics.bytes.observe(this.appendedBytes + this.summaryBytes);
+      }
+    });
     if (this.truncated) this.deps.metrics.truncatedLogs.inc();
     const hook = this.deps.onCallEnd;
     if (hook !== undefined) {
@@ -102,7 +109,7 @@ export class CallRecorder {
       const start = this.early.find((e) => 'in' in e && e.in.type === 'TRANSPORT.START');
       const callSid = start !== undefined && 'in' in start ? (start.in as { callSid?: unknown }).callSid : undefined;
       if (typeof callSid !== 'string') return undefined;
-      this.builder = new CallSummaryBuilder({ callSid, t0: this.t0, agent: this.deps.agent });
+      this.builder = new CallSummaryBuilder({ callSid, t0: this.t0, agent: this.deps.agent, instance: this.deps.instance ?? null });
       entries = this.early;
       this.early = [];
     }
@@ -127,23 +134,30 @@ export class CallRecorder {
     this.unsaved.push(json);
   }
 
+  /** Queues a write after the one in progress; it sends the entries still unsaved when it runs. */
   private write(store: CallStore, summary: CallSummary, final: boolean): void {
+    this.writing = this.writing.then(() => this.writeNow(store, summary, final));
+  }
+
+  private async writeNow(store: CallStore, summary: CallSummary, final: boolean): Promise<void> {
     const webhookUrl = final ? this.deps.webhookUrl : undefined;
+    const unsaved = this.unsaved;
+    this.unsaved = [];
     const started = performance.now();
     try {
-      const size = store.writeCall({
+      const size = await store.writeCall({
         summary,
-        eventsJson: this.unsaved.length === 0 ? '' : `[${this.unsaved.join(',')}]`,
-        eventCount: this.unsaved.length,
+        eventsJson: unsaved.length === 0 ? '' : `[${unsaved.join(',')}]`,
+        eventCount: unsaved.length,
         input: this.inputSaved ? undefined : this.input,
         webhook: webhookUrl === undefined ? undefined : { url: webhookUrl, body: JSON.stringify(summary) },
       });
       this.appendedBytes += size.appended;
       this.summaryBytes = size.summary;
-      this.unsaved = [];
       this.inputSaved = true;
       if (webhookUrl !== undefined) this.deps.onWebhookQueued?.();
     } catch (err) {
+      this.unsaved = unsaved.concat(this.unsaved); // retried, in order, with the next write
       this.deps.metrics.storeErrors.inc({ op: 'write' });
       // One warning per call (then debug): a broken store must not flood the log at every turn of every call.
       const level = this.writeFailures++ === 0 ? 'warn' : 'debug';

@@ -40,11 +40,11 @@ export type StoreReadOptions = Omit<RecordsRouterOptions, 'token'>;
 export type StoreRead<T> = { ok: true; value: T } | { ok: false; status: 500 | 503; error: string };
 
 /** A read against the store: 503 when there is none, 500 when it fails (logged with `context`, and counted). */
-export function readStore<T>(opts: StoreReadOptions, fn: (store: CallStore) => T, context: Record<string, string> = {}): StoreRead<T> {
+export async function readStore<T>(opts: StoreReadOptions, fn: (store: CallStore) => Promise<T>, context: Record<string, string> = {}): Promise<StoreRead<T>> {
   const store = opts.store();
   if (store === null) return { ok: false, status: 503, error: opts.offReason() };
   try {
-    return { ok: true, value: fn(store) };
+    return { ok: true, value: await fn(store) };
   } catch (err) {
     opts.metrics.storeErrors.inc({ op: 'read' });
     opts.log.warn('call record read failed', { ...context, error: err instanceof Error ? err.message : String(err) });
@@ -57,12 +57,12 @@ export function callReadRoutes(opts: StoreReadOptions, guard: RequestHandler): R
   const router = Router();
 
   /** Runs a read against the store; answers 503 when there is none and 500 (counted) when it fails. */
-  const read = (res: Response, fn: (store: CallStore) => void): void => {
-    const result = readStore(opts, fn);
+  const read = async (res: Response, fn: (store: CallStore) => Promise<void>): Promise<void> => {
+    const result = await readStore(opts, fn);
     if (!result.ok) res.status(result.status).json({ error: result.error });
   };
 
-  router.get('/calls', guard, (req, res) => {
+  router.get('/calls', guard, async (req, res) => {
     const limit = req.query.limit === undefined ? DEFAULT_LIMIT : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       res.status(400).json({ error: `limit must be an integer from 1 to ${MAX_LIMIT}` });
@@ -74,25 +74,25 @@ export function callReadRoutes(opts: StoreReadOptions, guard: RequestHandler): R
       return;
     }
     const search = typeof req.query.search === 'string' ? req.query.search.slice(0, 200) : undefined;
-    read(res, (store) => {
-      const calls = store.listCalls({ limit, before, search });
+    await read(res, async (store) => {
+      const calls = await store.listCalls({ limit, before, search });
       const last = calls.at(-1);
       // Keyset cursor: start time and callSid of the last row (two calls can start in the same millisecond).
       res.json({ calls, next: calls.length === limit && last !== undefined ? `${Date.parse(last.startedAt)}:${last.callSid}` : null });
     });
   });
 
-  router.get('/calls/:callSid', guard, (req, res) => {
-    read(res, (store) => {
-      const call = store.getCall(String(req.params.callSid));
+  router.get('/calls/:callSid', guard, async (req, res) => {
+    await read(res, async (store) => {
+      const call = await store.getCall(String(req.params.callSid));
       if (call === undefined) res.status(404).json({ error: 'no such call' });
       else res.json(call);
     });
   });
 
-  router.get('/calls/:callSid/events', guard, (req, res) => {
-    read(res, (store) => {
-      const events = store.getEventLog(String(req.params.callSid));
+  router.get('/calls/:callSid/events', guard, async (req, res) => {
+    await read(res, async (store) => {
+      const events = await store.getEventLog(String(req.params.callSid));
       if (events === undefined) res.status(404).json({ error: 'no such call' });
       else res.json(events);
     });

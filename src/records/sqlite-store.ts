@@ -1,14 +1,16 @@
 /**
  * The default call store: one SQLite file (better-sqlite3 v12), WAL mode, created on first start. Calls hold their
  * summary as JSON; the event log is kept in chunks (one row per write, a JSON array each) so a write appends and
- * never rewrites; the webhook outbox lives in the same file so a queued delivery survives restarts.
+ * never rewrites; the webhook outbox lives in the same file so a queued delivery survives restarts. The store is
+ * synchronous inside (better-sqlite3); its methods are async only to share the `CallStore` interface.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
-import type { CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
+import type { CallListQuery, CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
@@ -70,6 +72,11 @@ export function openSqliteStore(file: string, opts: { readonly?: boolean } = {})
 }
 
 class SqliteCallStore implements CallStore {
+  /**
+   * Claims of this process, in memory: one process per file, so a claim needs no column, and a delivery in flight
+   * when the process died is due again at once at the next start (as before claims existed).
+   */
+  private readonly claims = new Map<number, { claim: string; until: number }>();
   private readonly upsertCall;
   private readonly insertChunk;
   private readonly enqueue;
@@ -121,11 +128,11 @@ class SqliteCallStore implements CallStore {
     });
   }
 
-  writeCall(write: CallWrite): WriteSize {
+  async writeCall(write: CallWrite): Promise<WriteSize> {
     return this.write(write);
   }
 
-  listCalls(query: { limit: number; before?: { ms: number; callSid?: string }; search?: string }): CallListItem[] {
+  async listCalls(query: CallListQuery): Promise<CallListItem[]> {
     const search = query.search?.trim() ?? '';
     // A search matches the callSid, either number, or any transcript text (LIKE: case-insensitive for ASCII).
     const matching = search === ''
@@ -143,12 +150,12 @@ class SqliteCallStore implements CallStore {
     return rows.map((row) => listItemOf(JSON.parse(row.summary) as CallSummary));
   }
 
-  getCall(callSid: string): CallSummary | undefined {
+  async getCall(callSid: string): Promise<CallSummary | undefined> {
     const row = this.db.prepare<[string], { summary: string }>('SELECT summary FROM calls WHERE call_sid = ?').get(callSid);
     return row === undefined ? undefined : (JSON.parse(row.summary) as CallSummary);
   }
 
-  getEventLog(callSid: string): EventLog | undefined {
+  async getEventLog(callSid: string): Promise<EventLog | undefined> {
     const call = this.db
       .prepare<[string], { started_at: number; input: string | null; truncated: number }>('SELECT started_at, input, truncated FROM calls WHERE call_sid = ?')
       .get(callSid);
@@ -171,7 +178,7 @@ class SqliteCallStore implements CallStore {
     };
   }
 
-  pruneCalls(cutoffMs: number): number {
+  async pruneCalls(cutoffMs: number): Promise<number> {
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM call_events WHERE call_sid IN (SELECT call_sid FROM calls WHERE started_at < ?)').run(cutoffMs);
       this.db.prepare('DELETE FROM webhook_outbox WHERE next_attempt_at IS NULL AND created_at < ?').run(cutoffMs);
@@ -179,39 +186,63 @@ class SqliteCallStore implements CallStore {
     })();
   }
 
-  dueDeliveries(nowMs: number, limit: number, exclude: ReadonlySet<number>): OutboxItem[] {
+  async claimDeliveries(nowMs: number, limit: number, leaseMs: number): Promise<OutboxItem[]> {
+    const held = new Set([...this.claims].filter(([, c]) => c.until > nowMs).map(([id]) => id));
     const rows = this.db
       .prepare<[number, number], { id: number; call_sid: string; url: string; body: string; attempts: number }>(
         'SELECT id, call_sid, url, body, attempts FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?',
       )
-      .all(nowMs, limit + exclude.size);
+      .all(nowMs, limit + held.size);
     return rows
-      .filter((r) => !exclude.has(r.id))
+      .filter((r) => !held.has(r.id))
       .slice(0, limit)
-      .map((r) => ({ id: r.id, callSid: r.call_sid, url: r.url, body: r.body, attempts: r.attempts }));
+      .map((r) => {
+        const claim = randomUUID();
+        this.claims.set(r.id, { claim, until: nowMs + leaseMs });
+        return { id: r.id, callSid: r.call_sid, url: r.url, body: r.body, attempts: r.attempts, claim };
+      });
   }
 
-  nextDeliveryAt(): number | null {
-    const row = this.db.prepare<[], { at: number | null }>('SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
-    return row?.at ?? null;
+  async nextDeliveryAt(): Promise<number | null> {
+    // A claimed delivery is due again when its lease ends: look past the claimed ones to the first that is not.
+    const rows = this.db
+      .prepare<[number], { id: number; at: number }>('SELECT id, next_attempt_at AS at FROM webhook_outbox WHERE next_attempt_at IS NOT NULL ORDER BY next_attempt_at LIMIT ?')
+      .all(this.claims.size + 1);
+    const due = rows.map((r) => Math.max(r.at, this.claims.get(r.id)?.until ?? -Infinity));
+    return due.length === 0 ? null : Math.min(...due);
   }
 
-  markDelivered(id: number, nowMs: number): void {
+  async markDelivered(item: OutboxItem, nowMs: number): Promise<boolean> {
+    if (!this.release(item)) return false;
     this.db
       .prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?, last_error = NULL WHERE id = ?')
-      .run(nowMs, id);
+      .run(nowMs, item.id);
+    return true;
   }
 
-  markAttemptFailed(id: number, error: string, nextAttemptAt: number | null): void {
-    this.db.prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?').run(nextAttemptAt, error, id);
+  async markAttemptFailed(item: OutboxItem, error: string, nextAttemptAt: number | null): Promise<boolean> {
+    if (!this.release(item)) return false;
+    this.db.prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?').run(nextAttemptAt, error, item.id);
+    return true;
   }
 
-  pendingDeliveries(): number {
+  async releaseDelivery(item: OutboxItem, _nowMs: number): Promise<boolean> {
+    return this.release(item); // due again at once: its row was never changed
+  }
+
+  /** Ends this process's claim on the item; false when it no longer holds it. */
+  private release(item: OutboxItem): boolean {
+    if (this.claims.get(item.id)?.claim !== item.claim) return false;
+    this.claims.delete(item.id);
+    return true;
+  }
+
+  async pendingDeliveries(): Promise<number> {
     const row = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
     return row?.n ?? 0;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Where call records live. One small interface so a server database can be added later without touching the call
- * code; `sqlite-store.ts` is the default (embedded, one file). Every method is synchronous and may throw: the
- * recorder and the webhook outbox catch, log and count.
+ * Where call records live. One interface, two stores: `sqlite-store.ts` (the default: embedded, one file) and
+ * `pg-store.ts` (DATABASE_URL: a PostgreSQL shared by every instance). Every method is asynchronous and may reject:
+ * the recorder and the webhook outbox catch, log and count.
  */
 import type { EventLog } from './event-log.js';
 import type { CallListItem, CallSummary } from './summary-types.js';
@@ -23,36 +23,51 @@ export interface WriteSize {
   appended: number;
 }
 
+export interface CallListQuery {
+  limit: number;
+  /** Keyset cursor: calls started earlier, or at `ms` with a smaller callSid. */
+  before?: { ms: number; callSid?: string };
+  /** Only calls whose callSid, number (from/to) or transcript contains it (case-insensitive, wildcards literal). */
+  search?: string;
+}
+
+/** One post-call webhook delivery, claimed by this process until it marks the outcome (or the claim's lease ends). */
 export interface OutboxItem {
   id: number;
   callSid: string;
   url: string;
   body: string;
   attempts: number;
+  /** Proof of the claim: an outcome is recorded only while the claim is still this one (not taken over after its lease). */
+  claim: string;
 }
 
-export interface CallStore {
-  /** Creates or updates the call's record and appends its new events (one transaction). */
-  writeCall(write: CallWrite): WriteSize;
-  /**
-   * Newest first; `before` = a keyset cursor (calls started earlier, or at `ms` with a smaller callSid); `search` =
-   * only calls whose callSid, number (from/to) or transcript contains it.
-   */
-  listCalls(query: { limit: number; before?: { ms: number; callSid?: string }; search?: string }): CallListItem[];
-  getCall(callSid: string): CallSummary | undefined;
-  getEventLog(callSid: string): EventLog | undefined;
-  /** Deletes calls started before `cutoffMs` (epoch) with their events; returns how many. */
-  pruneCalls(cutoffMs: number): number;
-
-  // ── the post-call webhook outbox ──
-  /** Deliveries due at `nowMs`, oldest first, skipping `exclude` (those in flight). */
-  dueDeliveries(nowMs: number, limit: number, exclude: ReadonlySet<number>): OutboxItem[];
-  /** The earliest `next_attempt_at` of pending deliveries (epoch ms), or null. */
-  nextDeliveryAt(): number | null;
-  markDelivered(id: number, nowMs: number): void;
+/**
+ * The post-call webhook outbox. A claimed delivery is invisible to other claimers until `leaseMs` has passed: a
+ * process that dies mid-delivery leaves it to the next claimer after the lease. Marks return false when the claim
+ * was lost (the lease ran out and someone else took the delivery): the outcome is then theirs to record.
+ */
+export interface OutboxStore {
+  /** Up to `limit` deliveries due at `nowMs`, oldest first, each claimed until `nowMs + leaseMs`. */
+  claimDeliveries(nowMs: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
+  /** The earliest `next_attempt_at` of pending deliveries, claimed or not (epoch ms), or null. */
+  nextDeliveryAt(): Promise<number | null>;
+  markDelivered(item: OutboxItem, nowMs: number): Promise<boolean>;
   /** `nextAttemptAt` null = give up (kept with its last error, no longer pending). */
-  markAttemptFailed(id: number, error: string, nextAttemptAt: number | null): void;
-  pendingDeliveries(): number;
+  markAttemptFailed(item: OutboxItem, error: string, nextAttemptAt: number | null): Promise<boolean>;
+  /** Gives a claimed delivery back unattempted (shutting down mid-delivery): due again at `nowMs`. */
+  releaseDelivery(item: OutboxItem, nowMs: number): Promise<boolean>;
+  pendingDeliveries(): Promise<number>;
+}
 
-  close(): void;
+export interface CallStore extends OutboxStore {
+  /** Creates or updates the call's record and appends its new events (one transaction). */
+  writeCall(write: CallWrite): Promise<WriteSize>;
+  /** Newest first (started_at, then callSid, descending). */
+  listCalls(query: CallListQuery): Promise<CallListItem[]>;
+  getCall(callSid: string): Promise<CallSummary | undefined>;
+  getEventLog(callSid: string): Promise<EventLog | undefined>;
+  /** Deletes calls started before `cutoffMs` (epoch) with their events; returns how many. */
+  pruneCalls(cutoffMs: number): Promise<number>;
+  close(): Promise<void>;
 }

@@ -18,6 +18,8 @@ export interface CallSummary {
   customParameters: Record<string, string>;
   /** The agent that ran the call (set by the server; null without one). */
   agent: string | null;
+  /** The server instance that ran the call (INSTANCE_ID); null when rebuilt from an exported log. */
+  instance: string | null;
   status: 'in-progress' | 'ended';
   /** The media stream was accepted. */
   startedAt: string;

@@ -27,6 +27,7 @@ export interface SummaryOptions {
   /** Epoch ms of the log's start (the media stream accepted). */
   t0: number;
   agent?: string | null;
+  instance?: string | null;
 }
 
 export class CallSummaryBuilder {
@@ -56,6 +57,7 @@ export class CallSummaryBuilder {
       to: '',
       customParameters: {},
       agent: opts.agent ?? null,
+      instance: opts.instance ?? null,
       status: 'in-progress',
       startedAt: iso(opts.t0),
       answeredAt: null,

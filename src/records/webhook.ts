@@ -4,11 +4,15 @@
  * "<t>.<body>">`. Retries with exponential backoff on 5xx, 408, 429, timeouts and refused connections; a restart
  * resumes the pending deliveries. A delivery is marked done as soon as the receiver answers 2xx, so each success is
  * sent once (a crash between that answer and the mark can repeat it: receivers dedupe on `X-Call-Sid`).
+ *
+ * Deliveries are claimed from the store with a lease (`OutboxStore`): with a shared database each is attempted by one
+ * instance at a time, and one that a dead instance had claimed is taken by another when the lease ends. With a shared
+ * database the outbox also looks for due deliveries every `pollMs` (queued by another instance, or left by a dead one).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
 import type { RecordMetrics } from './record-metrics.js';
-import type { CallStore, OutboxItem } from './store.js';
+import type { OutboxItem, OutboxStore } from './store.js';
 
 export interface RetryPolicy {
   /** Wait before the 2nd attempt; doubles per attempt up to `maxMs`. */
@@ -47,11 +51,17 @@ export interface OutboxOptions {
   retry?: RetryPolicy;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /** Look for due deliveries at least this often (a shared database: others queue too); undefined = only when told. */
+  pollMs?: number;
 }
+
+/** A claim outlives one attempt by this margin, so a live instance always records its outcome before the lease ends. */
+const LEASE_MARGIN_MS = 30_000;
 
 export class WebhookOutbox {
   private readonly retry: RetryPolicy;
   private readonly concurrency: number;
+  private readonly leaseMs: number;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -60,11 +70,12 @@ export class WebhookOutbox {
   private stopped = false;
 
   constructor(
-    private readonly store: CallStore,
+    private readonly store: OutboxStore,
     private readonly opts: OutboxOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
     this.concurrency = opts.concurrency ?? 4;
+    this.leaseMs = this.retry.timeoutMs + LEASE_MARGIN_MS;
   }
 
   /** Something was queued, or it is time to look: deliver what is due. */
@@ -77,7 +88,7 @@ export class WebhookOutbox {
     void this.pump();
   }
 
-  /** Aborts deliveries in flight (they stay pending for the next start) and stops the timer. */
+  /** Aborts deliveries in flight (given back to the outbox, due at once for the next start or instance) and stops the timer. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -90,8 +101,10 @@ export class WebhookOutbox {
     try {
       do {
         this.again = false;
-        const due = this.store.dueDeliveries(Date.now(), this.concurrency - this.inFlight.size, new Set(this.inFlight.keys()));
-        for (const item of due) {
+        const free = this.concurrency - this.inFlight.size;
+        if (free <= 0) break; // a finishing delivery kicks again
+        const claimed = await this.store.claimDeliveries(Date.now(), free, this.leaseMs);
+        for (const item of claimed) {
           const delivery = this.deliver(item)
             .catch((err: unknown) => {
               this.opts.metrics.storeErrors.inc({ op: 'webhook' });
@@ -103,9 +116,10 @@ export class WebhookOutbox {
             });
           this.inFlight.set(item.id, delivery);
         }
+        if (claimed.length === free) this.again = true; // more may be due
       } while (this.again && !this.stopped);
-      this.opts.metrics.webhookPending.set(this.store.pendingDeliveries());
-      this.scheduleNext();
+      this.opts.metrics.webhookPending.set(await this.store.pendingDeliveries());
+      await this.scheduleNext();
     } catch (err) {
       this.opts.metrics.storeErrors.inc({ op: 'webhook' });
       this.opts.log.warn('webhook outbox unavailable; retrying in 5 s', { error: err instanceof Error ? err.message : String(err) });
@@ -115,10 +129,11 @@ export class WebhookOutbox {
     }
   }
 
-  private scheduleNext(): void {
+  private async scheduleNext(): Promise<void> {
     if (this.inFlight.size >= this.concurrency) return; // a finishing delivery kicks again
-    const next = this.store.nextDeliveryAt();
-    if (next !== null) this.wakeIn(next - Date.now());
+    const next = await this.store.nextDeliveryAt();
+    const wait = next === null ? this.opts.pollMs : Math.min(next - Date.now(), this.opts.pollMs ?? Infinity);
+    if (wait !== undefined) this.wakeIn(wait);
   }
 
   private wakeIn(ms: number): void {
@@ -149,7 +164,7 @@ export class WebhookOutbox {
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
-        this.store.markDelivered(item.id, Date.now());
+        if (!(await this.store.markDelivered(item, Date.now()))) this.lostClaim(item);
         metrics.webhookDeliveries.inc({ outcome: 'delivered' });
         log.info('call webhook delivered', { callSid: item.callSid, attempt, status: res.status });
         return;
@@ -157,14 +172,23 @@ export class WebhookOutbox {
       failure = `HTTP ${res.status}`;
       retryable = res.status >= 500 || res.status === 408 || res.status === 429;
     } catch (err) {
-      if (this.stopped) return; // shutting down: still pending, delivered after the next start
+      if (this.stopped) {
+        // Shutting down: given back, due at once for another instance or the next start.
+        await this.store.releaseDelivery(item, Date.now());
+        return;
+      }
       failure = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
     }
     const giveUp = !retryable || attempt >= this.retry.maxAttempts;
     const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1)) * (0.9 + Math.random() * 0.2);
-    this.store.markAttemptFailed(item.id, failure, giveUp ? null : Date.now() + delay);
+    if (!(await this.store.markAttemptFailed(item, failure, giveUp ? null : Date.now() + delay))) this.lostClaim(item);
     metrics.webhookDeliveries.inc({ outcome: giveUp ? 'gave-up' : 'retry' });
     if (giveUp) log.warn('call webhook gave up', { callSid: item.callSid, attempt, error: failure });
     else log.info('call webhook failed; will retry', { callSid: item.callSid, attempt, error: failure, retryInMs: Math.round(delay) });
+  }
+
+  /** The lease ran out before the outcome was recorded (a stalled process): the delivery was claimed again elsewhere. */
+  private lostClaim(item: OutboxItem): void {
+    this.opts.log.warn('webhook outbox claim lost before the outcome was recorded; another claimer owns the delivery', { callSid: item.callSid });
   }
 }

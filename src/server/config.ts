@@ -3,6 +3,7 @@
  * With no Deepgram key and no LLM key the server runs fully offline on the built-in simulators.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
 import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
@@ -117,6 +118,17 @@ const schema = z.object({
   /** Post-call webhook (the summary, signed with CALL_WEBHOOK_SECRET). Kept as given: no trailing-slash trimming. */
   CALL_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   CALL_WEBHOOK_SECRET: optionalString,
+  /** PostgreSQL for the call records and the webhook outbox, shared by every instance; unset = the SQLite file. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Record writes waiting in memory while the database is unreachable, at most this many MiB (then dropped, counted). */
+  DATABASE_QUEUE_MB: int(1, 4096).default(64),
+  /** This process among the instances: on every record and log line; must be unique among running instances. */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.:@-]{1,100}$/, 'must be 1–100 letters, digits or . _ - : @')
+    .default(`${os.hostname()}-${process.pid}`),
+  /** An instance whose heartbeat is this old is dead: another ends its calls' records (instance-lost). */
+  INSTANCE_TTL_MS: int(1000, 3600000).default(30000),
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
@@ -158,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const value = env[variable];
-    const shown = /KEY|TOKEN|SECRET/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    const shown = /KEY|TOKEN|SECRET|DATABASE_URL/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;

@@ -20,7 +20,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe('a read-only call database', () => {
   it('calls still complete; the write failure is logged once per call and counted', async () => {
     const db = path.join(dir, 'calls.db');
-    openSqliteStore(db).close(); // created by an earlier run
+    await openSqliteStore(db).close(); // created by an earlier run
     fs.chmodSync(db, 0o444);
     const asRoot = process.getuid?.() === 0;
     if (asRoot && !fs.existsSync(SETPRIV)) throw new Error(`${SETPRIV} is missing (apt-get install util-linux): root needs it to drop its capabilities`);

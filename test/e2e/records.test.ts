@@ -184,9 +184,9 @@ describe('call records', () => {
     const store = openSqliteStore(file);
     const old = Date.now() - 3 * 86_400_000;
     for (const [sid, startedAt] of [['CAold', old], ['CAnew', Date.now()]] as const) {
-      store.writeCall({ summary: { ...emptySummary(sid), startedAt: new Date(startedAt).toISOString() }, eventsJson: '[{"t":0,"state":"connecting"}]', eventCount: 1 });
+      await store.writeCall({ summary: { ...emptySummary(sid), startedAt: new Date(startedAt).toISOString() }, eventsJson: '[{"t":0,"state":"connecting"}]', eventCount: 1 });
     }
-    store.close();
+    await store.close();
     stack = await startStack({ env: env('prune.db', { CALL_RECORD_RETENTION_DAYS: '2' }) });
     expect((await api(stack, '/calls/CAold')).status).toBe(404);
     expect((await api(stack, '/calls/CAnew')).status).toBe(200);
@@ -211,6 +211,7 @@ function emptySummary(callSid: string): CallSummary {
     to: '',
     customParameters: {},
     agent: null,
+    instance: null,
     status: 'ended',
     startedAt: new Date().toISOString(),
     answeredAt: null,

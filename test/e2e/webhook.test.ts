@@ -106,8 +106,8 @@ describe('post-call webhook', () => {
     stack = undefined;
     expect(performance.now() - closing).toBeLessThan(2000);
     const store = openSqliteStore(path.join(dir, db), { readonly: true });
-    expect(store.pendingDeliveries()).toBe(1);
-    store.close();
+    expect(await store.pendingDeliveries()).toBe(1);
+    await store.close();
 
     stack = await startWith(db, receiver.url);
     await eventually(() => receiver?.received.length === 2, 'delivered after the restart');

@@ -71,6 +71,26 @@ describe('config', () => {
     expect(loadConfig({ ...full, LLM_PROVIDER: 'anthropic', ANTHROPIC_API_KEY: 'k', OPENAI_API_KEY: 'k2' }).offline).toBe(false);
   });
 
+  it('shared records: DATABASE_URL must be postgres:// (never echoed: it may hold a password); INSTANCE_ID defaults to hostname-pid', () => {
+    expect(loadConfig({}).DATABASE_URL).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/calls' }).DATABASE_URL).toBe('postgres://u:p@db:5432/calls');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/calls' }).DATABASE_URL).toBe('postgresql://db/calls');
+    let err: unknown;
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://u:hunter2@db/calls' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String(err)).toMatch(/DATABASE_URL/);
+    expect(String(err)).not.toContain('hunter2');
+    expect(loadConfig({}).INSTANCE_ID).toMatch(new RegExp(`-${process.pid}$`));
+    expect(loadConfig({ INSTANCE_ID: 'pod-a1' }).INSTANCE_ID).toBe('pod-a1');
+    expect(() => loadConfig({ INSTANCE_ID: 'has space' })).toThrow(/INSTANCE_ID/);
+    expect(loadConfig({}).INSTANCE_TTL_MS).toBe(30000);
+    expect(loadConfig({}).DATABASE_QUEUE_MB).toBe(64);
+  });
+
   it('parses lists and booleans', () => {
     const c = loadConfig({ FILLER_WORDS: 'Mm, uh-huh ,', GREETING_INTERRUPTIBLE: 'false', INSPECT: '1' });
     expect(c.FILLER_WORDS).toEqual(['mm', 'uh-huh']);

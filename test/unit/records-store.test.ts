@@ -16,97 +16,32 @@ import { silentLogger } from '../../lib/logger.js';
 import { createRecordMetrics } from '../../src/records/record-metrics.js';
 import { CallRecorder } from '../../src/records/recorder.js';
 import { openSqliteStore } from '../../src/records/sqlite-store.js';
-import type { CallStore } from '../../src/records/store.js';
+import type { CallStore, CallWrite } from '../../src/records/store.js';
 import type { CallSummary } from '../../src/records/summary-types.js';
 import { signWebhook, verifyWebhookSignature } from '../../src/records/webhook.js';
+import { storeContract, summary } from '../support/store-contract.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'records-unit-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function summary(callSid: string, startedAt: number, status: CallSummary['status'] = 'ended'): CallSummary {
-  return {
-    version: 1, callSid, streamSid: null, accountSid: null, direction: '', from: '', to: '', customParameters: {}, agent: null,
-    status, startedAt: new Date(startedAt).toISOString(), answeredAt: null, endedAt: null, durationMs: null, endReason: null,
-    answeredBy: null, conversation: [], turns: [], bargeIns: [], errors: [], eventLog: { entries: 0, truncated: false },
-  };
-}
+let files = 0;
+storeContract('SQLite', async () => openSqliteStore(path.join(dir, `contract-${++files}.db`)));
 
 describe('SQLite call store', () => {
-  it('creates its directory and file in WAL mode, appends event chunks, pages with a keyset cursor, prunes', () => {
+  it('creates its directory and file in WAL mode; pruning deletes the events too; read-only needs the file', async () => {
     const file = path.join(dir, 'nested', 'data', 'calls.db');
     const store = openSqliteStore(file);
     expect(fs.existsSync(file)).toBe(true);
     const t = 1_800_000_000_000;
-    store.writeCall({ summary: summary('CA1', t, 'in-progress'), eventsJson: '[{"t":0,"state":"connecting"}]', eventCount: 1, input: { options: { x: 1 } } });
-    store.writeCall({ summary: summary('CA1', t), eventsJson: '[{"t":1,"state":"greeting"},{"t":2,"stop":"llm"}]', eventCount: 2 });
-    store.writeCall({ summary: summary('CA1', t), eventsJson: '', eventCount: 0 });
-    const log = store.getEventLog('CA1');
-    expect(log).toMatchObject({ callSid: 'CA1', t0: t, input: { options: { x: 1 } }, truncated: false });
-    expect(log?.entries).toEqual([{ t: 0, state: 'connecting' }, { t: 1, state: 'greeting' }, { t: 2, stop: 'llm' }]);
-    expect(store.getCall('CA1')?.status).toBe('ended');
-    expect(store.getCall('CA9')).toBeUndefined();
-
-    // Two calls in the same millisecond: the cursor carries the callSid so paging neither skips nor repeats.
-    store.writeCall({ summary: summary('CA2', t + 5), eventsJson: '', eventCount: 0 });
-    store.writeCall({ summary: summary('CA3', t + 5), eventsJson: '', eventCount: 0 });
-    const first = store.listCalls({ limit: 2 });
-    expect(first.map((c) => c.callSid)).toEqual(['CA3', 'CA2']);
-    const rest = store.listCalls({ limit: 2, before: { ms: t + 5, callSid: 'CA2' } });
-    expect(rest.map((c) => c.callSid)).toEqual(['CA1']);
-
-    expect(store.pruneCalls(t + 1)).toBe(1);
-    expect(store.getEventLog('CA1')).toBeUndefined();
-    store.close();
+    await store.writeCall({ summary: summary('CA1', t), eventsJson: '[{"t":1,"state":"greeting"}]', eventCount: 1 });
+    expect(await store.pruneCalls(t + 1)).toBe(1);
+    await store.close();
     const raw = new Database(file, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(raw.prepare('SELECT COUNT(*) AS n FROM call_events').get()).toEqual({ n: 0 });
     raw.close();
     expect(() => openSqliteStore(path.join(dir, 'absent.db'), { readonly: true })).toThrow();
     expect(fs.existsSync(path.join(dir, 'absent.db'))).toBe(false);
-  });
-
-  it('searches by callSid, number or transcript text (LIKE wildcards taken literally), with the cursor', () => {
-    const store = openSqliteStore(path.join(dir, 'search.db'));
-    const t = 1_800_000_000_000;
-    const withTalk = (sid: string, at: number, from: string, said: string, heard: string): CallSummary => ({
-      ...summary(sid, at),
-      from,
-      to: '+15557654321',
-      conversation: [
-        { kind: 'caller', turn: 1, text: said, atMs: 10 },
-        { kind: 'agent', source: 'reply', turn: 1, heard, generated: heard, interrupted: false, atMs: 20 },
-      ],
-    });
-    store.writeCall({ summary: withTalk('CAaaa', t, '+15550001111', 'Where is my order 4271?', 'A pasta maker, 100% on time.'), eventsJson: '', eventCount: 0 });
-    store.writeCall({ summary: withTalk('CAbbb', t + 1, '+15550002222', 'What are your hours?', 'Eight to eight.'), eventsJson: '', eventCount: 0 });
-    const sids = (search: string, before?: { ms: number }) => store.listCalls({ limit: 10, search, ...(before ? { before } : {}) }).map((c) => c.callSid);
-    expect(sids('')).toEqual(['CAbbb', 'CAaaa']);
-    expect(sids('CAaa')).toEqual(['CAaaa']);
-    expect(sids('0002222')).toEqual(['CAbbb']);
-    expect(sids('7654321')).toEqual(['CAbbb', 'CAaaa']);
-    expect(sids('ORDER 4271')).toEqual(['CAaaa']);
-    expect(sids('pasta')).toEqual(['CAaaa']);
-    expect(sids('100%')).toEqual(['CAaaa']);
-    expect(sids('1%0')).toEqual([]);
-    expect(sids('caller')).toEqual([]); // a JSON key, not something said
-    expect(sids('7654321', { ms: t + 1 })).toEqual(['CAaaa']);
-    store.close();
-  });
-
-  it('keeps the webhook outbox: due, in flight excluded, retried later, delivered once', () => {
-    const store = openSqliteStore(path.join(dir, 'outbox.db'));
-    store.writeCall({ summary: summary('CA1', Date.now()), eventsJson: '', eventCount: 0, webhook: { url: 'http://x/hook', body: '{"a":1}' } });
-    const [item] = store.dueDeliveries(Date.now(), 4, new Set());
-    expect(item).toMatchObject({ callSid: 'CA1', url: 'http://x/hook', body: '{"a":1}', attempts: 0 });
-    expect(store.dueDeliveries(Date.now(), 4, new Set([item?.id ?? 0]))).toEqual([]);
-    store.markAttemptFailed(item?.id ?? 0, 'HTTP 503', Date.now() + 60_000);
-    expect(store.dueDeliveries(Date.now(), 4, new Set())).toEqual([]);
-    expect(store.nextDeliveryAt()).toBeGreaterThan(Date.now());
-    expect(store.dueDeliveries(Date.now() + 61_000, 4, new Set())[0]?.attempts).toBe(1);
-    store.markDelivered(item?.id ?? 0, Date.now());
-    expect(store.pendingDeliveries()).toBe(0);
-    expect(store.nextDeliveryAt()).toBeNull();
-    store.close();
   });
 
   it('refuses a corrupt file with an error (the server then runs without records)', () => {
@@ -165,22 +100,22 @@ describe('call recorder', () => {
     await tick(); // the configure child (the agent's onCallStart) answers
     send({ type: 'TRANSPORT.MARK', name: 'greeting', played: true });
     await tick();
-    expect(store.getCall('CArec')?.status).toBe('in-progress'); // written at call.started
+    expect((await store.getCall('CArec'))?.status).toBe('in-progress'); // written at call.started
     playTurn(send, 'hello there');
     await tick();
-    expect(store.getCall('CArec')?.turns).toHaveLength(1); // written at call.turn
+    expect((await store.getCall('CArec'))?.turns).toHaveLength(1); // written at call.turn
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
     await tick();
-    const record = store.getCall('CArec');
+    const record = await store.getCall('CArec');
     expect(record).toMatchObject({ status: 'ended', endReason: 'transport-stop', agent: 'test-agent', from: '+1555' });
     expect(ended).toEqual(record);
-    const log = store.getEventLog('CArec');
+    const log = await store.getEventLog('CArec');
     expect(log?.input).toEqual({ options: defaultCallOptions });
     expect(log?.entries.filter((e) => 'in' in e).map((e) => ('in' in e ? e.in.type : ''))).toEqual([
       'TRANSPORT.START', 'xstate.done.actor.configure', 'TRANSPORT.MARK', 'STT.FINAL', 'LLM.TEXT', 'LLM.DONE', 'TRANSPORT.MARK', 'TRANSPORT.STOP',
     ]);
     expect(log?.entries.length).toBe(record?.eventLog.entries);
-    store.close();
+    await store.close();
   });
 
   it('bounds the stored log per call but summarises the whole call', async () => {
@@ -192,39 +127,37 @@ describe('call recorder', () => {
     playTurn(send, 'a long question');
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
     await tick();
-    const log = store.getEventLog('CAbig');
+    const log = await store.getEventLog('CAbig');
     expect(log?.truncated).toBe(true);
     expect(JSON.stringify(log?.entries).length).toBeLessThanOrEqual(2000);
-    const record = store.getCall('CAbig');
+    const record = await store.getCall('CAbig');
     expect(record?.turns.map((t) => t.userText)).toEqual(['a long question']);
     expect(record?.eventLog).toEqual({ entries: expect.any(Number) as number, truncated: true });
     expect((await metrics.truncatedLogs.get()).values[0]?.value).toBe(1);
-    store.close();
+    await store.close();
   });
 
   it('a failed write is counted and its events go out with the next write', async () => {
     const real = openSqliteStore(path.join(dir, 'flaky.db'));
     let failNext = true;
-    const flaky: CallStore = {
-      ...real,
-      writeCall: (w) => {
+    // The real store, whose first write fails as a full disk would.
+    const flaky: CallStore = Object.assign(Object.create(real) as CallStore, {
+      writeCall: async (w: CallWrite) => {
         if (failNext) {
           failNext = false;
           throw new Error('SQLITE_FULL: database or disk is full');
         }
         return real.writeCall(w);
       },
-      getEventLog: (sid) => real.getEventLog(sid),
-      getCall: (sid) => real.getCall(sid),
-    };
+    });
     const { send, metrics } = recordedCall(flaky);
     send({ type: 'TRANSPORT.START', streamSid: 'MZ3', callSid: 'CAflaky', accountSid: 'AC1', customParameters: {} });
     await tick(); // this write fails
-    expect(real.getCall('CAflaky')).toBeUndefined();
+    expect(await real.getCall('CAflaky')).toBeUndefined();
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
     await tick();
-    expect(real.getEventLog('CAflaky')?.entries.some((e) => 'in' in e && e.in.type === 'TRANSPORT.START')).toBe(true);
+    expect((await real.getEventLog('CAflaky'))?.entries.some((e) => 'in' in e && e.in.type === 'TRANSPORT.START')).toBe(true);
     expect((await metrics.storeErrors.get()).values).toEqual([expect.objectContaining({ labels: { op: 'write' }, value: 1 })]);
-    real.close();
+    await real.close();
   });
 });
