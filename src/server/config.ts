@@ -117,6 +117,8 @@ const schema = z.object({
   CALL_WEBHOOK_SECRET: optionalString,
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
+  /** Interface of the inspector's bridge (page + relay; live transcripts): loopback unless you mean otherwise. */
+  INSPECT_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   NODE_ENV: z.string().optional(),
