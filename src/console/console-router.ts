@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
-import { SlidingWindowLimit } from './sliding-window.js';
+import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 
 /** Everything the page loads comes from this server; nothing is sent to a third party. */
 const CSP = [
@@ -29,6 +29,8 @@ const CSP = [
 export interface ConsoleOptions {
   /** CONSOLE_PASSWORD, else CALLS_API_TOKEN; undefined = the console is off. */
   password: string | undefined;
+  /** Failed logins (shared with the calls API's bearer check when CALLS_API_TOKEN is the password). */
+  loginThrottle: FailedAuthThrottle;
   /** Mounted under `/console/api`, after the session check (`res.locals.consoleSession` is set). */
   apiRoutes: readonly Router[];
   log: Logger;
@@ -54,8 +56,8 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   const password = opts.password;
   const now = opts.now ?? Date.now;
   const signer = new SessionSigner(password, opts.sessionTtlMs);
-  // 5 failed logins a minute per address, then 429 until the oldest leaves the minute.
-  const throttle = new SlidingWindowLimit(5, 60_000);
+  // 5 failed logins a minute per address, then 429 until the oldest leaves the minute (and see FailedAuthThrottle).
+  const throttle = opts.loginThrottle;
   const logThrottle = new LogThrottle();
   const router = Router();
 
@@ -65,22 +67,23 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   });
 
   router.post('/login', (req: Request, res: Response) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
-    const waitMs = throttle.retryAfterMs(address, now());
-    if (waitMs > 0) {
-      logThrottle.warn(opts.log, 'console:login-throttled', 'console login refused: too many failed attempts', { remote: address });
-      res.status(429).set('Retry-After', String(Math.ceil(waitMs / 1000))).json({ error: 'too many failed logins; try again in a minute' });
+    // The client's address: behind a proxy only with TRUST_PROXY (else every client is the proxy).
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const verdict = throttle.check(address, now());
+    if (verdict.refused) {
+      logThrottle.warn(opts.log, `console:login-throttled-${verdict.by}`, 'console login refused: too many failed attempts', { remote: address, by: verdict.by });
+      res.status(429).set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000))).json({ error: 'too many failed logins; try again in a minute' });
       return;
     }
     const body: unknown = req.body;
     const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).password : undefined;
     if (!passwordMatches(given, password)) {
-      throttle.record(address, now());
+      throttle.failed(address, now());
       logThrottle.warn(opts.log, 'console:login-failed', 'console login failed: wrong password', { remote: address });
       res.status(401).json({ error: 'wrong password' });
       return;
     }
-    throttle.forget(address); // a correct password clears the address's failures
+    throttle.succeeded(address); // a correct password clears the address's failures
     const session = signer.issue(now());
     res.cookie(SESSION_COOKIE, session.value, {
       httpOnly: true,

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { StreamTokens } from '../twilio/stream-token.js';
 import { STREAM_TOKEN_PARAMETER } from '../twilio/stream-token.js';
-import { SlidingWindowLimit } from './sliding-window.js';
+import { SlidingWindowLimit } from '../../lib/sliding-window.js';
 
 /** The WebSocket subprotocol prefix that carries a ticket (the server echoes the whole subprotocol). */
 export const TICKET_PROTOCOL_PREFIX = 'console-ticket.';

@@ -8,7 +8,7 @@ import { captureLogger, eventually, startStack, type E2eStack, type LogLine as L
 import { TICKET_PROTOCOL_PREFIX, TICKETS_PER_MINUTE } from '../../src/console/softphone.js';
 import { consoleCookie, grant, requestGrant, startFrame, ticketSocket } from './softphone-helpers.js';
 
-const PASSWORD = 'softphone-access-password';
+const PASSWORD = 'softphone-access-password-32-chars';
 
 async function metric(stack: E2eStack, name: string, reason: string): Promise<number> {
   const text = await (await fetch(`${stack.server.localUrl}/metrics`)).text();

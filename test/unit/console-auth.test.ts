@@ -1,7 +1,7 @@
 /** Console sessions (signed cookies) and the failed-login throttle. */
 import { describe, expect, it } from 'vitest';
 import { cookieValue, passwordMatches, SESSION_TTL_MS, SessionSigner } from '../../src/console/auth.js';
-import { SlidingWindowLimit } from '../../src/console/sliding-window.js';
+import { SlidingWindowLimit } from '../../lib/sliding-window.js';
 
 describe('SessionSigner', () => {
   const t = 1_800_000_000_000;
