@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
+import { InMemorySessionKeys, type ConsoleSessionKeys } from './session-keys.js';
 import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 
 /** Everything the page loads comes from this server; nothing is sent to a third party. */
@@ -40,6 +41,8 @@ export interface ConsoleOptions {
   assetsDir?: string;
   now?: () => number;
   sessionTtlMs?: number;
+  /** The sessions' server key and revocation generation (default: this process's memory). */
+  sessionKeys?: ConsoleSessionKeys;
 }
 
 export interface ConsoleMount {
@@ -55,7 +58,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   if (opts.password === undefined) return undefined;
   const password = opts.password;
   const now = opts.now ?? Date.now;
-  const signer = new SessionSigner(password, opts.sessionTtlMs);
+  const signer = new SessionSigner(opts.sessionKeys ?? new InMemorySessionKeys(), password, opts.sessionTtlMs);
   // 5 failed logins a minute per address, then 429 until the oldest leaves the minute (and see FailedAuthThrottle).
   const throttle = opts.loginThrottle;
   const logThrottle = new LogThrottle();
@@ -66,7 +69,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     next();
   });
 
-  router.post('/login', (req: Request, res: Response) => {
+  router.post('/login', async (req: Request, res: Response) => {
     // The client's address: behind a proxy only with TRUST_PROXY (else every client is the proxy).
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const verdict = throttle.check(address, now());
@@ -84,7 +87,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
       return;
     }
     throttle.succeeded(address); // a correct password clears the address's failures
-    const session = signer.issue(now());
+    const session = await signer.issue(now());
     res.cookie(SESSION_COOKIE, session.value, {
       httpOnly: true,
       sameSite: 'strict',
@@ -96,13 +99,19 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     res.json({ expiresAt: session.expiresAt });
   });
 
-  router.post('/logout', (_req, res) => {
+  // Logout ends every session issued so far (one password, one account): a copied cookie stops working too. Only a
+  // valid session may do it, or anyone could log everyone out.
+  router.post('/logout', async (req, res) => {
+    if ((await signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now())) !== undefined) {
+      await signer.revokeAll();
+      opts.log.info('console logout: every session ended', { remote: req.ip });
+    }
     res.clearCookie(SESSION_COOKIE, { path: '/console', httpOnly: true, sameSite: 'strict', secure: opts.secureCookie });
     res.status(204).end();
   });
 
-  const requireSession = (req: Request, res: Response, next: NextFunction): void => {
-    const session = signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now());
+  const requireSession = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const session = await signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now());
     if (session === undefined) {
       res.status(401).json({ error: 'log in to the console first' });
       return;

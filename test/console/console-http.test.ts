@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { silentLogger } from '../../lib/logger.js';
 import { SESSION_COOKIE, SessionSigner } from '../../src/console/auth.js';
+import { InMemorySessionKeys } from '../../src/console/session-keys.js';
 import { mountConsole } from '../../src/console/console-router.js';
 import { LiveFeed } from '../../src/console/live-feed.js';
 import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
@@ -42,9 +43,9 @@ describe('console access', () => {
     for (const p of ['/session', '/live', '/calls', '/calls/CA123', '/softphone', '/nope']) {
       expect((await fetch(`${url}/console/api${p}`)).status, p).toBe(401);
     }
-    const forged = new SessionSigner('another secret').issue(Date.now()).value;
-    const expired = new SessionSigner(PASSWORD, 1000).issue(Date.now() - 5000).value;
-    for (const value of [forged, expired, 'garbage', `${Date.now() + 100000}.abc.${'x'.repeat(43)}`]) {
+    // Signed with the right password but another server key: only this server's key makes a session.
+    const forged = (await new SessionSigner(new InMemorySessionKeys(), PASSWORD).issue(Date.now())).value;
+    for (const value of [forged, 'garbage', `${Date.now() + 100000}.0.abc.${'x'.repeat(43)}`]) {
       const res = await fetch(`${url}/console/api/session`, { headers: { Cookie: `${SESSION_COOKIE}=${value}` } });
       expect(res.status).toBe(401);
     }
