@@ -10,6 +10,7 @@ import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
 import { InMemorySessionKeys, type ConsoleSessionKeys } from './session-keys.js';
+import { sameOriginJsonPosts } from './same-origin.js';
 import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 
 /** Everything the page loads comes from this server; nothing is sent to a third party. */
@@ -37,6 +38,8 @@ export interface ConsoleOptions {
   log: Logger;
   /** The cookie gets `Secure` (PUBLIC_URL is https). */
   secureCookie: boolean;
+  /** PUBLIC_URL: the origin the console's POSTs must come from (undefined: the request's own, see same-origin.ts). */
+  publicUrl?: string;
   /** The built page (default: dist/console). */
   assetsDir?: string;
   now?: () => number;
@@ -68,6 +71,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     res.set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
     next();
   });
+  router.use(sameOriginJsonPosts(opts.publicUrl));
 
   router.post('/login', async (req: Request, res: Response) => {
     // The client's address: behind a proxy only with TRUST_PROXY (else every client is the proxy).

@@ -177,6 +177,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     apiRoutes: liveFeed === undefined ? [] : [liveFeed.router(), records.readRoutes, softphoneRoutes, replays.router],
     log,
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
+    publicUrl: config.PUBLIC_URL,
   });
 
   app.post('/calls', async (req: Request, res: Response) => {

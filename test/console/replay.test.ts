@@ -123,7 +123,7 @@ describe('replay with call records off', () => {
         body: JSON.stringify({ password: PASSWORD }),
       });
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-      const res = await fetch(`${stack.server.localUrl}/console/api/calls/CA1/replay`, { method: 'POST', headers: { Cookie: cookie } });
+      const res = await fetch(`${stack.server.localUrl}/console/api/calls/CA1/replay`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/json' }, body: '{}' });
       expect(res.status).toBe(503);
     } finally {
       await stack.close();
