@@ -17,6 +17,13 @@ export const TICKET_TTL_MS = 30_000;
 /** Tickets minted per client address per minute. */
 export const TICKETS_PER_MINUTE = 10;
 
+/**
+ * Who a softphone call is from and to, as the agent sees it (`call.from`, `call.direction`…): the server's word. The
+ * page's own `start` parameters are dropped, or a console user could pose as any number, an outbound call, or a
+ * call with an answering-machine message (Amd, Voicemail).
+ */
+export const SOFTPHONE_CALL_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({ From: 'softphone', To: 'agent', Direction: 'inbound' });
+
 const TICKET = /^[A-Za-z0-9_-]{43}$/;
 /** Redeemed and expired tickets are remembered this long past expiry, so a late try says why it failed. */
 const FORGET_AFTER_MS = 5 * 60_000;

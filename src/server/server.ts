@@ -28,7 +28,7 @@ import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from '../twilio
 import { startCallRecords, type CallRecordHooks } from '../records/call-records.js';
 import { bearerCheck } from '../records/router.js';
 import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
-import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
+import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
@@ -257,6 +257,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         if (ticketCallSid !== undefined && start.callSid !== ticketCallSid) return { ok: false, reason: 'ticket-other-call' };
         const decision = authorizeStreamStart(streamTokens, start);
         notifyChange(); // a token was redeemed (or not): the drain looks again
+        // A ticket stream is the console's softphone: who calls whom is the server's word, not the page's.
+        if (decision.ok && ticketCallSid !== undefined) return { ok: true, customParameters: { ...SOFTPHONE_CALL_PARAMETERS } };
         return decision;
       },
       startTimeoutMs: config.STREAM_START_TIMEOUT_MS,
