@@ -44,6 +44,8 @@ export interface ConsoleOptions {
   assetsDir?: string;
   now?: () => number;
   sessionTtlMs?: number;
+  /** Every session was just ended (logout): streams opened with them end too (the live feed's). */
+  onSessionsRevoked?: () => void;
   /** The sessions' server key and revocation generation (default: this process's memory). */
   sessionKeys?: ConsoleSessionKeys;
 }
@@ -108,6 +110,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   router.post('/logout', async (req, res) => {
     if ((await signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now())) !== undefined) {
       await signer.revokeAll();
+      opts.onSessionsRevoked?.();
       opts.log.info('console logout: every session ended', { remote: req.ip });
     }
     res.clearCookie(SESSION_COOKIE, { path: '/console', httpOnly: true, sameSite: 'strict', secure: opts.secureCookie });

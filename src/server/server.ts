@@ -178,6 +178,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     log,
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
     publicUrl: config.PUBLIC_URL,
+    onSessionsRevoked: () => liveFeed?.close(),
   });
 
   app.post('/calls', async (req: Request, res: Response) => {

@@ -48,7 +48,11 @@ describe('console sessions', () => {
     const cookie = await login(stack);
     const copied = cookie;
     expect(await sessionStatus(stack, cookie)).toBe(200);
+    const live = await fetch(`${stack.server.localUrl}/console/api/live`, { headers: { Cookie: cookie } });
+    expect(live.status).toBe(200);
+    const streamEnded = live.text(); // resolves only when the server ends the stream
     expect((await logout(stack, cookie)).status).toBe(204);
+    await streamEnded; // the live stream opened with the session ends with it
     expect(await sessionStatus(stack, copied)).toBe(401);
     // A new login works again.
     expect(await sessionStatus(stack, await login(stack))).toBe(200);
