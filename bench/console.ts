@@ -17,7 +17,7 @@ import type { CallEmitted } from '../machines/emitted.js';
 import { loadAgent } from '../src/agent/agent-loader.js';
 import { percentileSorted, summarize } from './stats.js';
 
-const PASSWORD = 'bench-console';
+const PASSWORD = 'bench-console-password-of-32-chars';
 const SCRIPT: readonly ScriptStep[] = [
   { waitForAgent: 'reply' },
   { say: 'Hi, what are your opening hours?' },

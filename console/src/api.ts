@@ -36,7 +36,8 @@ export async function startReplay(callSid: string, speed: number): Promise<Repla
 }
 
 export async function logout(): Promise<void> {
-  await fetch('/console/logout', { method: 'POST' });
+  // JSON, like every POST to the console (the server refuses anything else: no cross-site form can post).
+  await fetch('/console/logout', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
 }
 
 async function errorText(res: Response): Promise<string> {

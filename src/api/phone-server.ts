@@ -9,7 +9,6 @@ import { createMetrics, type Metrics } from '../server/metrics.js';
 import { createProviders, type Providers } from '../server/providers.js';
 import { startInspector, type CallInspector } from '../server/inspector.js';
 import { startServer, type RunningServer, type ServerDeps } from '../server/server.js';
-import { assertPortFree } from '../server/startup-error.js';
 import { loadAgent } from '../agent/agent-loader.js';
 import type { Agent } from '../agent/agent.js';
 
@@ -43,8 +42,7 @@ export async function createPhoneServer(opts: PhoneServerOptions = {}): Promise<
   let server: RunningServer;
   try {
     if (config.INSPECT) {
-      await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);
-      inspector = startInspector(config.INSPECT_PORT, log);
+      inspector = await startInspector({ host: config.INSPECT_HOST, port: config.INSPECT_PORT, log });
     }
     server = await startServer({ config, log, metrics, providers, inspector, agent, onCallEvent: opts.onCallEvent });
   } catch (err) {

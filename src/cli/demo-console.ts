@@ -24,7 +24,7 @@ const SCRIPTS: ReadonlyArray<readonly ScriptStep[]> = [
 
 export async function runConsoleDemo(env: NodeJS.ProcessEnv, agentFile: string | undefined): Promise<number> {
   await buildConsoleIfStale();
-  const password = env.CONSOLE_PASSWORD ?? randomBytes(6).toString('base64url');
+  const password = env.CONSOLE_PASSWORD ?? randomBytes(24).toString('base64url');
   const config = offlineConfig({ ...env, CONSOLE_PASSWORD: password, CALL_RECORDS: env.CALL_RECORDS ?? 'on' });
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? 'pretty' });
   const stack = await startOfflineStack({ config, log, agent: await loadAgent(agentFile ?? config.AGENT) });

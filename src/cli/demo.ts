@@ -24,7 +24,7 @@
 import { offlineConfig, startOfflineStack } from '../harness/offline-stack.js';
 import { createLogger } from '../../lib/logger.js';
 import { startInspector } from '../server/inspector.js';
-import { assertPortFree, startupFailureText } from '../server/startup-error.js';
+import { startupFailureText } from '../server/startup-error.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { callerScript } from '../../offline/twilio-caller-script.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
@@ -74,8 +74,7 @@ async function main(): Promise<number> {
   const config = offlineConfig(demoEnv());
   const provider = config.LLM_PROVIDER;
   const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT ?? 'pretty' });
-  if (config.INSPECT) await assertPortFree('INSPECT_PORT', config.INSPECT_PORT);
-  const inspector = config.INSPECT ? startInspector(config.INSPECT_PORT, log) : undefined;
+  const inspector = config.INSPECT ? await startInspector({ host: config.INSPECT_HOST, port: config.INSPECT_PORT, log }) : undefined;
   const turns: TurnEmitted[] = [];
   const tools: ToolFinishedEmitted[] = [];
   const agentFile = agentPath() ?? config.AGENT;
@@ -118,7 +117,7 @@ async function main(): Promise<number> {
   stack.providers.simulators?.deepgram.observer.on('flux.turnInfo', (e) => fluxEvents.set(e.event, (fluxEvents.get(e.event) ?? 0) + 1));
   if (inspector) {
     const port = config.INSPECT_PORT;
-    console.log(`Stately inspector: ${style.bold(inspector.url)}` + style.dim(` (remote host: ssh -L ${port}:localhost:${port} <host>)`));
+    console.log(`Stately inspector: ${style.bold(inspector.url)}` + style.dim(` (remote host: ssh -L ${port}:127.0.0.1:${port} <host>, then open the same URL)`));
     // Without a terminal (CI) nobody can press Enter: dial at once unless asked to wait.
     if (args.has('--wait-inspector') || process.stdin.isTTY) {
       console.log('Open it in a browser, then press Enter to place the call.');

@@ -89,7 +89,11 @@ async function main(): Promise<number> {
 
   let inspector: CallInspector | undefined;
   if (args.inspect) {
-    inspector = startInspector(Number(process.env.INSPECT_PORT ?? 5678), createLogger({ level: 'info', format: 'pretty' }));
+    inspector = await startInspector({
+      host: process.env.INSPECT_HOST ?? '127.0.0.1',
+      port: Number(process.env.INSPECT_PORT ?? 5678),
+      log: createLogger({ level: 'info', format: 'pretty' }),
+    });
     console.log(`replaying at ${args.speed}× real time in 5 s: open ${inspector.url} now`);
     await sleep(5000);
   }

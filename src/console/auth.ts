@@ -1,8 +1,11 @@
 /**
- * Console sessions: an HMAC-signed cookie `<expiresAtMs>.<nonce>.<mac>`. Stateless (nothing to store or clean up),
- * and keyed from the login secret, so changing the secret logs every session out.
+ * Console sessions: a signed cookie `<expiresAtMs>.<generation>.<nonce>.<mac>`, stateless apart from the server key
+ * and the revocation generation (session-keys.ts). The MAC key is HMAC(server key, hash of the password): the password
+ * cannot be guessed offline from a cookie, changing it still logs every session out, and a logout (a new generation)
+ * makes every earlier cookie worthless.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ConsoleSessionKeys, SessionKeyState } from './session-keys.js';
 
 export const SESSION_COOKIE = 'console_session';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -11,33 +14,48 @@ export interface ConsoleSession {
   expiresAt: number;
 }
 
-export class SessionSigner {
-  private readonly key: Buffer;
+const COOKIE = /^(\d{1,15})\.(\d{1,15})\.([\w-]{1,64})\.([\w-]{43})$/;
 
-  constructor(secret: string, private readonly ttlMs = SESSION_TTL_MS) {
-    this.key = createHmac('sha256', secret).update('console-session-v1').digest();
+export class SessionSigner {
+  private readonly passwordHash: Buffer;
+
+  constructor(
+    private readonly keys: ConsoleSessionKeys,
+    password: string,
+    private readonly ttlMs = SESSION_TTL_MS,
+  ) {
+    this.passwordHash = createHash('sha256').update(password).digest();
   }
 
   /** A new session cookie value, valid `ttlMs` from `nowMs`. */
-  issue(nowMs: number): { value: string; expiresAt: number } {
+  async issue(nowMs: number): Promise<{ value: string; expiresAt: number }> {
+    const state = await this.keys.current();
     const expiresAt = nowMs + this.ttlMs;
-    const payload = `${expiresAt}.${randomBytes(12).toString('base64url')}`;
-    return { value: `${payload}.${this.mac(payload)}`, expiresAt };
+    const payload = `${expiresAt}.${state.generation}.${randomBytes(12).toString('base64url')}`;
+    return { value: `${payload}.${this.mac(state, payload)}`, expiresAt };
   }
 
-  /** The session a cookie value stands for, or undefined (forged, malformed or expired). */
-  verify(value: string | undefined, nowMs: number): ConsoleSession | undefined {
-    const m = /^(\d{1,15})\.([\w-]{1,64})\.([\w-]{43})$/.exec(value ?? '');
+  /** The session a cookie value stands for, or undefined (forged, malformed, expired or revoked). */
+  async verify(value: string | undefined, nowMs: number): Promise<ConsoleSession | undefined> {
+    const m = COOKIE.exec(value ?? '');
     if (!m) return undefined;
-    const expected = Buffer.from(this.mac(`${m[1]}.${m[2]}`));
-    const given = Buffer.from(m[3] ?? '');
+    const state = await this.keys.current();
+    const expected = Buffer.from(this.mac(state, `${m[1]}.${m[2]}.${m[3]}`));
+    const given = Buffer.from(m[4] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (Number(m[2]) !== state.generation) return undefined;
     const expiresAt = Number(m[1]);
     return expiresAt > nowMs ? { expiresAt } : undefined;
   }
 
-  private mac(payload: string): string {
-    return createHmac('sha256', this.key).update(payload).digest('base64url');
+  /** Ends every session (logout). */
+  async revokeAll(): Promise<void> {
+    await this.keys.revokeAll();
+  }
+
+  private mac(state: SessionKeyState, payload: string): string {
+    const key = createHmac('sha256', state.key).update('console-session-v2').update(this.passwordHash).digest();
+    return createHmac('sha256', key).update(payload).digest('base64url');
   }
 }
 

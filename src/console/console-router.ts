@@ -9,7 +9,9 @@ import type { Logger } from '../../lib/logger.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
-import { SlidingWindowLimit } from './sliding-window.js';
+import { InMemorySessionKeys, type ConsoleSessionKeys } from './session-keys.js';
+import { sameOriginJsonPosts } from './same-origin.js';
+import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 
 /** Everything the page loads comes from this server; nothing is sent to a third party. */
 const CSP = [
@@ -29,15 +31,23 @@ const CSP = [
 export interface ConsoleOptions {
   /** CONSOLE_PASSWORD, else CALLS_API_TOKEN; undefined = the console is off. */
   password: string | undefined;
+  /** Failed logins (shared with the calls API's bearer check when CALLS_API_TOKEN is the password). */
+  loginThrottle: FailedAuthThrottle;
   /** Mounted under `/console/api`, after the session check (`res.locals.consoleSession` is set). */
   apiRoutes: readonly Router[];
   log: Logger;
   /** The cookie gets `Secure` (PUBLIC_URL is https). */
   secureCookie: boolean;
+  /** PUBLIC_URL: the origin the console's POSTs must come from (undefined: the request's own, see same-origin.ts). */
+  publicUrl?: string;
   /** The built page (default: dist/console). */
   assetsDir?: string;
   now?: () => number;
   sessionTtlMs?: number;
+  /** Every session was just ended (logout): streams opened with them end too (the live feed's). */
+  onSessionsRevoked?: () => void;
+  /** The sessions' server key and revocation generation (default: this process's memory). */
+  sessionKeys?: ConsoleSessionKeys;
 }
 
 export interface ConsoleMount {
@@ -53,9 +63,9 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   if (opts.password === undefined) return undefined;
   const password = opts.password;
   const now = opts.now ?? Date.now;
-  const signer = new SessionSigner(password, opts.sessionTtlMs);
-  // 5 failed logins a minute per address, then 429 until the oldest leaves the minute.
-  const throttle = new SlidingWindowLimit(5, 60_000);
+  const signer = new SessionSigner(opts.sessionKeys ?? new InMemorySessionKeys(), password, opts.sessionTtlMs);
+  // 5 failed logins a minute per address, then 429 until the oldest leaves the minute (and see FailedAuthThrottle).
+  const throttle = opts.loginThrottle;
   const logThrottle = new LogThrottle();
   const router = Router();
 
@@ -63,25 +73,27 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     res.set({ 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
     next();
   });
+  router.use(sameOriginJsonPosts(opts.publicUrl));
 
-  router.post('/login', (req: Request, res: Response) => {
-    const address = req.socket.remoteAddress ?? 'unknown';
-    const waitMs = throttle.retryAfterMs(address, now());
-    if (waitMs > 0) {
-      logThrottle.warn(opts.log, 'console:login-throttled', 'console login refused: too many failed attempts', { remote: address });
-      res.status(429).set('Retry-After', String(Math.ceil(waitMs / 1000))).json({ error: 'too many failed logins; try again in a minute' });
+  router.post('/login', async (req: Request, res: Response) => {
+    // The client's address: behind a proxy only with TRUST_PROXY (else every client is the proxy).
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const verdict = throttle.check(address, now());
+    if (verdict.refused) {
+      logThrottle.warn(opts.log, `console:login-throttled-${verdict.by}`, 'console login refused: too many failed attempts', { remote: address, by: verdict.by });
+      res.status(429).set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000))).json({ error: 'too many failed logins; try again in a minute' });
       return;
     }
     const body: unknown = req.body;
     const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).password : undefined;
     if (!passwordMatches(given, password)) {
-      throttle.record(address, now());
+      throttle.failed(address, now());
       logThrottle.warn(opts.log, 'console:login-failed', 'console login failed: wrong password', { remote: address });
       res.status(401).json({ error: 'wrong password' });
       return;
     }
-    throttle.forget(address); // a correct password clears the address's failures
-    const session = signer.issue(now());
+    throttle.succeeded(address); // a correct password clears the address's failures
+    const session = await signer.issue(now());
     res.cookie(SESSION_COOKIE, session.value, {
       httpOnly: true,
       sameSite: 'strict',
@@ -93,13 +105,20 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     res.json({ expiresAt: session.expiresAt });
   });
 
-  router.post('/logout', (_req, res) => {
+  // Logout ends every session issued so far (one password, one account): a copied cookie stops working too. Only a
+  // valid session may do it, or anyone could log everyone out.
+  router.post('/logout', async (req, res) => {
+    if ((await signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now())) !== undefined) {
+      await signer.revokeAll();
+      opts.onSessionsRevoked?.();
+      opts.log.info('console logout: every session ended', { remote: req.ip });
+    }
     res.clearCookie(SESSION_COOKIE, { path: '/console', httpOnly: true, sameSite: 'strict', secure: opts.secureCookie });
     res.status(204).end();
   });
 
-  const requireSession = (req: Request, res: Response, next: NextFunction): void => {
-    const session = signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now());
+  const requireSession = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const session = await signer.verify(cookieValue(req.header('Cookie'), SESSION_COOKIE), now());
     if (session === undefined) {
       res.status(401).json({ error: 'log in to the console first' });
       return;

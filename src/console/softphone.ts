@@ -9,13 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { StreamTokens } from '../twilio/stream-token.js';
 import { STREAM_TOKEN_PARAMETER } from '../twilio/stream-token.js';
-import { SlidingWindowLimit } from './sliding-window.js';
+import { SlidingWindowLimit } from '../../lib/sliding-window.js';
 
 /** The WebSocket subprotocol prefix that carries a ticket (the server echoes the whole subprotocol). */
 export const TICKET_PROTOCOL_PREFIX = 'console-ticket.';
 export const TICKET_TTL_MS = 30_000;
 /** Tickets minted per client address per minute. */
 export const TICKETS_PER_MINUTE = 10;
+
+/**
+ * Who a softphone call is from and to, as the agent sees it (`call.from`, `call.direction`…): the server's word. The
+ * page's own `start` parameters are dropped, or a console user could pose as any number, an outbound call, or a
+ * call with an answering-machine message (Amd, Voicemail).
+ */
+export const SOFTPHONE_CALL_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({ From: 'softphone', To: 'agent', Direction: 'inbound' });
 
 const TICKET = /^[A-Za-z0-9_-]{43}$/;
 /** Redeemed and expired tickets are remembered this long past expiry, so a late try says why it failed. */

@@ -77,7 +77,7 @@ const FIXTURES: readonly Fixture[] = [
   },
 ];
 
-const TOKEN = 'fixture-recorder';
+const TOKEN = 'fixture-recorder-token-of-32-characters';
 
 async function recordFixture(fixture: Fixture, outDir: string, dbDir: string): Promise<string> {
   const stack = await startOfflineStack({

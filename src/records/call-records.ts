@@ -6,6 +6,7 @@
  */
 import type { Router } from 'express';
 import { errorMessage, type Logger } from '../../lib/logger.js';
+import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 import type { Registry } from 'prom-client';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import type { EventLog } from './event-log.js';
@@ -48,6 +49,8 @@ export interface CallRecordsOptions {
   agent?: string | null;
   /** Receives every ended call's summary (the agent's `onCallEnd`); runs even with CALL_RECORDS=off. */
   onCallEnd?: (summary: CallSummary) => void | Promise<void>;
+  /** Wrong CALLS_API_TOKEN bearers (the server shares it with the console's login when the secret is the same). */
+  bearerThrottle: FailedAuthThrottle;
   /** Tests shorten the webhook's backoff. */
   webhookRetry?: RetryPolicy;
   maxLogBytes?: number;
@@ -135,7 +138,7 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
 
   const reads: StoreReadOptions = { store: () => store, offReason: () => offReason, log, metrics };
   return {
-    router: callRecordsRouter({ ...reads, token: config.CALLS_API_TOKEN }),
+    router: callRecordsRouter({ ...reads, token: config.CALLS_API_TOKEN, throttle: opts.bearerThrottle }),
     readRoutes: callReadRoutes(reads, (_req, _res, next) => next()),
     metrics,
     async readEventLog(callSid) {

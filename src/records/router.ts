@@ -1,10 +1,12 @@
 /**
  * `GET /calls?limit=&before=&search=`, `GET /calls/:callSid`, `GET /calls/:callSid/events`, behind the CALLS_API_TOKEN
- * bearer token (disabled without one: call data is never public). Only GET routes: `POST /calls` (outbound calls)
- * stays with the server.
+ * bearer token (disabled without one: call data is never public), failed tokens throttled per address and for the
+ * token (429). Only GET routes: `POST /calls` (outbound calls) stays with the server.
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../../lib/logger.js';
+import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import { LogThrottle } from '../../lib/log-throttle.js';
 import { bearerMatches } from './bearer.js';
 import type { RecordMetrics } from './record-metrics.js';
 import type { CallStore } from './store.js';
@@ -14,6 +16,9 @@ const MAX_LIMIT = 200;
 
 export interface RecordsRouterOptions {
   token: string | undefined;
+  /** Failed tokens, shared with every endpoint that checks the same secret (the console's login when it is that). */
+  throttle: FailedAuthThrottle;
+  now?: () => number;
   /** null: records are off or the database could not be opened; `offReason` says which. */
   store: () => CallStore | null;
   offReason: () => string;
@@ -22,21 +27,43 @@ export interface RecordsRouterOptions {
 }
 
 export function callRecordsRouter(opts: RecordsRouterOptions): Router {
+  const check = bearerCheck(opts.throttle, opts.log, opts.now);
   const authorize = (req: Request, res: Response, next: NextFunction): void => {
     if (opts.token === undefined) {
       res.status(404).json({ error: 'GET /calls is disabled: set CALLS_API_TOKEN to enable it' });
       return;
     }
-    if (!bearerMatches(req.header('Authorization'), opts.token)) {
-      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer token' });
-      return;
-    }
-    next();
+    if (check(req, res, opts.token)) next();
   };
   return callReadRoutes(opts, authorize);
 }
 
-export type StoreReadOptions = Omit<RecordsRouterOptions, 'token'>;
+/**
+ * The bearer check of the calls API (`GET /calls…` here, `POST /calls` in the server): true when the token is right;
+ * otherwise it has answered 401, or 429 while the caller's address (or the token, see FailedAuthThrottle) is throttled.
+ */
+export function bearerCheck(throttle: FailedAuthThrottle, log: Logger, now: () => number = Date.now): (req: Request, res: Response, token: string) => boolean {
+  const lines = new LogThrottle();
+  return (req, res, token) => {
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const verdict = throttle.check(address, now());
+    if (verdict.refused) {
+      lines.warn(log, `bearer:throttled-${verdict.by}`, 'calls API refused: too many wrong bearer tokens', { remote: address, by: verdict.by });
+      res.status(429).set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000))).json({ error: 'too many wrong bearer tokens; try again in a minute' });
+      return false;
+    }
+    if (!bearerMatches(req.header('Authorization'), token)) {
+      throttle.failed(address, now());
+      lines.warn(log, 'bearer:wrong', 'calls API refused: missing or wrong bearer token', { remote: address });
+      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer token' });
+      return false;
+    }
+    throttle.succeeded(address);
+    return true;
+  };
+}
+
+export type StoreReadOptions = Omit<RecordsRouterOptions, 'token' | 'throttle' | 'now'>;
 export type StoreRead<T> = { ok: true; value: T } | { ok: false; status: 500 | 503; error: string };
 
 /** A read against the store: 503 when there is none, 500 when it fails (logged with `context`, and counted). */

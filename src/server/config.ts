@@ -3,6 +3,7 @@
  * With no Deepgram key and no LLM key the server runs fully offline on the built-in simulators.
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
@@ -25,6 +26,32 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+/** Secrets a client presents (a guessable one makes every throttle moot): at least 32 characters when set. */
+export const MIN_SECRET_LENGTH = 32;
+const secret = optionalString.refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`);
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** express's `trust proxy`: off (default), `true` (any), a hop count, or addresses / subnets / names of the proxies. */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw, ctx): boolean | number | string => {
+    const v = (raw ?? '').trim().toLowerCase();
+    if (['', 'false', 'off', 'no', '0'].includes(v)) return false;
+    if (['true', 'on', 'yes'].includes(v)) return true;
+    if (/^\d{1,2}$/.test(v)) return Number(v);
+    const entries = v.split(',').map((e) => e.trim());
+    const valid = (e: string): boolean => {
+      if (PROXY_NAMES.has(e)) return true;
+      const [address = '', bits, extra] = e.split('/');
+      const family = net.isIP(address);
+      if (family === 0 || extra !== undefined) return false;
+      return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+    };
+    if (entries.every(valid)) return entries.join(',');
+    ctx.addIssue({ code: 'custom', message: 'must be off, true, a hop count, or proxy addresses/subnets/loopback,linklocal,uniquelocal separated by commas' });
+    return z.NEVER;
+  });
 
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
@@ -40,9 +67,11 @@ const schema = z.object({
   /** Outbound calls run Twilio answering-machine detection unless the request says otherwise. */
   OUTBOUND_AMD: bool.default(true),
   /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
-  CALLS_API_TOKEN: optionalString,
+  CALLS_API_TOKEN: secret,
   /** Login secret of the web console (/console); default CALLS_API_TOKEN; neither = the console is off. */
-  CONSOLE_PASSWORD: optionalString,
+  CONSOLE_PASSWORD: secret,
+  /** Behind a reverse proxy: which X-Forwarded-For hops to believe (req.ip, which the throttles key on). */
+  TRUST_PROXY: trustProxy,
   DEEPGRAM_API_KEY: optionalString,
   DEEPGRAM_BASE_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
   STT_MODEL: z.string().min(1).default('nova-3'),
@@ -105,7 +134,7 @@ const schema = z.object({
   /** Calls still up when the drain times out hear the goodbye phrase; this long is given for it before they are cut. */
   DRAIN_GOODBYE_MS: int(0, 120000).default(10000),
   /** HMAC secret of the stream tokens; default derived from TWILIO_AUTH_TOKEN, so every instance agrees. */
-  STREAM_TOKEN_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, 'must be at least 32 characters'),
+  STREAM_TOKEN_SECRET: secret,
   /** How long the token in the TwiML stays valid: Twilio opens the stream within a second or two of fetching it. */
   STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
   /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
@@ -117,7 +146,7 @@ const schema = z.object({
   CALL_RECORD_RETENTION_DAYS: int(0, 36500).default(30),
   /** Post-call webhook (the summary, signed with CALL_WEBHOOK_SECRET). Kept as given: no trailing-slash trimming. */
   CALL_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-  CALL_WEBHOOK_SECRET: optionalString,
+  CALL_WEBHOOK_SECRET: secret,
   /** PostgreSQL for the call records and the webhook outbox, shared by every instance; unset = the SQLite file. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Record writes waiting in memory while the database is unreachable, at most this many MiB (then dropped, counted). */
@@ -131,6 +160,8 @@ const schema = z.object({
   INSTANCE_TTL_MS: int(1000, 3600000).default(30000),
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
+  /** Interface of the inspector's bridge (page + relay; live transcripts): loopback unless you mean otherwise. */
+  INSPECT_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   NODE_ENV: z.string().optional(),
@@ -170,7 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const value = env[variable];
-    const shown = /KEY|TOKEN|SECRET|DATABASE_URL/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    const shown = /KEY|TOKEN|SECRET|PASSWORD|DATABASE_URL/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;

@@ -26,8 +26,9 @@ import { LiveCalls } from './live-calls.js';
 import { now } from '../../lib/clock.js';
 import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from '../twilio/amd.js';
 import { startCallRecords, type CallRecordHooks } from '../records/call-records.js';
-import { bearerMatches } from '../records/bearer.js';
-import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
+import { bearerCheck } from '../records/router.js';
+import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
@@ -92,10 +93,19 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const throttle = new LogThrottle();
   let notifyChange: () => void = () => {};
   const changed = (): Promise<void> => new Promise((resolve) => (notifyChange = resolve));
-  const records = startCallRecords({ config, log, metrics, agent: agent.name, onCallEnd: agent.onCallEnd, ...deps.recordOptions });
+  // The web console: off (404) unless a console password or the calls API token is set.
+  const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
+  // Failed attempts are counted per secret: when the calls API token is also the console password, one throttle
+  // covers /calls and the login, so neither is a way around the other's limit.
+  const bearerThrottle = new FailedAuthThrottle();
+  const loginThrottle = consolePassword === config.CALLS_API_TOKEN ? bearerThrottle : new FailedAuthThrottle();
+  const checkBearer = bearerCheck(bearerThrottle, log);
+  const records = startCallRecords({ config, log, metrics, agent: agent.name, onCallEnd: agent.onCallEnd, bearerThrottle, ...deps.recordOptions });
 
   const app = express();
   app.disable('x-powered-by');
+  // Behind a reverse proxy: req.ip is the client's address from X-Forwarded-For (the throttles key on it).
+  app.set('trust proxy', config.TRUST_PROXY);
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
   app.use(express.json({ limit: '16kb' }));
 
@@ -156,18 +166,19 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
 
-  // The web console: off (404) unless a console password or the calls API token is set.
-  const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
   const liveFeed = consolePassword === undefined ? undefined : new LiveFeed({ log });
   // A past call replayed into this server's own inspector (INSPECT=1), from the call's page.
   const replays = replayRoutes({ inspector: deps.inspector, readEventLog: (callSid) => records.readEventLog(callSid), log });
   mountConsole(app, {
     password: consolePassword,
+    loginThrottle,
     // GET /console/api/live (SSE), /console/api/calls… (the call records, as GET /calls answers them); POST
     // /console/api/softphone, /console/api/calls/:callSid/replay.
     apiRoutes: liveFeed === undefined ? [] : [liveFeed.router(), records.readRoutes, softphoneRoutes, replays.router],
     log,
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
+    publicUrl: config.PUBLIC_URL,
+    onSessionsRevoked: () => liveFeed?.close(),
   });
 
   app.post('/calls', async (req: Request, res: Response) => {
@@ -176,10 +187,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       res.status(404).json({ error: 'POST /calls is disabled: set CALLS_API_TOKEN to enable it' });
       return;
     }
-    if (!bearerMatches(req.header('Authorization'), token)) {
-      res.status(401).json({ error: 'missing or wrong bearer token' });
-      return;
-    }
+    if (!checkBearer(req, res, token)) return;
     const body: unknown = req.body;
     const to = isRecord(body) && typeof body.to === 'string' ? body.to : '';
     const from = isRecord(body) && typeof body.from === 'string' ? body.from : config.TWILIO_PHONE_NUMBER ?? '';
@@ -250,6 +258,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         if (ticketCallSid !== undefined && start.callSid !== ticketCallSid) return { ok: false, reason: 'ticket-other-call' };
         const decision = authorizeStreamStart(streamTokens, start);
         notifyChange(); // a token was redeemed (or not): the drain looks again
+        // A ticket stream is the console's softphone: who calls whom is the server's word, not the page's.
+        if (decision.ok && ticketCallSid !== undefined) return { ok: true, customParameters: { ...SOFTPHONE_CALL_PARAMETERS } };
         return decision;
       },
       startTimeoutMs: config.STREAM_START_TIMEOUT_MS,

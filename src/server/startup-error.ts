@@ -3,7 +3,6 @@
  * variable and the fix, exit 1 — never a multi-line stack for a mistake in the environment.
  */
 import { AgentLoadError } from '../agent/agent-loader.js';
-import net from 'node:net';
 import { ConfigError } from './config.js';
 
 export class StartupError extends Error {
@@ -14,7 +13,7 @@ export class StartupError extends Error {
 }
 
 /** Turns a listen() failure into a StartupError naming `variable` when the cause is the setting; else returns it. */
-export function listenError(err: unknown, variable: string, port: number, host?: string): unknown {
+export function listenError(err: unknown, variable: string, port: number, host?: string, hostVariable = 'HOST'): unknown {
   const code = err instanceof Error && 'code' in err ? err.code : undefined;
   const where = host === undefined ? `port ${port}` : `${host}:${port}`;
   if (code === 'EADDRINUSE')
@@ -22,20 +21,8 @@ export function listenError(err: unknown, variable: string, port: number, host?:
   if (code === 'EACCES')
     return new StartupError(variable, `${variable}=${port} needs privileges this process lacks (${where}): set ${variable} to 1024 or above`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-    return new StartupError('HOST', `HOST=${host ?? ''} is not an address of this machine: use 0.0.0.0 (all interfaces) or 127.0.0.1`);
+    return new StartupError(hostVariable, `${hostVariable}=${host ?? ''} is not an address of this machine: use 0.0.0.0 (all interfaces) or 127.0.0.1`);
   return err;
-}
-
-/**
- * For servers we cannot catch listen errors of (the inspector's bridge listens on all interfaces and throws
- * asynchronously): check the port is free first, so a clash is the same one line.
- */
-export async function assertPortFree(variable: string, port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', (err) => reject(listenError(err, variable, port)));
-    probe.listen(port, () => probe.close(() => resolve()));
-  });
 }
 
 /** What a CLI prints when start-up fails: the one line for configuration mistakes, the stack for bugs. */

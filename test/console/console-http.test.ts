@@ -6,10 +6,12 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { silentLogger } from '../../lib/logger.js';
 import { SESSION_COOKIE, SessionSigner } from '../../src/console/auth.js';
+import { InMemorySessionKeys } from '../../src/console/session-keys.js';
 import { mountConsole } from '../../src/console/console-router.js';
 import { LiveFeed } from '../../src/console/live-feed.js';
+import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 
-const PASSWORD = 'console-test-password';
+const PASSWORD = 'console-test-password-of-32-chars';
 
 async function login(url: string, password: string): Promise<Response> {
   return fetch(`${url}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password }) });
@@ -41,9 +43,9 @@ describe('console access', () => {
     for (const p of ['/session', '/live', '/calls', '/calls/CA123', '/softphone', '/nope']) {
       expect((await fetch(`${url}/console/api${p}`)).status, p).toBe(401);
     }
-    const forged = new SessionSigner('another secret').issue(Date.now()).value;
-    const expired = new SessionSigner(PASSWORD, 1000).issue(Date.now() - 5000).value;
-    for (const value of [forged, expired, 'garbage', `${Date.now() + 100000}.abc.${'x'.repeat(43)}`]) {
+    // Signed with the right password but another server key: only this server's key makes a session.
+    const forged = (await new SessionSigner(new InMemorySessionKeys(), PASSWORD).issue(Date.now())).value;
+    for (const value of [forged, 'garbage', `${Date.now() + 100000}.0.abc.${'x'.repeat(43)}`]) {
       const res = await fetch(`${url}/console/api/session`, { headers: { Cookie: `${SESSION_COOKIE}=${value}` } });
       expect(res.status).toBe(401);
     }
@@ -87,9 +89,10 @@ describe('console off', () => {
   });
 
   it('takes CALLS_API_TOKEN as the password when no console password is set', async () => {
-    const stack = await startOfflineStack({ env: { CALLS_API_TOKEN: 'api-token' } });
+    const token = 'api-token-used-as-console-password';
+    const stack = await startOfflineStack({ env: { CALLS_API_TOKEN: token } });
     try {
-      expect((await login(stack.server.localUrl, 'api-token')).status).toBe(200);
+      expect((await login(stack.server.localUrl, token)).status).toBe(200);
     } finally {
       await stack.close();
     }
@@ -101,7 +104,7 @@ describe('the live stream', () => {
     const app = express();
     app.use(express.json());
     const feed = new LiveFeed({ log: silentLogger });
-    mountConsole(app, { password: PASSWORD, apiRoutes: [feed.router()], log: silentLogger, secureCookie: false, sessionTtlMs: 400 });
+    mountConsole(app, { password: PASSWORD, loginThrottle: new FailedAuthThrottle(), apiRoutes: [feed.router()], log: silentLogger, secureCookie: false, sessionTtlMs: 400 });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

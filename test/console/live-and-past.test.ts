@@ -15,7 +15,7 @@ import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
 import { loadAgent } from '../../src/agent/agent-loader.js';
 import { launchChromium, loginToConsole, screenshot } from './browser.js';
 
-const PASSWORD = 'live-test-password';
+const PASSWORD = 'live-test-password-of-32-characters';
 
 describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', () => {
   let stack: OfflineStack;

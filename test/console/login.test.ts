@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
 import { launchChromium, loginToConsole, screenshot } from './browser.js';
 
-const PASSWORD = 'browser-test-password';
+const PASSWORD = 'browser-test-password-of-32-chars';
 
 describe.skipIf(!has('chromium'))('console login in Chromium', () => {
   let stack: OfflineStack;

@@ -13,7 +13,7 @@ import type { EventLog } from '../../src/records/event-log.js';
 import type { CallSummary } from '../../src/records/summary-types.js';
 import { call, captureLogger, eventually, startStack, type E2eStack, type LogLine } from '../e2e/harness.js';
 
-const PASSWORD = 'replay-test-password';
+const PASSWORD = 'replay-test-password-of-32-chars';
 const INSPECTOR_URL = 'http://localhost:5678';
 
 describe('replaying a past call from the console', () => {
@@ -123,7 +123,7 @@ describe('replay with call records off', () => {
         body: JSON.stringify({ password: PASSWORD }),
       });
       const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-      const res = await fetch(`${stack.server.localUrl}/console/api/calls/CA1/replay`, { method: 'POST', headers: { Cookie: cookie } });
+      const res = await fetch(`${stack.server.localUrl}/console/api/calls/CA1/replay`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/json' }, body: '{}' });
       expect(res.status).toBe(503);
     } finally {
       await stack.close();

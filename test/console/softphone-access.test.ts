@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger, eventually, startStack, type E2eStack, type LogLine as Line } from '../e2e/harness.js';
-import { TICKET_PROTOCOL_PREFIX, TICKETS_PER_MINUTE } from '../../src/console/softphone.js';
+import { SOFTPHONE_CALL_PARAMETERS, TICKET_PROTOCOL_PREFIX, TICKETS_PER_MINUTE } from '../../src/console/softphone.js';
 import { consoleCookie, grant, requestGrant, startFrame, ticketSocket } from './softphone-helpers.js';
 
-const PASSWORD = 'softphone-access-password';
+const PASSWORD = 'softphone-access-password-32-chars';
 
 async function metric(stack: E2eStack, name: string, reason: string): Promise<number> {
   const text = await (await fetch(`${stack.server.localUrl}/metrics`)).text();
@@ -63,6 +63,22 @@ describe('softphone access to /media', () => {
     const logged = lines.filter((l) => l.message === 'media stream refused: bad softphone ticket').map((l) => l.reason);
     expect(logged).toEqual(['ticket-reused', 'ticket-expired', 'ticket-unknown']);
     expect(JSON.stringify(lines)).not.toContain(g.ticket);
+  });
+
+  it('a softphone start cannot choose who calls: From, To, Direction and custom parameters are the server\'s', async () => {
+    stack = await startStack({ env: { CONSOLE_PASSWORD: PASSWORD } });
+    const url = stack.server.localUrl;
+    const g = await grant(url, await consoleCookie(url, PASSWORD));
+    const s = ticketSocket(url, [g.protocol]);
+    expect((await s.outcome).status).toBe(101);
+    const claimed = { From: '+15559990000', To: '+15550001111', Direction: 'outbound-api', Amd: '1', Voicemail: 'pay now', Vip: 'yes' };
+    s.ws.send(startFrame(g.callSid, { [g.tokenParameter]: g.streamToken, ...claimed }));
+    await eventually(() => stack?.events.some((e) => e.type === 'call.started') === true, 'the softphone call started');
+    const started = stack.events.find((e) => e.type === 'call.started');
+    expect(started).toMatchObject({ callSid: g.callSid, from: 'softphone', to: 'agent', direction: 'inbound', customParameters: SOFTPHONE_CALL_PARAMETERS });
+    s.ws.close(1000);
+    await s.closed;
+    await eventually(() => stack?.server.activeCalls() === 0, 'the call ended');
   });
 
   it('a ticket with a start for another CallSid, without the stream token, or with another call\'s token → closed 1008, no call', async () => {

@@ -16,7 +16,7 @@ import { launchChromium, loginToConsole, RESULTS_DIR, screenshot } from './brows
 import { speechSamples, writeWav } from './speech-wav.js';
 import type { SoftphoneProbe } from '../../console/src/softphone/softphone-probe.js';
 
-const PASSWORD = 'softphone-browser-password';
+const PASSWORD = 'softphone-browser-password-32-chars';
 const PHRASES = ['what are your hours', 'are you open on sundays'];
 /** Silence while the greeting plays, a question, then a second question over the agent's answer (a barge-in). */
 const BURSTS = [

@@ -15,7 +15,8 @@ export async function consoleCookie(serverUrl: string, password: string): Promis
 }
 
 export function requestGrant(serverUrl: string, cookie: string | undefined): Promise<Response> {
-  return fetch(`${serverUrl}/console/api/softphone`, { method: 'POST', headers: cookie === undefined ? {} : { Cookie: cookie } });
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(cookie === undefined ? {} : { Cookie: cookie }) };
+  return fetch(`${serverUrl}/console/api/softphone`, { method: 'POST', headers, body: '{}' });
 }
 
 export async function grant(serverUrl: string, cookie: string): Promise<SoftphoneGrant> {

@@ -31,12 +31,12 @@ describe('outbound calls with answering-machine detection', () => {
     rest = await startTwilioRestFake({ accountSid: ACCOUNT, authToken: TOKEN, answer: (c) => answer(c.sid) });
     stack = await startStack({
       inspector,
-      env: { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.url, CALLS_API_TOKEN: 'secret', TWILIO_PHONE_NUMBER: '+15550009999' },
+      env: { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.url, CALLS_API_TOKEN: 'amd-test-calls-token-of-32-characters', TWILIO_PHONE_NUMBER: '+15550009999' },
     });
     const place = (body: Record<string, unknown>) =>
       fetch(`${stack?.server.localUrl}/calls`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer secret' },
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer amd-test-calls-token-of-32-characters' },
         body: JSON.stringify(body),
       });
     return { inspector, place, rest, stack };

@@ -74,7 +74,7 @@ describe('npm run demo', () => {
     expect(out).toContain('agent   Ahoy! Harbour office, how can I help?');
     expect(out).not.toContain('Hello! Thanks for calling.');
     expect(out).toContain('Deepgram and anthropic are local simulators');
-    expect(out).toContain(`Stately inspector: http://localhost:${inspectPort}`);
+    expect(out).toMatch(new RegExp(`Stately inspector: http://127\\.0\\.0\\.1:${inspectPort}/\\?token=[\\w-]{43}`));
     expect(out).not.toContain('press Enter');
     expect(out).toContain('Call completed as scripted');
     expect(code).toBe(0);
@@ -84,10 +84,11 @@ describe('npm run demo', () => {
     const inspectPort = await freePort();
     const run = demo({ INSPECT_PORT: String(inspectPort) }, ['--wait-inspector', '--verbose']);
     await waitFor(() => run.output().includes('press Enter'), 'the prompt');
-    expect(run.output()).toContain(`Stately inspector: http://localhost:${inspectPort}`);
-    // The inspector page is up while the demo waits …
-    const page = await fetch(`http://127.0.0.1:${inspectPort}`);
-    expect(page.status).toBe(200);
+    const url = new RegExp(`Stately inspector: (http://127\\.0\\.0\\.1:${inspectPort}/\\?token=[\\w-]{43})`).exec(run.output())?.[1];
+    expect(url).toBeDefined();
+    // The inspector page is up while the demo waits (with the printed token; without it, refused) …
+    expect((await fetch(url ?? '')).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${inspectPort}/`)).status).toBe(403);
     // … and no call has been placed (the server logs each webhook at info with --verbose).
     await new Promise((r) => setTimeout(r, 1500));
     expect(run.output()).not.toContain('call webhook');

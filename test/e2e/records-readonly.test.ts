@@ -28,7 +28,7 @@ describe('a read-only call database', () => {
     const server = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
     const [command = '', ...args] = asRoot ? [SETPRIV, '--bounding-set=-all', '--inh-caps=-all', '--', ...server] : server;
     const child = spawn(command, args, {
-      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', CALL_DB_PATH: db, CALLS_API_TOKEN: 't' },
+      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', CALL_DB_PATH: db, CALLS_API_TOKEN: 'records-readonly-test-token-0123456789' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

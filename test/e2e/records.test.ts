@@ -14,7 +14,7 @@ import type { AgentEntry, CallListItem, CallSummary } from '../../src/records/su
 import { replayCall } from '../../src/replay/replay.js';
 import { agentTurns, call, startStack, type E2eStack } from './harness.js';
 
-const TOKEN = 'records-test-token';
+const TOKEN = 'records-test-token-of-32-characters';
 const STORY =
   'Once upon a time. There was a tiny office with two phones and one coffee machine. ' +
   'The team answered every call with a smile. Then the calls grew and grew. Everyone learned to be brief.';

@@ -127,7 +127,7 @@ describe('server HTTP surface', () => {
       },
     });
     stack = await startStack({
-      env: { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.url, CALLS_API_TOKEN: 'calls-secret', TWILIO_PHONE_NUMBER: '+15550009999' },
+      env: { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_API_BASE_URL: rest.url, CALLS_API_TOKEN: 'calls-secret-of-at-least-32-characters', TWILIO_PHONE_NUMBER: '+15550009999' },
       // transfer_call is offered only with targets; the model names one, the number comes from here.
       agent: defineAgent({ systemPrompt: 'Help.', greeting: 'Hello!', transferTargets: { manager: '+15550100200' } }),
     });
@@ -138,7 +138,7 @@ describe('server HTTP surface', () => {
     expect(unauthorised.status).toBe(401);
     const badNumber = await fetch(`${serverUrl}/calls`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer calls-secret' },
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer calls-secret-of-at-least-32-characters' },
       body: JSON.stringify({ to: 'tomorrow' }),
     });
     expect(badNumber.status).toBe(400);
@@ -146,7 +146,7 @@ describe('server HTTP surface', () => {
 
     const res = await fetch(`${serverUrl}/calls`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer calls-secret' },
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer calls-secret-of-at-least-32-characters' },
       body: JSON.stringify({ to: '+15551234567' }),
     });
     expect(res.status).toBe(201);

@@ -10,7 +10,7 @@ import type { CallSummary } from '../../src/records/summary-types.js';
 import { verifyWebhookSignature } from '../../src/records/webhook.js';
 import { call, eventually, startStack, type E2eStack } from './harness.js';
 
-const SECRET = 'whsec_test_secret';
+const SECRET = 'whsec_test_secret_of_32_characters';
 const FAST_RETRY = { baseMs: 100, maxMs: 1000, maxAttempts: 8, timeoutMs: 5000 };
 
 type Answer = 'reset' | 'hang' | number;

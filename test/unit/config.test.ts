@@ -38,7 +38,7 @@ describe('config', () => {
   });
 
   it('real keys with a console login but no Twilio settings: softphone only, Twilio signatures made impossible', () => {
-    const keys = { OPENAI_API_KEY: 'k', DEEPGRAM_API_KEY: 'd', CONSOLE_PASSWORD: 'p' };
+    const keys = { OPENAI_API_KEY: 'k', DEEPGRAM_API_KEY: 'd', CONSOLE_PASSWORD: 'p'.repeat(32) };
     const [a, b] = [loadConfig(keys), loadConfig(keys)];
     expect(a.offline).toBe(false);
     expect(a.twilioAuthToken).not.toBe(OFFLINE_TWILIO_AUTH_TOKEN);
@@ -112,6 +112,25 @@ describe('config', () => {
     expect(() => loadConfig({ STREAM_TOKEN_TTL_MS: '10' })).toThrow(/STREAM_TOKEN_TTL_MS/);
   });
 
+  it('every secret a client presents has at least 32 characters: a short one is an error naming it, never echoed', () => {
+    for (const variable of ['CALLS_API_TOKEN', 'CONSOLE_PASSWORD', 'CALL_WEBHOOK_SECRET', 'STREAM_TOKEN_SECRET']) {
+      const short = 'hunter2-is-31-characters-long!!';
+      expect(short).toHaveLength(31);
+      expect(() => loadConfig({ [variable]: short })).toThrow(new RegExp(`^Invalid configuration: ${variable} must be at least 32 characters$`));
+      expect(loadConfig({ [variable]: short + 'x' })[variable as 'CALLS_API_TOKEN']).toBe(short + 'x');
+    }
+  });
+
+  it('TRUST_PROXY: off by default; true, a hop count, or proxy addresses, subnets and names; anything else names it', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'off' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,fd00::1' }).TRUST_PROXY).toBe('loopback,10.0.0.0/8,fd00::1');
+    for (const bad of ['nginx', '10.0.0.0/33', '300.1.1.1', 'loopback,'])
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/^Invalid configuration: TRUST_PROXY must be/);
+  });
+
   it('chooses the STT engine and validates the Flux thresholds against Deepgram\'s ranges', () => {
     const nova = loadConfig({});
     expect(nova.STT_ENGINE).toBe('nova');
@@ -162,8 +181,8 @@ describe('config: LLM fallback and watchdogs', () => {
     expect([c.CALL_RECORDS, c.CALL_DB_PATH, c.CALL_RECORD_RETENTION_DAYS]).toEqual([true, './data/calls.db', 30]);
     expect(loadConfig({ CALL_RECORDS: 'off' }).CALL_RECORDS).toBe(false);
     expect(() => loadConfig({ CALL_WEBHOOK_URL: 'https://hooks.example/calls' })).toThrow(/CALL_WEBHOOK_SECRET is required/);
-    expect(() => loadConfig({ CALL_WEBHOOK_URL: 'https://h.example/', CALL_WEBHOOK_SECRET: 's', CALL_RECORDS: 'off' })).toThrow(/CALL_WEBHOOK_URL needs CALL_RECORDS/);
-    expect(loadConfig({ CALL_WEBHOOK_URL: 'https://h.example/in/', CALL_WEBHOOK_SECRET: 's' }).CALL_WEBHOOK_URL).toBe('https://h.example/in/');
+    expect(() => loadConfig({ CALL_WEBHOOK_URL: 'https://h.example/', CALL_WEBHOOK_SECRET: 's'.repeat(32), CALL_RECORDS: 'off' })).toThrow(/CALL_WEBHOOK_URL needs CALL_RECORDS/);
+    expect(loadConfig({ CALL_WEBHOOK_URL: 'https://h.example/in/', CALL_WEBHOOK_SECRET: 's'.repeat(32) }).CALL_WEBHOOK_URL).toBe('https://h.example/in/');
     expect(() => loadConfig({ CALL_WEBHOOK_URL: 'ftp://h.example' })).toThrow(/CALL_WEBHOOK_URL/);
     expect(() => loadConfig({ CALL_RECORD_RETENTION_DAYS: '-1' })).toThrow(/CALL_RECORD_RETENTION_DAYS/);
     expect(() => loadConfig({ CALL_WEBHOOK_SECRET: '', CALL_RECORD_RETENTION_DAYS: 'x' })).toThrow(/CALL_RECORD_RETENTION_DAYS/);

@@ -1,34 +1,44 @@
 /** Console sessions (signed cookies) and the failed-login throttle. */
 import { describe, expect, it } from 'vitest';
 import { cookieValue, passwordMatches, SESSION_TTL_MS, SessionSigner } from '../../src/console/auth.js';
-import { SlidingWindowLimit } from '../../src/console/sliding-window.js';
+import { SlidingWindowLimit } from '../../lib/sliding-window.js';
+import { InMemorySessionKeys } from '../../src/console/session-keys.js';
 
 describe('SessionSigner', () => {
   const t = 1_800_000_000_000;
 
-  it('accepts its own cookie until it expires, 12 h by default', () => {
-    const signer = new SessionSigner('secret');
-    const { value, expiresAt } = signer.issue(t);
+  it('accepts its own cookie until it expires, 12 h by default', async () => {
+    const signer = new SessionSigner(new InMemorySessionKeys(), 'secret');
+    const { value, expiresAt } = await signer.issue(t);
     expect(expiresAt).toBe(t + SESSION_TTL_MS);
-    expect(signer.verify(value, t + 1000)).toEqual({ expiresAt });
-    expect(signer.verify(value, expiresAt - 1)).toEqual({ expiresAt });
-    expect(signer.verify(value, expiresAt)).toBeUndefined();
+    expect(await signer.verify(value, t + 1000)).toEqual({ expiresAt });
+    expect(await signer.verify(value, expiresAt - 1)).toEqual({ expiresAt });
+    expect(await signer.verify(value, expiresAt)).toBeUndefined();
   });
 
-  it('refuses a cookie signed with another secret, a tampered expiry or MAC, and garbage', () => {
-    const signer = new SessionSigner('secret');
-    const { value } = signer.issue(t);
-    const [expiry, nonce, mac] = value.split('.');
-    expect(new SessionSigner('other secret').verify(value, t)).toBeUndefined();
-    expect(signer.verify(`${Number(expiry) + 1000}.${nonce}.${mac}`, t)).toBeUndefined();
-    expect(signer.verify(`${expiry}.${nonce}x.${mac}`, t)).toBeUndefined();
-    expect(signer.verify(`${expiry}.${nonce}.${(mac ?? '').slice(1)}A`, t)).toBeUndefined();
-    for (const junk of [undefined, '', 'a.b.c', `${expiry}.${nonce}`, `${value}.x`]) expect(signer.verify(junk, t)).toBeUndefined();
+  it('refuses a cookie of another server key or password, a tampered expiry, generation or MAC, and garbage', async () => {
+    const keys = new InMemorySessionKeys();
+    const signer = new SessionSigner(keys, 'secret');
+    const { value } = await signer.issue(t);
+    const [expiry, generation, nonce, mac] = value.split('.');
+    expect(await new SessionSigner(new InMemorySessionKeys(), 'secret').verify(value, t)).toBeUndefined();
+    expect(await new SessionSigner(keys, 'other secret').verify(value, t)).toBeUndefined();
+    expect(await signer.verify(`${Number(expiry) + 1000}.${generation}.${nonce}.${mac}`, t)).toBeUndefined();
+    expect(await signer.verify(`${expiry}.${Number(generation) + 1}.${nonce}.${mac}`, t)).toBeUndefined();
+    expect(await signer.verify(`${expiry}.${generation}.${nonce}x.${mac}`, t)).toBeUndefined();
+    expect(await signer.verify(`${expiry}.${generation}.${nonce}.${(mac ?? '').slice(1)}A`, t)).toBeUndefined();
+    for (const junk of [undefined, '', 'a.b.c.d', `${expiry}.${nonce}.${mac}`, `${value}.x`]) expect(await signer.verify(junk, t)).toBeUndefined();
   });
 
-  it('issues a different value per login', () => {
-    const signer = new SessionSigner('secret');
-    expect(signer.issue(t).value).not.toBe(signer.issue(t).value);
+  it('issues a different value per login; revokeAll ends every earlier session, later ones work', async () => {
+    const signer = new SessionSigner(new InMemorySessionKeys(), 'secret');
+    const [a, b] = [await signer.issue(t), await signer.issue(t)];
+    expect(a.value).not.toBe(b.value);
+    await signer.revokeAll();
+    expect(await signer.verify(a.value, t)).toBeUndefined();
+    expect(await signer.verify(b.value, t)).toBeUndefined();
+    const c = await signer.issue(t);
+    expect(await signer.verify(c.value, t)).toEqual({ expiresAt: c.expiresAt });
   });
 });
 

@@ -1,6 +1,6 @@
 /** The softphone's tickets and its per-address rate limit, on a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { SlidingWindowLimit } from '../../src/console/sliding-window.js';
+import { SlidingWindowLimit } from '../../lib/sliding-window.js';
 import { SoftphoneTickets, ticketFromProtocolHeader, TICKET_TTL_MS } from '../../src/console/softphone.js';
 
 describe('softphone tickets', () => {

@@ -32,7 +32,7 @@ interface Grant {
 const LOUD = 0.01; // -40 dBFS
 
 async function requestGrant(): Promise<Grant> {
-  const res = await fetch('/console/api/softphone', { method: 'POST' });
+  const res = await fetch('/console/api/softphone', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
   if (res.status === 401) throw new Error('Log in again.');
   if (res.status === 429) throw new Error('Too many calls — wait a minute.');
   if (res.status === 503) throw new Error('The server is shutting down.');

@@ -1,6 +1,6 @@
 /**
- * Events per key (a client address) in a sliding window, for the console's throttles: failed logins, softphone
- * grants. Bounded memory: keys are kept in order of their last event, the quiet ones are dropped as others record,
+ * Events per key (a client address) in a sliding window, for the throttles: failed logins and bearer tokens
+ * (failed-auth-throttle.ts), softphone grants. Bounded memory: keys are kept in order of their last event, the quiet ones are dropped as others record,
  * and at most `maxKeys` are remembered (the least recent go first).
  */
 export class SlidingWindowLimit {
@@ -17,6 +17,11 @@ export class SlidingWindowLimit {
     const recent = this.recent(key, nowMs);
     if (recent.length < this.limit) return 0;
     return (recent[recent.length - this.limit] ?? nowMs) + this.windowMs - nowMs;
+  }
+
+  /** Events of `key` still in the window (at most `limit`). */
+  count(key: string, nowMs: number): number {
+    return this.recent(key, nowMs).length;
   }
 
   /** Counts an event for `key` (only the last `limit` matter). */

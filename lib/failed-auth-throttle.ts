@@ -1,0 +1,54 @@
+/**
+ * Failed attempts at one secret (an "account": the console password, the calls API token — one throttle when they are
+ * the same secret, so `/calls` is no way around the login's limit), counted per client address and for the account.
+ *
+ * - An address with `perAddress` failures in the window is refused (429) until the oldest leaves it, whatever it
+ *   sends: its next guess could be right.
+ * - Past `perAccount` failures in the window from all addresses together (guessing spread over many addresses), an
+ *   address that itself failed in the window is refused too; an address with no failure is still heard. So a client
+ *   with the right secret is never refused for what other addresses did.
+ *
+ * Addresses are `req.ip`: behind a reverse proxy, set TRUST_PROXY or every client is the proxy's one address.
+ */
+import { SlidingWindowLimit } from './sliding-window.js';
+
+export interface FailedAuthLimits {
+  perAddress: number;
+  perAccount: number;
+  windowMs: number;
+}
+
+export const DEFAULT_FAILED_AUTH_LIMITS: FailedAuthLimits = { perAddress: 5, perAccount: 50, windowMs: 60_000 };
+
+const ACCOUNT = 'account';
+
+export type ThrottleVerdict = { refused: false } | { refused: true; retryAfterMs: number; by: 'address' | 'account' };
+
+export class FailedAuthThrottle {
+  private readonly byAddress: SlidingWindowLimit;
+  private readonly account: SlidingWindowLimit;
+
+  constructor(readonly limits: FailedAuthLimits = DEFAULT_FAILED_AUTH_LIMITS) {
+    this.byAddress = new SlidingWindowLimit(limits.perAddress, limits.windowMs);
+    this.account = new SlidingWindowLimit(limits.perAccount, limits.windowMs, 1);
+  }
+
+  /** Whether `address` may try the secret now (checked before the secret is compared). */
+  check(address: string, nowMs: number): ThrottleVerdict {
+    const own = this.byAddress.retryAfterMs(address, nowMs);
+    if (own > 0) return { refused: true, retryAfterMs: own, by: 'address' };
+    const account = this.account.retryAfterMs(ACCOUNT, nowMs);
+    if (account > 0 && this.byAddress.count(address, nowMs) > 0) return { refused: true, retryAfterMs: account, by: 'account' };
+    return { refused: false };
+  }
+
+  failed(address: string, nowMs: number): void {
+    this.byAddress.record(address, nowMs);
+    this.account.record(ACCOUNT, nowMs);
+  }
+
+  /** The right secret from `address`: its own failures are forgotten (the account's count stays). */
+  succeeded(address: string): void {
+    this.byAddress.forget(address);
+  }
+}
