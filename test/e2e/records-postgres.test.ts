@@ -13,7 +13,8 @@ import { has } from '../support/externals.js';
 import { createTestDatabase, freePort, startProxy, type TestDatabase } from '../support/postgres.js';
 import { call, startStack } from './harness.js';
 
-const TOKEN = 'records-pg-token';
+const TOKEN = 'records-pg-token-of-32-characters!';
+const WEBHOOK_SECRET = 'records-pg-webhook-secret-32-chars!';
 const enabled = has('postgres');
 let db: TestDatabase | undefined;
 beforeAll(async () => {
@@ -32,7 +33,7 @@ describe.skipIf(!enabled)('call records in PostgreSQL (DATABASE_URL)', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const hook = `http://127.0.0.1:${(receiver.address() as net.AddressInfo).port}/hook`;
     const stack = await startStack({
-      env: { CALL_RECORDS: 'on', DATABASE_URL: db.url, INSTANCE_ID: 'e2e-pg-1', CALLS_API_TOKEN: TOKEN, CALL_WEBHOOK_URL: hook, CALL_WEBHOOK_SECRET: 'whsec' },
+      env: { CALL_RECORDS: 'on', DATABASE_URL: db.url, INSTANCE_ID: 'e2e-pg-1', CALLS_API_TOKEN: TOKEN, CALL_WEBHOOK_URL: hook, CALL_WEBHOOK_SECRET: WEBHOOK_SECRET },
     });
     let callSid = '';
     try {
