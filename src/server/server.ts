@@ -31,6 +31,7 @@ import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PRO
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
+import { jsonErrorHandler } from './error-handler.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -204,6 +205,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       res.status(status).json({ error: message });
     }
   });
+
+  // Last: errors of every route and body parser answer JSON, never a stack.
+  app.use(jsonErrorHandler(log, throttle));
 
   const server = http.createServer(app);
   const wss = new WebSocketServer({
