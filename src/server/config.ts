@@ -27,8 +27,11 @@ const optionalString = z
 
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
-  /** Interface to listen on (0.0.0.0 = all; 127.0.0.1 behind a local proxy or tunnel). */
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Interface to listen on (0.0.0.0 = all; 127.0.0.1 behind a local proxy or tunnel). Unset: 0.0.0.0 with real
+   * providers, 127.0.0.1 offline (offline webhooks are signed with a public constant: not for other machines).
+   */
+  HOST: optionalString,
   PUBLIC_URL: httpUrl.optional(),
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_ACCOUNT_SID: optionalString.refine((v) => v === undefined || /^AC[0-9a-f]{32}$/i.test(v), 'must look like AC + 32 hex digits'),
@@ -127,7 +130,11 @@ export type Env = z.infer<typeof schema>;
 /** Every variable the configuration reads (the README's table must list each: test/unit/readme-config.test.ts). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'HOST'> {
+  /** HOST, or its default (loopback offline, every interface with real providers). */
+  readonly HOST: string;
+  /** Offline and HOST unset: listening on loopback only, which the start line says. */
+  readonly loopbackBecauseOffline: boolean;
   /** No real Deepgram/LLM key: the built-in simulators stand in for every provider. */
   readonly offline: boolean;
   /** The auth token used to check webhook signatures (a fixed local token when offline). */
@@ -197,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...e,
     offline,
+    HOST: e.HOST ?? (offline ? '127.0.0.1' : '0.0.0.0'),
+    loopbackBecauseOffline: offline && e.HOST === undefined,
     // Real providers without Twilio: a secret nobody knows, so no webhook or signed stream is ever accepted.
     twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? (offline ? OFFLINE_TWILIO_AUTH_TOKEN : randomBytes(32).toString('base64url')),
     llmChain: chain,

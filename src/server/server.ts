@@ -288,6 +288,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const localUrl = `http://127.0.0.1:${port}`;
   if (publicUrl === '') publicUrl = localUrl;
   log.info('server listening', {
+    host: config.HOST,
+    ...(config.loopbackBecauseOffline
+      ? { hostNote: 'offline: loopback only, its webhooks are signed with a public constant (set HOST to listen elsewhere)' }
+      : {}),
     port,
     publicUrl,
     offline: config.offline,
