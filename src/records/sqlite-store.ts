@@ -48,11 +48,13 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON webhook_outbox (next_attempt_at) WH
 /** `readonly`: for tools reading records (replay): the file must exist and nothing is created or changed. */
 export function openSqliteStore(file: string, opts: { readonly?: boolean } = {}): CallStore {
   if (opts.readonly) return new SqliteCallStore(new Database(file, { readonly: true, fileMustExist: true }));
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivately(file);
   // timeout 0: a lock held by another process fails the write at once instead of blocking every call's event loop.
   const db = new Database(file, { timeout: 0 });
   try {
     db.pragma('journal_mode = WAL');
+    // SQLite gives the WAL and shared-memory files the database file's mode; ones left by an older run are tightened.
+    if (file !== ':memory:') for (const extra of ['-wal', '-shm']) tightenIfPresent(`${file}${extra}`);
     db.pragma('synchronous = NORMAL'); // durable across process crashes; a power loss may lose the last writes
     const version = db.pragma('user_version', { simple: true });
     if (typeof version === 'number' && version > SCHEMA_VERSION) {
@@ -66,6 +68,24 @@ export function openSqliteStore(file: string, opts: { readonly?: boolean } = {})
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * The records hold transcripts: a directory we create is the owner's only (0700), and the database file is 0600
+ * whatever the umask, created so before SQLite opens it (an existing one is tightened).
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
+}
+
+function tightenIfPresent(file: string): void {
+  try {
+    fs.chmodSync(file, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 
