@@ -7,6 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
+import { redactUrls } from '../../lib/redact-url.js';
 import type { RecordMetrics } from './record-metrics.js';
 import type { CallStore, OutboxItem } from './store.js';
 
@@ -158,7 +159,8 @@ export class WebhookOutbox {
       retryable = res.status >= 500 || res.status === 408 || res.status === 429;
     } catch (err) {
       if (this.stopped) return; // shutting down: still pending, delivered after the next start
-      failure = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+      // Logged and stored: a message quoting the URL must not carry its credentials or query.
+      failure = redactUrls(err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err));
     }
     const giveUp = !retryable || attempt >= this.retry.maxAttempts;
     const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1)) * (0.9 + Math.random() * 0.2);

@@ -67,6 +67,11 @@ export interface CallDeps {
   records?: CallRecords;
   /** Every event a call machine emits (the demo prints a transcript from these). */
   onCallEvent?: (event: CallEmitted) => void;
+  /**
+   * LOG_TRANSCRIPTS: put what was said (caller text, agent text, keys pressed) in the log lines. Off by default:
+   * transcripts are personal data, and log files outlive the records' retention.
+   */
+  logTranscripts?: boolean;
 }
 
 let streamCounter = 0;
@@ -127,7 +132,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   actor.on('call.started', ({ callSid, from, to, direction, customParameters }) => {
     callInfo = { callSid, from, to, direction, customParameters };
   });
-  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent);
+  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent, deps.logTranscripts ?? false);
 
   let lastState = '';
   const done = new Promise<void>((resolve) => {
@@ -184,13 +189,15 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
 type Listen = <T extends CallEmitted['type']>(type: T, handler: (e: Extract<CallEmitted, { type: T }>) => void) => unknown;
 
 /** One log line (and metrics) per meaningful call event. */
-function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boolean, onEvent?: (e: CallEmitted) => void): void {
+function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boolean, onEvent: ((e: CallEmitted) => void) | undefined, transcripts: boolean): void {
+  /** What was said, only when LOG_TRANSCRIPTS allows it (the line itself is kept: its metadata is not personal). */
+  const said = (fields: Record<string, string>): Record<string, string> => (transcripts ? fields : {});
   on('call.started', (e) => {
     log.info('call started', { streamSid: e.streamSid });
     onEvent?.(e);
   });
   on('call.userUtterance', (e) => {
-    log.info('caller said', { turn: e.turn, text: e.text });
+    log.info('caller said', { turn: e.turn, chars: e.text.length, ...said({ text: e.text }) });
     onEvent?.(e);
   });
   on('call.turn', (e) => {
@@ -204,7 +211,7 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
     if (llm !== undefined) metrics.turnPartLatency.observe({ part: 'llm' }, llm);
     if (tts !== undefined) metrics.turnPartLatency.observe({ part: 'tts' }, tts);
     if (transport !== undefined) metrics.turnPartLatency.observe({ part: 'transport' }, transport);
-    log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, text: e.assistantText, latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
+    log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, ...said({ text: e.assistantText }), latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
     onEvent?.(e);
   });
   on('call.toolStarted', (e) => {
@@ -219,7 +226,7 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
     onEvent?.(e);
   });
   on('call.dtmf', (e) => {
-    log.info('caller pressed keys', { turn: e.turn, digits: e.digits });
+    log.info('caller pressed keys', { turn: e.turn, keys: e.digits.length, ...said({ digits: e.digits }) });
     onEvent?.(e);
   });
   on('call.speculation', (e) => {
@@ -233,7 +240,7 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
   });
   on('call.bargeIn', (e) => {
     metrics.bargeIns.inc();
-    log.info('barge-in', { turn: e.turn, during: e.during, callerText: e.callerText, heard: e.heard, cut: e.cut });
+    log.info('barge-in', { turn: e.turn, during: e.during, ...said({ callerText: e.callerText, heard: e.heard }), cut: e.cut });
     onEvent?.(e);
   });
   on('call.error', (e) => {

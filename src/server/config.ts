@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
 import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
+import { withoutCredentials } from '../../lib/redact-url.js';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
@@ -116,8 +117,13 @@ const schema = z.object({
   /** Calls older than this are deleted at start and daily; 0 keeps them forever. */
   CALL_RECORD_RETENTION_DAYS: int(0, 36500).default(30),
   /** Post-call webhook (the summary, signed with CALL_WEBHOOK_SECRET). Kept as given: no trailing-slash trimming. */
-  CALL_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CALL_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not carry credentials (user:password@): deliveries are signed with CALL_WEBHOOK_SECRET')
+    .optional(),
   CALL_WEBHOOK_SECRET: optionalString,
+  /** Put what was said (caller and agent text, keys pressed) in the log lines; off: transcripts are personal data. */
+  LOG_TRANSCRIPTS: bool.default(false),
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
@@ -163,7 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const value = env[variable];
-    const shown = /KEY|TOKEN|SECRET/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    const shown = /KEY|TOKEN|SECRET|PASSWORD/.test(variable) || value === undefined ? '' : ` (got "${variable.endsWith('_URL') ? withoutCredentials(value) : value}")`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
@@ -212,3 +218,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : process.stdout.isTTY ? 'pretty' : 'json'),
   };
 }
+

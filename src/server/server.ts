@@ -69,7 +69,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log, metrics } = deps;
   const agent = deps.agent ?? defineAgent({ name: 'default', systemPrompt: defaultCallOptions.systemPrompt, greeting: defaultCallOptions.greeting });
   const explicit = { systemPrompt: config.SYSTEM_PROMPT, greeting: config.GREETING };
-  const callDeps: CallDeps = { ...deps, agent, callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit) };
+  const callDeps: CallDeps = {
+    ...deps,
+    agent,
+    callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit),
+    logTranscripts: deps.logTranscripts ?? config.LOG_TRANSCRIPTS,
+  };
   await deps.providers.warmPhrases(agentPhrases(callDeps.callOptions, agent));
   const calls = new Set<CallHandle>();
   // By CallSid, for Twilio callbacks that concern a live call (the AMD result).
