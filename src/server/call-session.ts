@@ -132,7 +132,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   actor.on('call.started', ({ callSid, from, to, direction, customParameters }) => {
     callInfo = { callSid, from, to, direction, customParameters };
   });
-  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent, deps.logTranscripts ?? false);
+  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent, deps.logTranscripts ?? false, knownToolNames(deps.agent));
 
   let lastState = '';
   const done = new Promise<void>((resolve) => {
@@ -189,7 +189,25 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
 type Listen = <T extends CallEmitted['type']>(type: T, handler: (e: Extract<CallEmitted, { type: T }>) => void) => unknown;
 
 /** One log line (and metrics) per meaningful call event. */
-function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boolean, onEvent: ((e: CallEmitted) => void) | undefined, transcripts: boolean): void {
+/** The built-in tools the machine answers itself. */
+const BUILT_IN_TOOLS = ['end_call', 'transfer_call'];
+
+/** Tool names that may label a metric: the agent's and the built-ins (a model may name anything). */
+function knownToolNames(agent: Agent): ReadonlySet<string> {
+  return new Set([...Object.keys(agent.tools ?? {}), ...BUILT_IN_TOOLS]);
+}
+
+function observe(
+  on: Listen,
+  log: Logger,
+  metrics: Metrics,
+  started: () => boolean,
+  onEvent: ((e: CallEmitted) => void) | undefined,
+  transcripts: boolean,
+  knownTools: ReadonlySet<string>,
+): void {
+  // /metrics is unauthenticated and keeps every series for the life of the process: a label is never the model's word.
+  const toolLabel = (name: string): string => (knownTools.has(name) ? name : 'unknown');
   /** What was said, only when LOG_TRANSCRIPTS allows it (the line itself is kept: its metadata is not personal). */
   const said = (fields: Record<string, string>): Record<string, string> => (transcripts ? fields : {});
   on('call.started', (e) => {
@@ -220,8 +238,8 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
   });
   on('call.toolFinished', (e) => {
     const ms = Math.round((e.at - e.startedAt) * 10) / 10;
-    metrics.toolCalls.inc({ tool: e.name, outcome: e.outcome });
-    if (e.outcome !== 'cancelled') metrics.toolDuration.observe({ tool: e.name }, ms);
+    metrics.toolCalls.inc({ tool: toolLabel(e.name), outcome: e.outcome });
+    if (e.outcome !== 'cancelled') metrics.toolDuration.observe({ tool: toolLabel(e.name) }, ms);
     log.info('tool result', { turn: e.turn, round: e.round, tool: e.name, id: e.id, outcome: e.outcome, ms });
     onEvent?.(e);
   });
