@@ -42,6 +42,14 @@ const schema = z.object({
   TWILIO_API_BASE_URL: httpUrl.optional(),
   /** Outbound calls run Twilio answering-machine detection unless the request says otherwise. */
   OUTBOUND_AMD: bool.default(true),
+  /** Outbound calls `POST /calls` may place per minute (0 = no limit). */
+  OUTBOUND_CALLS_PER_MINUTE: int(0, 100000).default(10),
+  /** Destinations `POST /calls` may dial: E.164 prefixes like `+1,+44`; unset = any. */
+  OUTBOUND_ALLOWED_PREFIXES: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''))
+    .refine((list) => list.every((p) => /^\+\d{1,15}$/.test(p)), 'must be a comma-separated list of E.164 prefixes like +1,+44'),
   /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
   CALLS_API_TOKEN: optionalString,
   /** Login secret of the web console (/console); default CALLS_API_TOKEN; neither = the console is off. */

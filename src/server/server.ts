@@ -32,6 +32,7 @@ import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
 import { jsonErrorHandler } from './error-handler.js';
+import { OutboundGuard } from './outbound-guard.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -92,6 +93,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     secret: config.STREAM_TOKEN_SECRET ?? deriveStreamTokenSecret(config.twilioAuthToken),
     ttlMs: config.STREAM_TOKEN_TTL_MS,
   });
+  const outboundGuard = new OutboundGuard(config.OUTBOUND_CALLS_PER_MINUTE, config.OUTBOUND_ALLOWED_PREFIXES);
   const softphoneTickets = new SoftphoneTickets();
   const softphoneRoutes = softphoneRouter({ tickets: softphoneTickets, streamTokens, draining: () => draining });
   // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
@@ -197,6 +199,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
     if (draining) {
       res.status(503).json({ error: 'server is draining' });
+      return;
+    }
+    const allowed = outboundGuard.check(to, Date.now());
+    if (!allowed.ok) {
+      if (allowed.retryAfterS !== undefined) res.set('Retry-After', String(allowed.retryAfterS));
+      throttle.warn(log, `outbound:${allowed.status}`, 'outbound call refused', { status: allowed.status, error: allowed.error });
+      res.status(allowed.status).json({ error: allowed.error });
       return;
     }
     try {

@@ -40,4 +40,11 @@ describe('config: security settings', () => {
       'Request cannot be constructed from a URL that includes credentials: https://[redacted]@h.example/x?[redacted]',
     );
   });
+
+  it('outbound limits: 10 calls a minute and any destination by default; prefixes are E.164', () => {
+    expect(loadConfig({})).toMatchObject({ OUTBOUND_CALLS_PER_MINUTE: 10, OUTBOUND_ALLOWED_PREFIXES: [] });
+    expect(loadConfig({ OUTBOUND_ALLOWED_PREFIXES: ' +1, +44 ,' }).OUTBOUND_ALLOWED_PREFIXES).toEqual(['+1', '+44']);
+    expect(() => loadConfig({ OUTBOUND_ALLOWED_PREFIXES: '+1,44' })).toThrow(/^Invalid configuration: OUTBOUND_ALLOWED_PREFIXES must be a comma-separated list of E.164 prefixes/);
+    expect(() => loadConfig({ OUTBOUND_CALLS_PER_MINUTE: '-1' })).toThrow(/OUTBOUND_CALLS_PER_MINUTE/);
+  });
 });
