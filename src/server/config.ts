@@ -119,6 +119,14 @@ const schema = z.object({
   STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
   /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
   STREAM_START_TIMEOUT_MS: int(100, 120000).default(5000),
+  /** Media streams one address may hold open before their `start` (the handshake signature repeats per URL). */
+  MAX_PENDING_STREAMS_PER_ADDRESS: int(1, 10000).default(20),
+  /** A request's headers must arrive within this (slow-header connections are cut; checked every second). */
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 300000).default(10000),
+  /** A whole request (headers and body) must arrive within this. */
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 3600000).default(30000),
+  /** Open TCP connections the server accepts (media streams included); beyond it new ones are dropped. */
+  MAX_CONNECTIONS: int(1, 1000000).default(2000),
   /** Call records (SQLite): `off` keeps nothing. */
   CALL_RECORDS: bool.default(true),
   CALL_DB_PATH: z.string().min(1).default('./data/calls.db'),
@@ -210,6 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (chain.length > 1 && e.LLM_FIRST_TOKEN_TIMEOUT_MS >= e.LLM_TIMEOUT_MS) {
     throw new ConfigError('LLM_FIRST_TOKEN_TIMEOUT_MS', `must be below LLM_TIMEOUT_MS (${e.LLM_TIMEOUT_MS}) or no fallback ever gets its turn (got "${e.LLM_FIRST_TOKEN_TIMEOUT_MS}")`);
+  }
+  if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS) {
+    throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', `must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS}) (got "${e.HTTP_REQUEST_TIMEOUT_MS}")`);
   }
   if (e.CALL_WEBHOOK_URL !== undefined) {
     if (e.CALL_WEBHOOK_SECRET === undefined) throw new ConfigError('CALL_WEBHOOK_SECRET', 'is required with CALL_WEBHOOK_URL (deliveries are signed)');

@@ -33,6 +33,7 @@ import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
 import { jsonErrorHandler } from './error-handler.js';
 import { OutboundGuard } from './outbound-guard.js';
+import { PendingStreams } from './pending-streams.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -223,7 +224,18 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   // Last: errors of every route and body parser answer JSON, never a stack.
   app.use(jsonErrorHandler(log, throttle));
 
-  const server = http.createServer(app);
+  // Deliberate limits: slow-header connections are cut after HTTP_HEADERS_TIMEOUT_MS (checked every second, not
+  // node's default 30 s), and the process holds at most MAX_CONNECTIONS sockets.
+  const server = http.createServer(
+    {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, config.HTTP_HEADERS_TIMEOUT_MS),
+    },
+    app,
+  );
+  server.maxConnections = config.MAX_CONNECTIONS;
+  const pendingStreams = new PendingStreams(config.MAX_PENDING_STREAMS_PER_ADDRESS);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MEDIA_FRAME_BYTES,
@@ -255,11 +267,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
     }
     if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
-    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, ticketCallSid));
+    const release = pendingStreams.add(req.socket.remoteAddress ?? '');
+    if (release === undefined) return refuse('429 Too Many Requests', 'too-many-pending', 'media stream refused: too many streams awaiting start from one address');
+    socket.once('close', release); // also when the handshake itself fails (ws then never calls back)
+    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, release, ticketCallSid));
   });
 
-  /** `ticketCallSid`: the stream came with a softphone ticket, and its `start` must be for that ticket's call. */
-  function acceptStream(ws: WebSocket, ticketCallSid?: string): void {
+  /**
+   * `release`: the stream no longer awaits its `start` (it started, or ended); `ticketCallSid`: the stream came with
+   * a softphone ticket, and its `start` must be for that ticket's call.
+   */
+  function acceptStream(ws: WebSocket, release: () => void, ticketCallSid?: string): void {
     metrics.activeCalls.inc();
     let callSid: string | undefined;
     const call = startCall(ws, { ...callDeps, records }, {
@@ -276,6 +294,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         throttle.warn(log, `stream:${reason}`, 'media stream rejected: no valid start', { reason });
       },
       onCallSid: (sid) => {
+        release();
         callSid = sid;
         liveCalls.register(sid, call);
       },
@@ -284,6 +303,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     liveFeed?.track(call, agent.name);
     notifyChange();
     void call.done.then(() => {
+      release();
       calls.delete(call);
       liveFeed?.untrack(call);
       if (callSid !== undefined) liveCalls.unregister(callSid, call);

@@ -47,4 +47,10 @@ describe('config: security settings', () => {
     expect(() => loadConfig({ OUTBOUND_ALLOWED_PREFIXES: '+1,44' })).toThrow(/^Invalid configuration: OUTBOUND_ALLOWED_PREFIXES must be a comma-separated list of E.164 prefixes/);
     expect(() => loadConfig({ OUTBOUND_CALLS_PER_MINUTE: '-1' })).toThrow(/OUTBOUND_CALLS_PER_MINUTE/);
   });
+
+  it('HTTP and media limits: deliberate defaults, a request timeout not below the headers timeout', () => {
+    expect(loadConfig({})).toMatchObject({ HTTP_HEADERS_TIMEOUT_MS: 10000, HTTP_REQUEST_TIMEOUT_MS: 30000, MAX_CONNECTIONS: 2000, MAX_PENDING_STREAMS_PER_ADDRESS: 20 });
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' })).toThrow(/^Invalid configuration: HTTP_REQUEST_TIMEOUT_MS must be at least/);
+    expect(() => loadConfig({ MAX_PENDING_STREAMS_PER_ADDRESS: '0' })).toThrow(/MAX_PENDING_STREAMS_PER_ADDRESS/);
+  });
 });
