@@ -13,7 +13,7 @@ import { callReadRoutes, callRecordsRouter, readStore, type StoreReadOptions } f
 import { openSqliteStore } from './sqlite-store.js';
 import type { CallStore } from './store.js';
 import type { CallSummary } from './summary-types.js';
-import { WebhookOutbox, type RetryPolicy } from './webhook.js';
+import { DEFAULT_OUTBOX_LIMITS, WebhookOutbox, type RetryPolicy } from './webhook.js';
 
 const DAY_MS = 86_400_000;
 /** Per-call bound of the stored event log (a 30-minute call needs about 1 MB). */
@@ -26,6 +26,8 @@ export interface RecordsConfig {
   CALL_RECORD_RETENTION_DAYS: number;
   CALL_WEBHOOK_URL?: string | undefined;
   CALL_WEBHOOK_SECRET?: string | undefined;
+  CALL_WEBHOOK_OUTBOX_MAX_ROWS?: number;
+  CALL_WEBHOOK_OUTBOX_MAX_AGE_HOURS?: number;
   CALLS_API_TOKEN?: string | undefined;
 }
 
@@ -88,15 +90,30 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
       log.warn('call record pruning failed', { error: errorMessage(err) });
     }
   };
-  prune();
-  const pruneTimer = setInterval(prune, DAY_MS);
-  pruneTimer.unref();
 
   const secret = config.CALL_WEBHOOK_SECRET;
+  // A delivery never outlives the call records' retention either.
+  const maxAgeMs = Math.min(
+    (config.CALL_WEBHOOK_OUTBOX_MAX_AGE_HOURS ?? DEFAULT_OUTBOX_LIMITS.maxAgeMs / 3_600_000) * 3_600_000,
+    config.CALL_RECORD_RETENTION_DAYS > 0 ? config.CALL_RECORD_RETENTION_DAYS * DAY_MS : Infinity,
+  );
+  const limits = { maxRows: config.CALL_WEBHOOK_OUTBOX_MAX_ROWS ?? DEFAULT_OUTBOX_LIMITS.maxRows, maxAgeMs };
   const outbox =
     store !== null && config.CALL_WEBHOOK_URL !== undefined && secret !== undefined
-      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry })
+      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry, limits })
       : undefined;
+  const pruneAll = (): void => {
+    prune();
+    try {
+      outbox?.trim();
+    } catch (err) {
+      metrics.storeErrors.inc({ op: 'prune' });
+      log.warn('webhook outbox trim failed', { error: errorMessage(err) });
+    }
+  };
+  pruneAll();
+  const pruneTimer = setInterval(pruneAll, Math.min(DAY_MS, limits.maxAgeMs));
+  pruneTimer.unref();
   outbox?.kick(); // deliveries left pending by the previous run
 
   const reads: StoreReadOptions = { store: () => store, offReason: () => offReason, log, metrics };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
-import type { CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
+import type { CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
@@ -218,7 +218,8 @@ class SqliteCallStore implements CallStore {
 
   markDelivered(id: number, nowMs: number): void {
     this.db
-      .prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?, last_error = NULL WHERE id = ?')
+      // The body is a copy of the summary (kept in `calls`): a delivered row keeps only its bookkeeping.
+      .prepare("UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?, last_error = NULL, body = '' WHERE id = ?")
       .run(nowMs, id);
   }
 
@@ -229,6 +230,22 @@ class SqliteCallStore implements CallStore {
   pendingDeliveries(): number {
     const row = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
     return row?.n ?? 0;
+  }
+
+  trimOutbox(maxRows: number, cutoffMs: number): OutboxTrim {
+    return this.db.transaction((): OutboxTrim => {
+      const pendingBefore = (): number => this.pendingDeliveries();
+      const start = pendingBefore();
+      this.db.prepare('DELETE FROM webhook_outbox WHERE created_at < ?').run(cutoffMs);
+      const afterAge = pendingBefore();
+      const rows = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox').get()?.n ?? 0;
+      if (rows > maxRows) {
+        this.db
+          .prepare('DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox ORDER BY next_attempt_at IS NOT NULL, id LIMIT ?)')
+          .run(rows - maxRows);
+      }
+      return { expired: start - afterAge, overflow: afterAge - pendingBefore() };
+    })();
   }
 
   close(): void {

@@ -31,6 +31,12 @@ export interface OutboxItem {
   attempts: number;
 }
 
+/** Pending deliveries a trim dropped: too old (`expired`) or beyond the row cap (`overflow`). */
+export interface OutboxTrim {
+  expired: number;
+  overflow: number;
+}
+
 export interface CallStore {
   /** Creates or updates the call's record and appends its new events (one transaction). */
   writeCall(write: CallWrite): WriteSize;
@@ -53,6 +59,11 @@ export interface CallStore {
   /** `nextAttemptAt` null = give up (kept with its last error, no longer pending). */
   markAttemptFailed(id: number, error: string, nextAttemptAt: number | null): void;
   pendingDeliveries(): number;
+  /**
+   * Bounds the outbox: deletes every row created before `cutoffMs`, then the oldest rows beyond `maxRows` (finished
+   * ones first). Returns how many pending deliveries were dropped, by reason.
+   */
+  trimOutbox(maxRows: number, cutoffMs: number): OutboxTrim;
 
   close(): void;
 }

@@ -8,6 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
 import { redactUrls } from '../../lib/redact-url.js';
+import { LogThrottle } from '../../lib/log-throttle.js';
 import type { RecordMetrics } from './record-metrics.js';
 import type { CallStore, OutboxItem } from './store.js';
 
@@ -41,17 +42,31 @@ export function verifyWebhookSignature(secret: string, body: string, header: str
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * How big and how old the outbox may grow while the receiver is down (every ended call adds a row): beyond either,
+ * the oldest rows go (finished ones first), each pending one dropped counted and logged (rate-limited).
+ */
+export interface OutboxLimits {
+  maxRows: number;
+  maxAgeMs: number;
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxRows: 10_000, maxAgeMs: 24 * 3_600_000 };
+
 export interface OutboxOptions {
   secret: string;
   log: Logger;
   metrics: RecordMetrics;
   retry?: RetryPolicy;
+  limits?: OutboxLimits;
   /** Deliveries in flight at once. */
   concurrency?: number;
 }
 
 export class WebhookOutbox {
   private readonly retry: RetryPolicy;
+  private readonly limits: OutboxLimits;
+  private readonly throttle = new LogThrottle(60_000);
   private readonly concurrency: number;
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
@@ -65,6 +80,7 @@ export class WebhookOutbox {
     private readonly opts: OutboxOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.limits = opts.limits ?? DEFAULT_OUTBOX_LIMITS;
     this.concurrency = opts.concurrency ?? 4;
   }
 
@@ -86,9 +102,25 @@ export class WebhookOutbox {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
+  /** Applies the outbox's limits (each pump does; the daily prune too, for an outbox nobody kicks). */
+  trim(): void {
+    const dropped = this.store.trimOutbox(this.limits.maxRows, Date.now() - this.limits.maxAgeMs);
+    for (const reason of ['expired', 'overflow'] as const) {
+      if (dropped[reason] === 0) continue;
+      this.opts.metrics.webhookDropped.inc({ reason }, dropped[reason]);
+      this.throttle.warn(this.opts.log, `dropped:${reason}`, 'call webhook deliveries dropped from the outbox', {
+        reason,
+        dropped: dropped[reason],
+        maxRows: this.limits.maxRows,
+        maxAgeHours: this.limits.maxAgeMs / 3_600_000,
+      });
+    }
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
+      this.trim();
       do {
         this.again = false;
         const due = this.store.dueDeliveries(Date.now(), this.concurrency - this.inFlight.size, new Set(this.inFlight.keys()));

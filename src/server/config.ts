@@ -140,6 +140,10 @@ const schema = z.object({
   CALL_WEBHOOK_SECRET: optionalString,
   /** Put what was said (caller and agent text, keys pressed) in the log lines; off: transcripts are personal data. */
   LOG_TRANSCRIPTS: bool.default(false),
+  /** Rows the webhook outbox keeps at most (pending and finished); beyond, the oldest go, finished first. */
+  CALL_WEBHOOK_OUTBOX_MAX_ROWS: int(1, 10_000_000).default(10000),
+  /** Hours a row stays in the webhook outbox at most, delivered or not (and never beyond the records' retention). */
+  CALL_WEBHOOK_OUTBOX_MAX_AGE_HOURS: int(1, 8760).default(24),
   INSPECT: bool.default(false),
   INSPECT_PORT: int(1, 65535).default(5678),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
