@@ -72,20 +72,28 @@ export function openSqliteStore(file: string, opts: { readonly?: boolean } = {})
 }
 
 /**
- * The records hold transcripts: a directory we create is the owner's only (0700), and the database file is 0600
- * whatever the umask, created so before SQLite opens it (an existing one is tightened).
+ * The records hold transcripts: a directory we create is the owner's only (0700), and a database file we create is
+ * 0600 whatever the umask. One an older run left is tightened: group and others lose their bits, the owner's stay as
+ * they are (a file made read-only on purpose stays read-only).
  */
 function createPrivately(file: string): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-  fs.closeSync(fs.openSync(file, 'a', 0o600));
-  fs.chmodSync(file, 0o600);
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  tightenIfPresent(file);
 }
 
 function tightenIfPresent(file: string): void {
   try {
-    fs.chmodSync(file, 0o600);
+    const mode = fs.statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) fs.chmodSync(file, mode & 0o700);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    // Gone, or another user's file (their modes are theirs to choose): nothing to tighten.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EPERM') throw err;
   }
 }
 

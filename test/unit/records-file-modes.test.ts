@@ -49,4 +49,13 @@ describe('call database file modes', () => {
     second.close();
     first.close();
   });
+
+  it('keeps a database made read-only on purpose read-only (only group and others lose their bits)', () => {
+    const file = path.join(dir, 'readonly', 'calls.db');
+    openSqliteStore(file).close();
+    fs.chmodSync(file, 0o444);
+    const store = openSqliteStore(file);
+    expect(mode(file)).toBe('400');
+    store.close();
+  });
 });
