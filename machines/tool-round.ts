@@ -57,7 +57,8 @@ export function addToolCall(round: ToolRound, event: LlmToolCall, options: CallO
     call = answered(true, JSON.stringify({ status: 'The call will end once your reply has played.' }));
   } else if (policy.kind === 'transfer_call') {
     const target = event.args['target'];
-    const to = typeof target === 'string' ? options.transferTargets[target] : undefined;
+    // Own keys only: a model naming "constructor" or "__proto__" must not reach Object.prototype.
+    const to = typeof target === 'string' && Object.hasOwn(options.transferTargets, target) ? options.transferTargets[target] : undefined;
     const allowed = Object.keys(options.transferTargets).join(', ') || 'none';
     call =
       to === undefined

@@ -223,7 +223,8 @@ export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger
     let stopped = false;
     for (const toolCall of input.calls) {
       const startedAt = now();
-      const tool = agent.tools?.[toolCall.name];
+      // Own keys only: the name is the model's choice.
+      const tool = agent.tools !== undefined && Object.hasOwn(agent.tools, toolCall.name) ? agent.tools[toolCall.name] : undefined;
       void runTool(tool, toolCall, call(), controller.signal, keypad).then((run) => {
         const { ok, content } = run;
         const ms = Math.round(now() - startedAt);

@@ -40,6 +40,16 @@ export function replayRoutes(opts: ReplayRouteOptions): ReplayRoutes {
       res.status(400).json({ error: `speed must be a number from 1 to ${MAX_REPLAY_SPEED}` });
       return;
     }
+    // The cheap refusals first: reading inflates and parses the whole event log (up to 4 MB), which a refused
+    // request must not cost.
+    if (closed) {
+      res.status(503).json({ error: 'the server is shutting down' });
+      return;
+    }
+    if (running !== undefined) {
+      res.status(409).json({ error: `a replay is already running (call ${running.callSid}): wait for it to finish` });
+      return;
+    }
     const read = await opts.readEventLog(String(req.params.callSid));
     if (!read.ok) {
       res.status(read.status).json({ error: read.error });
@@ -53,14 +63,6 @@ export function replayRoutes(opts: ReplayRouteOptions): ReplayRoutes {
         command: `npm run replay -- ${log.callSid} --inspect${speed === 1 ? '' : ` --speed ${speed}`}`,
       };
       res.status(409).json(refused);
-      return;
-    }
-    if (closed) {
-      res.status(503).json({ error: 'the server is shutting down' });
-      return;
-    }
-    if (running !== undefined) {
-      res.status(409).json({ error: `a replay is already running (call ${running.callSid}): wait for it to finish` });
       return;
     }
     const started: ReplayStarted = { inspectorUrl: opts.inspector.url, ...lengthOf(log, speed) };

@@ -16,7 +16,7 @@ import { openSharedRecords, type SharedRecords } from './pg-records.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CallStore } from './store.js';
 import type { CallSummary } from './summary-types.js';
-import { WebhookOutbox, type RetryPolicy } from './webhook.js';
+import { DEFAULT_OUTBOX_LIMITS, WebhookOutbox, type RetryPolicy } from './webhook.js';
 
 const DAY_MS = 86_400_000;
 /** Per-call bound of the stored event log (a 30-minute call needs about 1 MB). */
@@ -29,6 +29,8 @@ export interface RecordsConfig {
   CALL_RECORD_RETENTION_DAYS: number;
   CALL_WEBHOOK_URL?: string | undefined;
   CALL_WEBHOOK_SECRET?: string | undefined;
+  CALL_WEBHOOK_OUTBOX_MAX_ROWS?: number;
+  CALL_WEBHOOK_OUTBOX_MAX_AGE_HOURS?: number;
   CALLS_API_TOKEN?: string | undefined;
   /** Set: the records live in this PostgreSQL, shared by the instances. */
   DATABASE_URL?: string | undefined;
@@ -98,6 +100,23 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
     }
   };
 
+  // A delivery never outlives the call records' retention either.
+  const maxAgeMs = Math.min(
+    (config.CALL_WEBHOOK_OUTBOX_MAX_AGE_HOURS ?? DEFAULT_OUTBOX_LIMITS.maxAgeMs / 3_600_000) * 3_600_000,
+    config.CALL_RECORD_RETENTION_DAYS > 0 ? config.CALL_RECORD_RETENTION_DAYS * DAY_MS : Infinity,
+  );
+  const limits = { maxRows: config.CALL_WEBHOOK_OUTBOX_MAX_ROWS ?? DEFAULT_OUTBOX_LIMITS.maxRows, maxAgeMs };
+  /** Retention for the records, and the outbox's bounds (age, rows). */
+  const pruneAll = async (): Promise<void> => {
+    await prune();
+    try {
+      await outbox?.trim();
+    } catch (err) {
+      metrics.storeErrors.inc({ op: 'prune' });
+      log.warn('webhook outbox trim failed', { error: errorMessage(err) });
+    }
+  };
+
   if (config.CALL_RECORDS && config.DATABASE_URL !== undefined) {
     shared = openSharedRecords({
       url: config.DATABASE_URL,
@@ -109,7 +128,7 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
       metrics,
       // Pruning and the deliveries left pending wait for the migrations.
       onReady: () => {
-        void prune();
+        void pruneAll();
         outbox?.kick();
       },
       kickOutbox: () => outbox?.kick(),
@@ -125,16 +144,17 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
       offReason = 'the call database could not be opened (see the server log)';
       log.error('call database could not be opened: calls run without records', { path: config.CALL_DB_PATH, error: errorMessage(err) });
     }
-    void prune();
   }
-  const pruneTimer = setInterval(() => void prune(), DAY_MS);
-  pruneTimer.unref();
-
   outbox =
     store !== null && webhookUrl !== undefined && secret !== undefined
-      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry, pollMs: shared === undefined ? undefined : SHARED_OUTBOX_POLL_MS })
+      ? new WebhookOutbox(store, { secret, log, metrics, retry: opts.webhookRetry, limits, pollMs: shared === undefined ? undefined : SHARED_OUTBOX_POLL_MS })
       : undefined;
-  if (shared === undefined) outbox?.kick(); // deliveries left pending by the previous run
+  const pruneTimer = setInterval(() => void pruneAll(), Math.min(DAY_MS, limits.maxAgeMs));
+  pruneTimer.unref();
+  if (shared === undefined) {
+    void pruneAll();
+    outbox?.kick(); // deliveries left pending by the previous run
+  }
 
   const reads: StoreReadOptions = { store: () => store, offReason: () => offReason, log, metrics };
   return {

@@ -9,7 +9,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import pg from 'pg';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
 import { inTransaction, LOCK_NAMESPACE, LOCKS, schemaVersion, SCHEMA_VERSION } from './pg-schema.js';
-import type { CallListQuery, CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
+import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
 
 export interface PgPoolOptions {
@@ -185,7 +185,8 @@ export class PostgresCallStore implements CallStore {
 
   async markDelivered(item: OutboxItem, nowMs: number): Promise<boolean> {
     const res = await this.pool.query(
-      `UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = $3, last_error = NULL, claim = NULL
+      // The body is a copy of the summary (kept in calls): a delivered row keeps only its bookkeeping.
+      `UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = $3, last_error = NULL, claim = NULL, body = ''
        WHERE id = $1 AND claim = $2`,
       [item.id, item.claim, nowMs],
     );
@@ -208,6 +209,23 @@ export class PostgresCallStore implements CallStore {
   async pendingDeliveries(): Promise<number> {
     const res = await this.pool.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM webhook_outbox WHERE next_attempt_at IS NOT NULL');
     return res.rows[0]?.n ?? 0;
+  }
+
+  /** The SQLite store's trim in one statement: rows older than the cutoff, then the oldest beyond the cap, finished first. */
+  async trimOutbox(maxRows: number, cutoffMs: number): Promise<OutboxTrim> {
+    const res = await this.pool.query<OutboxTrim>(
+      `WITH expired AS (DELETE FROM webhook_outbox WHERE created_at < $1 RETURNING next_attempt_at),
+       excess AS (
+         SELECT id FROM webhook_outbox WHERE created_at >= $1
+         ORDER BY (next_attempt_at IS NOT NULL), id
+         LIMIT GREATEST(0, (SELECT COUNT(*) FROM webhook_outbox WHERE created_at >= $1) - $2)
+       ),
+       overflow AS (DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM excess) RETURNING next_attempt_at)
+       SELECT (SELECT COUNT(*) FROM expired WHERE next_attempt_at IS NOT NULL)::int AS expired,
+              (SELECT COUNT(*) FROM overflow WHERE next_attempt_at IS NOT NULL)::int AS overflow`,
+      [cutoffMs, maxRows],
+    );
+    return res.rows[0] ?? { expired: 0, overflow: 0 };
   }
 
   async close(): Promise<void> {

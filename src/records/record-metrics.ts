@@ -32,6 +32,12 @@ export function createRecordMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    webhookDropped: new Counter({
+      name: 'voice_call_webhook_dropped_total',
+      help: 'Post-call webhook deliveries dropped from the outbox before delivery: expired (older than its max age) or overflow (beyond its max rows)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     webhookPending: new Gauge({
       name: 'voice_call_webhook_pending',
       help: 'Post-call webhook deliveries waiting in the outbox',

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
-import type { CallListQuery, CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
+import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
@@ -50,11 +50,13 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON webhook_outbox (next_attempt_at) WH
 /** `readonly`: for tools reading records (replay): the file must exist and nothing is created or changed. */
 export function openSqliteStore(file: string, opts: { readonly?: boolean } = {}): CallStore {
   if (opts.readonly) return new SqliteCallStore(new Database(file, { readonly: true, fileMustExist: true }));
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivately(file);
   // timeout 0: a lock held by another process fails the write at once instead of blocking every call's event loop.
   const db = new Database(file, { timeout: 0 });
   try {
     db.pragma('journal_mode = WAL');
+    // SQLite gives the WAL and shared-memory files the database file's mode; ones left by an older run are tightened.
+    if (file !== ':memory:') for (const extra of ['-wal', '-shm']) tightenIfPresent(`${file}${extra}`);
     db.pragma('synchronous = NORMAL'); // durable across process crashes; a power loss may lose the last writes
     const version = db.pragma('user_version', { simple: true });
     if (typeof version === 'number' && version > SCHEMA_VERSION) {
@@ -68,6 +70,32 @@ export function openSqliteStore(file: string, opts: { readonly?: boolean } = {})
   } catch (err) {
     db.close();
     throw err;
+  }
+}
+
+/**
+ * The records hold transcripts: a directory we create is the owner's only (0700), and a database file we create is
+ * 0600 whatever the umask. One an older run left is tightened: group and others lose their bits, the owner's stay as
+ * they are (a file made read-only on purpose stays read-only).
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  tightenIfPresent(file);
+}
+
+function tightenIfPresent(file: string): void {
+  try {
+    const mode = fs.statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) fs.chmodSync(file, mode & 0o700);
+  } catch (err) {
+    // Gone, or another user's file (their modes are theirs to choose): nothing to tighten.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EPERM') throw err;
   }
 }
 
@@ -215,7 +243,8 @@ class SqliteCallStore implements CallStore {
   async markDelivered(item: OutboxItem, nowMs: number): Promise<boolean> {
     if (!this.release(item)) return false;
     this.db
-      .prepare('UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?, last_error = NULL WHERE id = ?')
+      // The body is a copy of the summary (kept in `calls`): a delivered row keeps only its bookkeeping.
+      .prepare("UPDATE webhook_outbox SET attempts = attempts + 1, next_attempt_at = NULL, delivered_at = ?, last_error = NULL, body = '' WHERE id = ?")
       .run(nowMs, item.id);
     return true;
   }
@@ -240,6 +269,22 @@ class SqliteCallStore implements CallStore {
   async pendingDeliveries(): Promise<number> {
     const row = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get();
     return row?.n ?? 0;
+  }
+
+  async trimOutbox(maxRows: number, cutoffMs: number): Promise<OutboxTrim> {
+    const pending = (): number => this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox WHERE next_attempt_at IS NOT NULL').get()?.n ?? 0;
+    return this.db.transaction((): OutboxTrim => {
+      const start = pending();
+      this.db.prepare('DELETE FROM webhook_outbox WHERE created_at < ?').run(cutoffMs);
+      const afterAge = pending();
+      const rows = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox').get()?.n ?? 0;
+      if (rows > maxRows) {
+        this.db
+          .prepare('DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM webhook_outbox ORDER BY next_attempt_at IS NOT NULL, id LIMIT ?)')
+          .run(rows - maxRows);
+      }
+      return { expired: start - afterAge, overflow: afterAge - pending() };
+    })();
   }
 
   async close(): Promise<void> {

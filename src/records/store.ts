@@ -42,6 +42,12 @@ export interface OutboxItem {
   claim: string;
 }
 
+/** Pending deliveries a trim dropped: too old (`expired`) or beyond the row cap (`overflow`). */
+export interface OutboxTrim {
+  expired: number;
+  overflow: number;
+}
+
 /**
  * The post-call webhook outbox. A claimed delivery is invisible to other claimers until `leaseMs` has passed: a
  * process that dies mid-delivery leaves it to the next claimer after the lease. Marks return false when the claim
@@ -58,6 +64,11 @@ export interface OutboxStore {
   /** Gives a claimed delivery back unattempted (shutting down mid-delivery): due again at `nowMs`. */
   releaseDelivery(item: OutboxItem, nowMs: number): Promise<boolean>;
   pendingDeliveries(): Promise<number>;
+  /**
+   * Bounds the outbox: deletes every row created before `cutoffMs`, then the oldest rows beyond `maxRows` (finished
+   * ones first). Returns how many pending deliveries were dropped, by reason.
+   */
+  trimOutbox(maxRows: number, cutoffMs: number): Promise<OutboxTrim>;
 }
 
 export interface CallStore extends OutboxStore {

@@ -11,6 +11,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../../lib/logger.js';
+import { redactUrls } from '../../lib/redact-url.js';
+import { LogThrottle } from '../../lib/log-throttle.js';
 import type { RecordMetrics } from './record-metrics.js';
 import type { OutboxItem, OutboxStore } from './store.js';
 
@@ -44,11 +46,23 @@ export function verifyWebhookSignature(secret: string, body: string, header: str
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * How big and how old the outbox may grow while the receiver is down (every ended call adds a row): beyond either,
+ * the oldest rows go (finished ones first), each pending one dropped counted and logged (rate-limited).
+ */
+export interface OutboxLimits {
+  maxRows: number;
+  maxAgeMs: number;
+}
+
+export const DEFAULT_OUTBOX_LIMITS: OutboxLimits = { maxRows: 10_000, maxAgeMs: 24 * 3_600_000 };
+
 export interface OutboxOptions {
   secret: string;
   log: Logger;
   metrics: RecordMetrics;
   retry?: RetryPolicy;
+  limits?: OutboxLimits;
   /** Deliveries in flight at once. */
   concurrency?: number;
   /** Look for due deliveries at least this often (a shared database: others queue too); undefined = only when told. */
@@ -60,6 +74,8 @@ const LEASE_MARGIN_MS = 30_000;
 
 export class WebhookOutbox {
   private readonly retry: RetryPolicy;
+  private readonly limits: OutboxLimits;
+  private readonly throttle = new LogThrottle(60_000);
   private readonly concurrency: number;
   private readonly leaseMs: number;
   private readonly inFlight = new Map<number, Promise<void>>();
@@ -74,6 +90,7 @@ export class WebhookOutbox {
     private readonly opts: OutboxOptions,
   ) {
     this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.limits = opts.limits ?? DEFAULT_OUTBOX_LIMITS;
     this.concurrency = opts.concurrency ?? 4;
     this.leaseMs = this.retry.timeoutMs + LEASE_MARGIN_MS;
   }
@@ -96,9 +113,25 @@ export class WebhookOutbox {
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
+  /** Applies the outbox's limits (each pump does; the daily prune too, for an outbox nobody kicks). */
+  async trim(): Promise<void> {
+    const dropped = await this.store.trimOutbox(this.limits.maxRows, Date.now() - this.limits.maxAgeMs);
+    for (const reason of ['expired', 'overflow'] as const) {
+      if (dropped[reason] === 0) continue;
+      this.opts.metrics.webhookDropped.inc({ reason }, dropped[reason]);
+      this.throttle.warn(this.opts.log, `dropped:${reason}`, 'call webhook deliveries dropped from the outbox', {
+        reason,
+        dropped: dropped[reason],
+        maxRows: this.limits.maxRows,
+        maxAgeHours: this.limits.maxAgeMs / 3_600_000,
+      });
+    }
+  }
+
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
+      await this.trim();
       do {
         this.again = false;
         const free = this.concurrency - this.inFlight.size;
@@ -177,7 +210,8 @@ export class WebhookOutbox {
         await this.store.releaseDelivery(item, Date.now());
         return;
       }
-      failure = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+      // Logged and stored: a message quoting the URL must not carry its credentials or query.
+      failure = redactUrls(err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err));
     }
     const giveUp = !retryable || attempt >= this.retry.maxAttempts;
     const delay = Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** (attempt - 1)) * (0.9 + Math.random() * 0.2);

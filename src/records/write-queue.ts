@@ -148,6 +148,9 @@ export class QueuedCallStore implements CallStore {
   pendingDeliveries() {
     return this.inner.pendingDeliveries();
   }
+  trimOutbox(maxRows: number, cutoffMs: number) {
+    return this.inner.trimOutbox(maxRows, cutoffMs);
+  }
 
   /** Gives the queue `timeoutMs` to be written, counts and logs what is left, then closes the store. */
   async close(timeoutMs = 5000): Promise<void> {

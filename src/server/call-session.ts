@@ -67,6 +67,11 @@ export interface CallDeps {
   records?: CallRecords;
   /** Every event a call machine emits (the demo prints a transcript from these). */
   onCallEvent?: (event: CallEmitted) => void;
+  /**
+   * LOG_TRANSCRIPTS: put what was said (caller text, agent text, keys pressed) in the log lines. Off by default:
+   * transcripts are personal data, and log files outlive the records' retention.
+   */
+  logTranscripts?: boolean;
 }
 
 let streamCounter = 0;
@@ -127,7 +132,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   actor.on('call.started', ({ callSid, from, to, direction, customParameters }) => {
     callInfo = { callSid, from, to, direction, customParameters };
   });
-  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent);
+  observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent, deps.logTranscripts ?? false, knownToolNames(deps.agent));
 
   let lastState = '';
   const done = new Promise<void>((resolve) => {
@@ -184,13 +189,33 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
 type Listen = <T extends CallEmitted['type']>(type: T, handler: (e: Extract<CallEmitted, { type: T }>) => void) => unknown;
 
 /** One log line (and metrics) per meaningful call event. */
-function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boolean, onEvent?: (e: CallEmitted) => void): void {
+/** The built-in tools the machine answers itself. */
+const BUILT_IN_TOOLS = ['end_call', 'transfer_call'];
+
+/** Tool names that may label a metric: the agent's and the built-ins (a model may name anything). */
+function knownToolNames(agent: Agent): ReadonlySet<string> {
+  return new Set([...Object.keys(agent.tools ?? {}), ...BUILT_IN_TOOLS]);
+}
+
+function observe(
+  on: Listen,
+  log: Logger,
+  metrics: Metrics,
+  started: () => boolean,
+  onEvent: ((e: CallEmitted) => void) | undefined,
+  transcripts: boolean,
+  knownTools: ReadonlySet<string>,
+): void {
+  // /metrics is unauthenticated and keeps every series for the life of the process: a label is never the model's word.
+  const toolLabel = (name: string): string => (knownTools.has(name) ? name : 'unknown');
+  /** What was said, only when LOG_TRANSCRIPTS allows it (the line itself is kept: its metadata is not personal). */
+  const said = (fields: Record<string, string>): Record<string, string> => (transcripts ? fields : {});
   on('call.started', (e) => {
     log.info('call started', { streamSid: e.streamSid });
     onEvent?.(e);
   });
   on('call.userUtterance', (e) => {
-    log.info('caller said', { turn: e.turn, text: e.text });
+    log.info('caller said', { turn: e.turn, chars: e.text.length, ...said({ text: e.text }) });
     onEvent?.(e);
   });
   on('call.turn', (e) => {
@@ -204,7 +229,7 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
     if (llm !== undefined) metrics.turnPartLatency.observe({ part: 'llm' }, llm);
     if (tts !== undefined) metrics.turnPartLatency.observe({ part: 'tts' }, tts);
     if (transport !== undefined) metrics.turnPartLatency.observe({ part: 'transport' }, transport);
-    log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, text: e.assistantText, latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
+    log.info('agent turn', { turn: e.turn, interrupted: e.interrupted, ...said({ text: e.assistantText }), latencyMs: total, llmMs: llm, ttsMs: tts, transportMs: transport });
     onEvent?.(e);
   });
   on('call.toolStarted', (e) => {
@@ -213,13 +238,13 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
   });
   on('call.toolFinished', (e) => {
     const ms = Math.round((e.at - e.startedAt) * 10) / 10;
-    metrics.toolCalls.inc({ tool: e.name, outcome: e.outcome });
-    if (e.outcome !== 'cancelled') metrics.toolDuration.observe({ tool: e.name }, ms);
+    metrics.toolCalls.inc({ tool: toolLabel(e.name), outcome: e.outcome });
+    if (e.outcome !== 'cancelled') metrics.toolDuration.observe({ tool: toolLabel(e.name) }, ms);
     log.info('tool result', { turn: e.turn, round: e.round, tool: e.name, id: e.id, outcome: e.outcome, ms });
     onEvent?.(e);
   });
   on('call.dtmf', (e) => {
-    log.info('caller pressed keys', { turn: e.turn, digits: e.digits });
+    log.info('caller pressed keys', { turn: e.turn, keys: e.digits.length, ...said({ digits: e.digits }) });
     onEvent?.(e);
   });
   on('call.speculation', (e) => {
@@ -233,7 +258,7 @@ function observe(on: Listen, log: Logger, metrics: Metrics, started: () => boole
   });
   on('call.bargeIn', (e) => {
     metrics.bargeIns.inc();
-    log.info('barge-in', { turn: e.turn, during: e.during, callerText: e.callerText, heard: e.heard, cut: e.cut });
+    log.info('barge-in', { turn: e.turn, during: e.during, ...said({ callerText: e.callerText, heard: e.heard }), cut: e.cut });
     onEvent?.(e);
   });
   on('call.error', (e) => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
 import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
+import { withoutCredentials } from '../../lib/redact-url.js';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
@@ -55,8 +56,11 @@ const trustProxy = z
 
 const schema = z.object({
   PORT: int(0, 65535).default(8080),
-  /** Interface to listen on (0.0.0.0 = all; 127.0.0.1 behind a local proxy or tunnel). */
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Interface to listen on (0.0.0.0 = all; 127.0.0.1 behind a local proxy or tunnel). Unset: 0.0.0.0 with real
+   * providers, 127.0.0.1 offline (offline webhooks are signed with a public constant: not for other machines).
+   */
+  HOST: optionalString,
   PUBLIC_URL: httpUrl.optional(),
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_ACCOUNT_SID: optionalString.refine((v) => v === undefined || /^AC[0-9a-f]{32}$/i.test(v), 'must look like AC + 32 hex digits'),
@@ -66,6 +70,14 @@ const schema = z.object({
   TWILIO_API_BASE_URL: httpUrl.optional(),
   /** Outbound calls run Twilio answering-machine detection unless the request says otherwise. */
   OUTBOUND_AMD: bool.default(true),
+  /** Outbound calls `POST /calls` may place per minute (0 = no limit). */
+  OUTBOUND_CALLS_PER_MINUTE: int(0, 100000).default(10),
+  /** Destinations `POST /calls` may dial: E.164 prefixes like `+1,+44`; unset = any. */
+  OUTBOUND_ALLOWED_PREFIXES: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''))
+    .refine((list) => list.every((p) => /^\+\d{1,15}$/.test(p)), 'must be a comma-separated list of E.164 prefixes like +1,+44'),
   /** Bearer token that `POST /calls` requires; without it the endpoint is disabled. */
   CALLS_API_TOKEN: secret,
   /** Login secret of the web console (/console); default CALLS_API_TOKEN; neither = the console is off. */
@@ -139,14 +151,31 @@ const schema = z.object({
   STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
   /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
   STREAM_START_TIMEOUT_MS: int(100, 120000).default(5000),
+  /** Media streams one address may hold open before their `start` (the handshake signature repeats per URL). */
+  MAX_PENDING_STREAMS_PER_ADDRESS: int(1, 10000).default(20),
+  /** A request's headers must arrive within this (slow-header connections are cut; checked every second). */
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 300000).default(10000),
+  /** A whole request (headers and body) must arrive within this. */
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 3600000).default(30000),
+  /** Open TCP connections the server accepts (media streams included); beyond it new ones are dropped. */
+  MAX_CONNECTIONS: int(1, 1000000).default(2000),
   /** Call records (SQLite): `off` keeps nothing. */
   CALL_RECORDS: bool.default(true),
   CALL_DB_PATH: z.string().min(1).default('./data/calls.db'),
   /** Calls older than this are deleted at start and daily; 0 keeps them forever. */
   CALL_RECORD_RETENTION_DAYS: int(0, 36500).default(30),
   /** Post-call webhook (the summary, signed with CALL_WEBHOOK_SECRET). Kept as given: no trailing-slash trimming. */
-  CALL_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CALL_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not carry credentials (user:password@): deliveries are signed with CALL_WEBHOOK_SECRET')
+    .optional(),
   CALL_WEBHOOK_SECRET: secret,
+  /** Put what was said (caller and agent text, keys pressed) in the log lines; off: transcripts are personal data. */
+  LOG_TRANSCRIPTS: bool.default(false),
+  /** Rows the webhook outbox keeps at most (pending and finished); beyond, the oldest go, finished first. */
+  CALL_WEBHOOK_OUTBOX_MAX_ROWS: int(1, 10_000_000).default(10000),
+  /** Hours a row stays in the webhook outbox at most, delivered or not (and never beyond the records' retention). */
+  CALL_WEBHOOK_OUTBOX_MAX_AGE_HOURS: int(1, 8760).default(24),
   /** PostgreSQL for the call records and the webhook outbox, shared by every instance; unset = the SQLite file. */
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Record writes waiting in memory while the database is unreachable, at most this many MiB (then dropped, counted). */
@@ -172,7 +201,11 @@ export type Env = z.infer<typeof schema>;
 /** Every variable the configuration reads (the README's table must list each: test/unit/readme-config.test.ts). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, 'HOST'> {
+  /** HOST, or its default (loopback offline, every interface with real providers). */
+  readonly HOST: string;
+  /** Offline and HOST unset: listening on loopback only, which the start line says. */
+  readonly loopbackBecauseOffline: boolean;
   /** No real Deepgram/LLM key: the built-in simulators stand in for every provider. */
   readonly offline: boolean;
   /** The auth token used to check webhook signatures (a fixed local token when offline). */
@@ -201,7 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
     const value = env[variable];
-    const shown = /KEY|TOKEN|SECRET|PASSWORD|DATABASE_URL/.test(variable) || value === undefined ? '' : ` (got "${value}")`;
+    const shown = /KEY|TOKEN|SECRET|PASSWORD|DATABASE_URL/.test(variable) || value === undefined ? '' : ` (got "${variable.endsWith('_URL') ? withoutCredentials(value) : value}")`;
     throw new ConfigError(variable, `${issue?.message ?? 'is invalid'}${shown}`);
   }
   const e = parsed.data;
@@ -235,6 +268,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (chain.length > 1 && e.LLM_FIRST_TOKEN_TIMEOUT_MS >= e.LLM_TIMEOUT_MS) {
     throw new ConfigError('LLM_FIRST_TOKEN_TIMEOUT_MS', `must be below LLM_TIMEOUT_MS (${e.LLM_TIMEOUT_MS}) or no fallback ever gets its turn (got "${e.LLM_FIRST_TOKEN_TIMEOUT_MS}")`);
   }
+  if (e.HTTP_REQUEST_TIMEOUT_MS < e.HTTP_HEADERS_TIMEOUT_MS) {
+    throw new ConfigError('HTTP_REQUEST_TIMEOUT_MS', `must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS}) (got "${e.HTTP_REQUEST_TIMEOUT_MS}")`);
+  }
   if (e.CALL_WEBHOOK_URL !== undefined) {
     if (e.CALL_WEBHOOK_SECRET === undefined) throw new ConfigError('CALL_WEBHOOK_SECRET', 'is required with CALL_WEBHOOK_URL (deliveries are signed)');
     if (!e.CALL_RECORDS) throw new ConfigError('CALL_WEBHOOK_URL', 'needs CALL_RECORDS on (the webhook outbox lives in the call database)');
@@ -242,9 +278,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...e,
     offline,
+    HOST: e.HOST ?? (offline ? '127.0.0.1' : '0.0.0.0'),
+    loopbackBecauseOffline: offline && e.HOST === undefined,
     // Real providers without Twilio: a secret nobody knows, so no webhook or signed stream is ever accepted.
     twilioAuthToken: e.TWILIO_AUTH_TOKEN ?? (offline ? OFFLINE_TWILIO_AUTH_TOKEN : randomBytes(32).toString('base64url')),
     llmChain: chain,
     logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : process.stdout.isTTY ? 'pretty' : 'json'),
   };
 }
+

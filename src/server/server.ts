@@ -32,6 +32,9 @@ import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, ticketFro
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
+import { jsonErrorHandler } from './error-handler.js';
+import { OutboundGuard } from './outbound-guard.js';
+import { PendingStreams } from './pending-streams.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -69,7 +72,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log, metrics } = deps;
   const agent = deps.agent ?? defineAgent({ name: 'default', systemPrompt: defaultCallOptions.systemPrompt, greeting: defaultCallOptions.greeting });
   const explicit = { systemPrompt: config.SYSTEM_PROMPT, greeting: config.GREETING };
-  const callDeps: CallDeps = { ...deps, agent, callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit) };
+  const callDeps: CallDeps = {
+    ...deps,
+    agent,
+    callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit),
+    logTranscripts: deps.logTranscripts ?? config.LOG_TRANSCRIPTS,
+  };
   await deps.providers.warmPhrases(agentPhrases(callDeps.callOptions, agent));
   const calls = new Set<CallHandle>();
   // By CallSid, for Twilio callbacks that concern a live call (the AMD result).
@@ -87,6 +95,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     secret: config.STREAM_TOKEN_SECRET ?? deriveStreamTokenSecret(config.twilioAuthToken),
     ttlMs: config.STREAM_TOKEN_TTL_MS,
   });
+  const outboundGuard = new OutboundGuard(config.OUTBOUND_CALLS_PER_MINUTE, config.OUTBOUND_ALLOWED_PREFIXES);
   const softphoneTickets = new SoftphoneTickets();
   const softphoneRoutes = softphoneRouter({ tickets: softphoneTickets, streamTokens, draining: () => draining });
   // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
@@ -201,6 +210,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       res.status(503).json({ error: 'server is draining' });
       return;
     }
+    const allowed = outboundGuard.check(to, Date.now());
+    if (!allowed.ok) {
+      if (allowed.retryAfterS !== undefined) res.set('Retry-After', String(allowed.retryAfterS));
+      throttle.warn(log, `outbound:${allowed.status}`, 'outbound call refused', { status: allowed.status, error: allowed.error });
+      res.status(allowed.status).json({ error: allowed.error });
+      return;
+    }
     try {
       const call = await placeOutboundCall(twilioRest, { to, from, publicUrl, amd, ...(voicemail === undefined ? {} : { voicemail }) });
       log.info('outbound call placed', { callSid: call.sid, to, amd, voicemail: voicemail !== undefined });
@@ -213,7 +229,21 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     }
   });
 
-  const server = http.createServer(app);
+  // Last: errors of every route and body parser answer JSON, never a stack.
+  app.use(jsonErrorHandler(log, throttle));
+
+  // Deliberate limits: slow-header connections are cut after HTTP_HEADERS_TIMEOUT_MS (checked every second, not
+  // node's default 30 s), and the process holds at most MAX_CONNECTIONS sockets.
+  const server = http.createServer(
+    {
+      headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, config.HTTP_HEADERS_TIMEOUT_MS),
+    },
+    app,
+  );
+  server.maxConnections = config.MAX_CONNECTIONS;
+  const pendingStreams = new PendingStreams(config.MAX_PENDING_STREAMS_PER_ADDRESS);
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MEDIA_FRAME_BYTES,
@@ -245,11 +275,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
     }
     if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
-    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, ticketCallSid));
+    const release = pendingStreams.add(req.socket.remoteAddress ?? '');
+    if (release === undefined) return refuse('429 Too Many Requests', 'too-many-pending', 'media stream refused: too many streams awaiting start from one address');
+    socket.once('close', release); // also when the handshake itself fails (ws then never calls back)
+    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, release, ticketCallSid));
   });
 
-  /** `ticketCallSid`: the stream came with a softphone ticket, and its `start` must be for that ticket's call. */
-  function acceptStream(ws: WebSocket, ticketCallSid?: string): void {
+  /**
+   * `release`: the stream no longer awaits its `start` (it started, or ended); `ticketCallSid`: the stream came with
+   * a softphone ticket, and its `start` must be for that ticket's call.
+   */
+  function acceptStream(ws: WebSocket, release: () => void, ticketCallSid?: string): void {
     metrics.activeCalls.inc();
     let callSid: string | undefined;
     const call = startCall(ws, { ...callDeps, records }, {
@@ -268,6 +304,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         throttle.warn(log, `stream:${reason}`, 'media stream rejected: no valid start', { reason });
       },
       onCallSid: (sid) => {
+        release();
         callSid = sid;
         liveCalls.register(sid, call);
       },
@@ -276,6 +313,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     liveFeed?.track(call, agent.name);
     notifyChange();
     void call.done.then(() => {
+      release();
       calls.delete(call);
       liveFeed?.untrack(call);
       if (callSid !== undefined) liveCalls.unregister(callSid, call);
@@ -294,6 +332,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const localUrl = `http://127.0.0.1:${port}`;
   if (publicUrl === '') publicUrl = localUrl;
   log.info('server listening', {
+    host: config.HOST,
+    ...(config.loopbackBecauseOffline
+      ? { hostNote: 'offline: loopback only, its webhooks are signed with a public constant (set HOST to listen elsewhere)' }
+      : {}),
     port,
     publicUrl,
     offline: config.offline,

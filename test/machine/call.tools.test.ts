@@ -169,6 +169,17 @@ describe('transfers', () => {
     expect(driver.inputs('transfer')).toEqual([]);
   });
 
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('refuses the target %j (a name of Object.prototype, not of the list)', (target) => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('Transfer me', true));
+    driver.send(ev.tool('transfer_call', { target }, 'call_t'));
+    driver.send(ev.done());
+    const result = lastLlmInput(driver)?.messages.at(-1);
+    expect(result).toMatchObject({ role: 'tool', isError: true, content: expect.stringContaining('Unknown transfer target') });
+    expect(stateName(driver.snapshot)).not.toMatch(/^transferring/);
+    expect(driver.inputs('transfer')).toEqual([]);
+  });
+
   it('says the transfer phrase first when the model announced nothing; a failed transfer is apologised for', () => {
     const driver = answered(new CallDriver(options));
     driver.send(ev.final('Get me sales', true));
