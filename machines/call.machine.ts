@@ -127,15 +127,17 @@ export const callMachine = callSpeculationSetup.createMachine({
         // The machine's beep is over (DetectMessageEnd): leave the message, then hang up.
         voicemail: {
           entry: [{ type: 'sayPhrase', params: { kind: 'voicemail' } }, { type: 'setEndReason', params: { reason: 'voicemail' } }],
-          always: { guard: 'speechPlayedOut', target: '#call.ended', actions: ['commitSpeech', 'hangUp'] },
+          on: { 'SPEECH.PLAYED_OUT': { target: '#call.ended', actions: ['commitSpeech', 'hangUp'] } },
           after: { phraseTimeout: { target: '#call.ended', actions: 'hangUp' } },
         },
 
         greeting: {
           entry: { type: 'sayPhrase', params: { kind: 'greeting' } },
-          always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
           after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
-          on: whileAgentTalks('greetingInterruption'),
+          on: {
+            'SPEECH.PLAYED_OUT': { target: 'listening', actions: 'commitSpeech' },
+            ...whileAgentTalks('greetingInterruption'),
+          },
         },
 
         listening: {
@@ -195,7 +197,7 @@ export const callMachine = callSpeculationSetup.createMachine({
               actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }],
             },
             // transfer_call: the reply was the announcement; with none heard, a fixed one is said first.
-            { guard: and(['transferRequested', 'replyWasHeard']), target: 'transferring', actions: 'commitSpeech' },
+            { guard: and(['transferRequested', 'replyWasHeard']), target: 'transferring.dialing', actions: 'commitSpeech' },
             {
               guard: 'transferRequested',
               target: 'transferring',
@@ -253,9 +255,9 @@ export const callMachine = callSpeculationSetup.createMachine({
                   },
                 },
                 speaking: {
-                  // Playback done = the mark of the last segment echoed after the last LLM.DONE.
-                  always: { guard: 'speechPlayedOut', target: '#call.live.respond.replied' },
                   on: {
+                    // Playback done = the mark of the last segment echoed after the last LLM.DONE.
+                    'SPEECH.PLAYED_OUT': { target: '#call.live.respond.replied' },
                     'LLM.TEXT': { actions: ['noteFirstText', 'speakReply'] },
                     'LLM.DONE': [
                       { guard: and(['speculative', 'needsToolRound']), target: LISTENING, actions: 'discardSpeculation' },
@@ -320,9 +322,11 @@ export const callMachine = callSpeculationSetup.createMachine({
 
         // A re-prompt or an apology: a fixed phrase the caller may talk over.
         prompting: {
-          always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
           after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
-          on: whileAgentTalks('isInterruption'),
+          on: {
+            'SPEECH.PLAYED_OUT': { target: 'listening', actions: 'commitSpeech' },
+            ...whileAgentTalks('isInterruption'),
+          },
         },
 
         interrupted: {
@@ -342,7 +346,7 @@ export const callMachine = callSpeculationSetup.createMachine({
           initial: 'announcing',
           states: {
             announcing: {
-              always: { guard: 'speechPlayedOut', target: 'dialing', actions: 'commitSpeech' },
+              on: { 'SPEECH.PLAYED_OUT': { target: 'dialing', actions: 'commitSpeech' } },
               after: { phraseTimeout: { target: 'dialing', actions: 'commitSpeech' } },
             },
             dialing: {
@@ -361,7 +365,7 @@ export const callMachine = callSpeculationSetup.createMachine({
 
         goodbye: {
           entry: { type: 'sayPhrase', params: { kind: 'goodbye' } },
-          always: { guard: 'speechPlayedOut', target: '#call.ended', actions: ['commitSpeech', 'hangUp'] },
+          on: { 'SPEECH.PLAYED_OUT': { target: '#call.ended', actions: ['commitSpeech', 'hangUp'] } },
           after: { phraseTimeout: { target: '#call.ended', actions: 'hangUp' } }, // the goodbye's mark never came back
         },
       },

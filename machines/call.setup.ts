@@ -21,6 +21,7 @@ import {
   emptyTimestamps,
   initialContext,
   silentSpeech,
+  type AgentSpeech,
   type CallContext,
   type CallInput,
   type ConfigureInput,
@@ -159,7 +160,6 @@ export const callSetup = setup({
     /** While nothing plays, any real word (not minInterruptWords) means the caller is not done. */
     callerResumes: ({ context, event }) => hasRealWords(callerText(event), context.options.fillerWords),
     hasText: ({ event }) => event.type === 'LLM.TEXT' && event.text.trim() !== '',
-    speechPlayedOut: ({ context }) => playedOut(context.speech),
     /** Agent audio is playing or about to (something flushed and not echoed, or text not flushed yet). */
     agentAudible: ({ context }) => !nothingPlaying(context.speech),
     /** This turn already said something: a new inference round continues the spoken reply. */
@@ -290,20 +290,21 @@ export const callSetup = setup({
     }),
     speakReply: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'LLM.TEXT');
-      applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue);
+      applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue, context.speech);
       enqueue.assign({ round: { ...context.round, text: context.round.text + event.text } });
     }),
-    finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue)),
+    finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue, context.speech)),
     /** A tool round ends: flush what the model said before its calls; more of the reply follows. */
     endRoundSpeech: enqueueActions(({ context, enqueue }) =>
-      applyPlan(finishReply(context.speech, context.turn, false), enqueue),
+      applyPlan(finishReply(context.speech, context.turn, false), enqueue, context.speech),
     ),
     apologizeAfterReply: enqueueActions(({ context, enqueue }) =>
-      applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue),
+      applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue, context.speech),
     ),
-    noteMark: assign(({ context, event }) => {
+    /** A mark echo; the last one of a finished speech raises SPEECH.PLAYED_OUT. */
+    noteMark: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'TRANSPORT.MARK');
-      return { speech: markSegment(context.speech, event.name, event.played) };
+      applyPlan({ speech: markSegment(context.speech, event.name, event.played), commands: [] }, enqueue, context.speech);
     }),
     noteTtsFirstAudio: assign(({ context, event }) => {
       assertEvent(event, 'TTS.FIRST_AUDIO');
@@ -389,12 +390,20 @@ export const callSetup = setup({
 export type PlanEnqueue = {
   assign: (values: { speech: SpeechPlan['speech'] }) => void;
   sendTo: (to: 'tts', command: TtsCommand) => void;
+  raise: (event: { type: 'SPEECH.PLAYED_OUT' }) => void;
 };
 
-/** Store the new speech state, then send its TTS commands in order. */
-export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue): void {
+/**
+ * Store the new speech state, then send its TTS commands in order. When this change finished playback (the last
+ * mark came back, or a reply whose marks all came back is now complete), raise SPEECH.PLAYED_OUT: the states that
+ * wait for playback react to that event. A speech with no segment (a silent reply) was never playing.
+ */
+export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentSpeech): void {
   enqueue.assign({ speech: plan.speech });
   for (const command of plan.commands) enqueue.sendTo('tts', command);
+  if (plan.speech !== before && plan.speech.segments.length > 0 && !playedOut(before) && playedOut(plan.speech)) {
+    enqueue.raise({ type: 'SPEECH.PLAYED_OUT' });
+  }
 }
 
 export { initialContext };
