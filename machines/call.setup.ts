@@ -223,11 +223,10 @@ export const callSetup = setup({
     }),
     keepFinal: assign(({ context, event }) => {
       assertEvent(event, 'STT.FINAL');
-      return {
-        pending: event.text.trim() === '' ? context.pending : [...context.pending, event.text],
-        lastFinalAt: event.at,
-        endOfTurnAt: event.speechFinal ? event.at : context.endOfTurnAt,
-      };
+      const pending = event.text.trim() === '' ? context.pending : [...context.pending, event.text];
+      // An empty speech_final with nothing pending ends no turn: the words that follow start a new one.
+      const endsTurn = event.speechFinal && pending.length > 0;
+      return { pending, lastFinalAt: event.at, endOfTurnAt: endsTurn ? event.at : context.endOfTurnAt };
     }),
     keepDigit: assign(({ context, event }) => {
       assertEvent(event, 'TRANSPORT.DTMF');
