@@ -329,7 +329,10 @@ export const callMachine = callSpeculationSetup.createMachine({
           },
         },
 
+        // The cut speech is kept until the state is left: a mark Twilio echoed as played before it got our clear may
+        // still be on its way (the caller heard that segment), and it must reach history before the next turn does.
         interrupted: {
+          exit: 'commitSpeech',
           always: { guard: 'turnEnded', target: 'respond' }, // the barge-in itself was a speech_final transcript
           after: { clearTimeout: 'listening' },
           on: {
@@ -337,7 +340,6 @@ export const callMachine = callSpeculationSetup.createMachine({
             'STT.FINAL': [{ guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' }, { actions: 'keepFinal' }],
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
             'TRANSPORT.DTMF': [{ guard: 'isTerminator', target: 'respond', actions: 'keepDigit' }, { actions: 'keepDigit' }],
-            'TRANSPORT.MARK': {}, // echoes of the cleared segments (played:false): nothing to record
           },
         },
 
