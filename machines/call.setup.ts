@@ -73,22 +73,16 @@ const placeholderActors: CallActors = {
   }),
 };
 
-function phraseText(options: CallOptions, kind: PhraseKind): string {
-  switch (kind) {
-    case 'greeting':
-      return options.greeting;
-    case 'reprompt':
-      return options.repromptText;
-    case 'apology':
-      return options.apologyText;
-    case 'goodbye':
-      return options.goodbyeText;
-    case 'transfer':
-      return options.transferText;
-    case 'voicemail':
-      return options.voicemailText;
-  }
-}
+const phraseOption = {
+  greeting: 'greeting',
+  reprompt: 'repromptText',
+  apology: 'apologyText',
+  goodbye: 'goodbyeText',
+  transfer: 'transferText',
+  voicemail: 'voicemailText',
+} as const satisfies Record<PhraseKind, keyof CallOptions>;
+
+const phraseText = (options: CallOptions, kind: PhraseKind): string => options[phraseOption[kind]];
 
 /** Reads `message`/`error`/`recoverable` from a child's error report or an `xstate.error.actor.*` event. */
 function errorReport(source: ErrorSource, event: EventObject): CallEmitted {
@@ -392,11 +386,8 @@ export type PlanEnqueue = {
   raise: (event: { type: 'SPEECH.PLAYED_OUT' }) => void;
 };
 
-/**
- * Store the new speech state, then send its TTS commands in order. When this change finished playback (the last
- * mark came back, or a reply whose marks all came back is now complete), raise SPEECH.PLAYED_OUT: the states that
- * wait for playback react to that event. A speech with no segment (a silent reply) was never playing.
- */
+/** Store the new speech state, send its TTS commands in order, and raise SPEECH.PLAYED_OUT when this change ended
+ * playback (a speech with no segment, a silent reply, was never playing). */
 export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentSpeech): void {
   enqueue.assign({ speech: plan.speech });
   for (const command of plan.commands) enqueue.sendTo('tts', command);
