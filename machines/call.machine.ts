@@ -127,15 +127,17 @@ export const callMachine = callSpeculationSetup.createMachine({
         // The machine's beep is over (DetectMessageEnd): leave the message, then hang up.
         voicemail: {
           entry: [{ type: 'sayPhrase', params: { kind: 'voicemail' } }, { type: 'setEndReason', params: { reason: 'voicemail' } }],
-          always: { guard: 'speechPlayedOut', target: '#call.ended', actions: ['commitSpeech', 'hangUp'] },
+          on: { 'SPEECH.PLAYED_OUT': { target: '#call.ended', actions: ['commitSpeech', 'hangUp'] } },
           after: { phraseTimeout: { target: '#call.ended', actions: 'hangUp' } },
         },
 
         greeting: {
           entry: { type: 'sayPhrase', params: { kind: 'greeting' } },
-          always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
           after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
-          on: whileAgentTalks('greetingInterruption'),
+          on: {
+            'SPEECH.PLAYED_OUT': { target: 'listening', actions: 'commitSpeech' },
+            ...whileAgentTalks('greetingInterruption'),
+          },
         },
 
         listening: {
@@ -195,7 +197,7 @@ export const callMachine = callSpeculationSetup.createMachine({
               actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }],
             },
             // transfer_call: the reply was the announcement; with none heard, a fixed one is said first.
-            { guard: and(['transferRequested', 'replyWasHeard']), target: 'transferring', actions: 'commitSpeech' },
+            { guard: and(['transferRequested', 'replyWasHeard']), target: 'transferring.dialing', actions: 'commitSpeech' },
             {
               guard: 'transferRequested',
               target: 'transferring',
@@ -253,9 +255,9 @@ export const callMachine = callSpeculationSetup.createMachine({
                   },
                 },
                 speaking: {
-                  // Playback done = the mark of the last segment echoed after the last LLM.DONE.
-                  always: { guard: 'speechPlayedOut', target: '#call.live.respond.replied' },
                   on: {
+                    // Playback done = the mark of the last segment echoed after the last LLM.DONE.
+                    'SPEECH.PLAYED_OUT': { target: '#call.live.respond.replied' },
                     'LLM.TEXT': { actions: ['noteFirstText', 'speakReply'] },
                     'LLM.DONE': [
                       { guard: and(['speculative', 'needsToolRound']), target: LISTENING, actions: 'discardSpeculation' },
@@ -320,12 +322,17 @@ export const callMachine = callSpeculationSetup.createMachine({
 
         // A re-prompt or an apology: a fixed phrase the caller may talk over.
         prompting: {
-          always: { guard: 'speechPlayedOut', target: 'listening', actions: 'commitSpeech' },
           after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
-          on: whileAgentTalks('isInterruption'),
+          on: {
+            'SPEECH.PLAYED_OUT': { target: 'listening', actions: 'commitSpeech' },
+            ...whileAgentTalks('isInterruption'),
+          },
         },
 
+        // The cut speech is kept until the state is left: a mark Twilio echoed as played before it got our clear may
+        // still be on its way (the caller heard that segment), and it must reach history before the next turn does.
         interrupted: {
+          exit: 'commitSpeech',
           always: { guard: 'turnEnded', target: 'respond' }, // the barge-in itself was a speech_final transcript
           after: { clearTimeout: 'listening' },
           on: {
@@ -333,7 +340,6 @@ export const callMachine = callSpeculationSetup.createMachine({
             'STT.FINAL': [{ guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' }, { actions: 'keepFinal' }],
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
             'TRANSPORT.DTMF': [{ guard: 'isTerminator', target: 'respond', actions: 'keepDigit' }, { actions: 'keepDigit' }],
-            'TRANSPORT.MARK': {}, // echoes of the cleared segments (played:false): nothing to record
           },
         },
 
@@ -342,7 +348,7 @@ export const callMachine = callSpeculationSetup.createMachine({
           initial: 'announcing',
           states: {
             announcing: {
-              always: { guard: 'speechPlayedOut', target: 'dialing', actions: 'commitSpeech' },
+              on: { 'SPEECH.PLAYED_OUT': { target: 'dialing', actions: 'commitSpeech' } },
               after: { phraseTimeout: { target: 'dialing', actions: 'commitSpeech' } },
             },
             dialing: {
@@ -361,7 +367,7 @@ export const callMachine = callSpeculationSetup.createMachine({
 
         goodbye: {
           entry: { type: 'sayPhrase', params: { kind: 'goodbye' } },
-          always: { guard: 'speechPlayedOut', target: '#call.ended', actions: ['commitSpeech', 'hangUp'] },
+          on: { 'SPEECH.PLAYED_OUT': { target: '#call.ended', actions: ['commitSpeech', 'hangUp'] } },
           after: { phraseTimeout: { target: '#call.ended', actions: 'hangUp' } }, // the goodbye's mark never came back
         },
       },

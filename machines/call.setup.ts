@@ -21,6 +21,7 @@ import {
   emptyTimestamps,
   initialContext,
   silentSpeech,
+  type AgentSpeech,
   type CallContext,
   type CallInput,
   type ConfigureInput,
@@ -72,22 +73,16 @@ const placeholderActors: CallActors = {
   }),
 };
 
-function phraseText(options: CallOptions, kind: PhraseKind): string {
-  switch (kind) {
-    case 'greeting':
-      return options.greeting;
-    case 'reprompt':
-      return options.repromptText;
-    case 'apology':
-      return options.apologyText;
-    case 'goodbye':
-      return options.goodbyeText;
-    case 'transfer':
-      return options.transferText;
-    case 'voicemail':
-      return options.voicemailText;
-  }
-}
+const phraseOption = {
+  greeting: 'greeting',
+  reprompt: 'repromptText',
+  apology: 'apologyText',
+  goodbye: 'goodbyeText',
+  transfer: 'transferText',
+  voicemail: 'voicemailText',
+} as const satisfies Record<PhraseKind, keyof CallOptions>;
+
+const phraseText = (options: CallOptions, kind: PhraseKind): string => options[phraseOption[kind]];
 
 /** Reads `message`/`error`/`recoverable` from a child's error report or an `xstate.error.actor.*` event. */
 function errorReport(source: ErrorSource, event: EventObject): CallEmitted {
@@ -159,7 +154,6 @@ export const callSetup = setup({
     /** While nothing plays, any real word (not minInterruptWords) means the caller is not done. */
     callerResumes: ({ context, event }) => hasRealWords(callerText(event), context.options.fillerWords),
     hasText: ({ event }) => event.type === 'LLM.TEXT' && event.text.trim() !== '',
-    speechPlayedOut: ({ context }) => playedOut(context.speech),
     /** Agent audio is playing or about to (something flushed and not echoed, or text not flushed yet). */
     agentAudible: ({ context }) => !nothingPlaying(context.speech),
     /** This turn already said something: a new inference round continues the spoken reply. */
@@ -223,11 +217,10 @@ export const callSetup = setup({
     }),
     keepFinal: assign(({ context, event }) => {
       assertEvent(event, 'STT.FINAL');
-      return {
-        pending: event.text.trim() === '' ? context.pending : [...context.pending, event.text],
-        lastFinalAt: event.at,
-        endOfTurnAt: event.speechFinal ? event.at : context.endOfTurnAt,
-      };
+      const pending = event.text.trim() === '' ? context.pending : [...context.pending, event.text];
+      // An empty speech_final with nothing pending ends no turn: the words that follow start a new one.
+      const endsTurn = event.speechFinal && pending.length > 0;
+      return { pending, lastFinalAt: event.at, endOfTurnAt: endsTurn ? event.at : context.endOfTurnAt };
     }),
     keepDigit: assign(({ context, event }) => {
       assertEvent(event, 'TRANSPORT.DTMF');
@@ -290,20 +283,21 @@ export const callSetup = setup({
     }),
     speakReply: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'LLM.TEXT');
-      applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue);
+      applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue, context.speech);
       enqueue.assign({ round: { ...context.round, text: context.round.text + event.text } });
     }),
-    finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue)),
+    finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue, context.speech)),
     /** A tool round ends: flush what the model said before its calls; more of the reply follows. */
     endRoundSpeech: enqueueActions(({ context, enqueue }) =>
-      applyPlan(finishReply(context.speech, context.turn, false), enqueue),
+      applyPlan(finishReply(context.speech, context.turn, false), enqueue, context.speech),
     ),
     apologizeAfterReply: enqueueActions(({ context, enqueue }) =>
-      applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue),
+      applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue, context.speech),
     ),
-    noteMark: assign(({ context, event }) => {
+    /** A mark echo; the last one of a finished speech raises SPEECH.PLAYED_OUT. */
+    noteMark: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'TRANSPORT.MARK');
-      return { speech: markSegment(context.speech, event.name, event.played) };
+      applyPlan({ speech: markSegment(context.speech, event.name, event.played), commands: [] }, enqueue, context.speech);
     }),
     noteTtsFirstAudio: assign(({ context, event }) => {
       assertEvent(event, 'TTS.FIRST_AUDIO');
@@ -389,12 +383,17 @@ export const callSetup = setup({
 export type PlanEnqueue = {
   assign: (values: { speech: SpeechPlan['speech'] }) => void;
   sendTo: (to: 'tts', command: TtsCommand) => void;
+  raise: (event: { type: 'SPEECH.PLAYED_OUT' }) => void;
 };
 
-/** Store the new speech state, then send its TTS commands in order. */
-export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue): void {
+/** Store the new speech state, send its TTS commands in order, and raise SPEECH.PLAYED_OUT when this change ended
+ * playback (a speech with no segment, a silent reply, was never playing). */
+export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentSpeech): void {
   enqueue.assign({ speech: plan.speech });
   for (const command of plan.commands) enqueue.sendTo('tts', command);
+  if (plan.speech !== before && plan.speech.segments.length > 0 && !playedOut(before) && playedOut(plan.speech)) {
+    enqueue.raise({ type: 'SPEECH.PLAYED_OUT' });
+  }
 }
 
 export { initialContext };

@@ -80,7 +80,7 @@ export const callToolSetup = callSetup.extend({
     }),
     sayFiller: enqueueActions(({ context, enqueue }) => {
       const segment = `t${context.turn}-filler${context.round.index}`;
-      applyPlan(sayWithinReply(context.speech, fillerText(context.round, context.options), segment), enqueue);
+      applyPlan(sayWithinReply(context.speech, fillerText(context.round, context.options), segment), enqueue, context.speech);
       enqueue.assign({ fillerDue: false });
     }),
     markFillerDue: assign({ fillerDue: true }),

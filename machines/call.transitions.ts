@@ -4,9 +4,9 @@
  */
 import { and, not, stateIn } from 'xstate';
 
-/** Every barge-in is this one step: silence Twilio and TTS, report, keep only what was heard. The LLM (or the
- * tools) stop structurally: their invoking state is exited by the same transition. */
-export const bargeIn = ['clearPlayback', 'clearTts', 'emitBargeIn', 'commitSpeech'] as const;
+/** Every barge-in is this one step: silence Twilio and TTS, report. The LLM (or the tools) stop structurally: their
+ * invoking state is exited by the same transition. What was heard is kept when `interrupted` is left (see there). */
+export const bargeIn = ['clearPlayback', 'clearTts', 'emitBargeIn'] as const;
 
 export const LISTENING = '#call.live.listening';
 export const INTERRUPTED = '#call.live.interrupted';

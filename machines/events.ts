@@ -95,6 +95,13 @@ export type ToolResult = {
   at: number;
 };
 
+// ── The machine to itself ──────────────────────────────────────────────────────────────────────────────────
+/**
+ * Raised by the machine when the last mark of what the agent is saying (a fixed phrase or a finished reply) came
+ * back: playback is over. Never sent by a child.
+ */
+export type SpeechPlayedOut = { type: 'SPEECH.PLAYED_OUT' };
+
 // ── Server → machine ───────────────────────────────────────────────────────────────────────────────────────
 /**
  * Hang up from outside (operator, shutdown after the drain timeout). `polite`: say the goodbye phrase first (as
@@ -129,6 +136,7 @@ export type CallEvent =
   | LlmDone
   | LlmError
   | ToolResult
+  | SpeechPlayedOut
   | CallHangup
   | CallAnsweredBy;
 

@@ -24,6 +24,28 @@ const say = (driver: CallDriver, text: string) => text.match(/\s*\S+/g)?.forEach
 const ttsSince = (driver: CallDriver, from: number): EventObject[] => driver.commands('tts', driver.records.slice(from));
 
 describe('the tool loop', () => {
+  // The race behind "tool_result merged with the caller's next words": the reply to a tool result finished playing,
+  // Twilio echoed its last mark, and the caller's first words reached the machine before that echo did.
+  it('keeps a reply heard just before a barge-in in history, ahead of the words that cut it off', () => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('Where is order 42?', true));
+    driver.send(ev.tool('lookup_order', { order: '42' }, 'call_1'));
+    driver.send(ev.done());
+    driver.send(ev.toolResult('call_1', 'lookup_order', true, '{"status":"shipped"}'));
+    say(driver, 'It shipped on Monday.');
+    driver.send(ev.done());
+    driver.send(ev.interim('and when'));
+    expect(stateName(driver.snapshot)).toBe('interrupted');
+    driver.send(ev.mark('t1-s1', true)); // played before our clear reached Twilio: the caller heard it
+    driver.send(ev.final('and when does it arrive', true));
+    expect(lastLlmInput(driver)?.messages.slice(-4)).toEqual([
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'lookup_order', args: { order: '42' } }] },
+      { role: 'tool', toolCallId: 'call_1', name: 'lookup_order', content: '{"status":"shipped"}', isError: false },
+      { role: 'assistant', content: 'It shipped on Monday.' },
+      { role: 'user', content: 'and when does it arrive' },
+    ]);
+  });
+
   it('speaks the text before a tool call, runs the tool, and answers with its result in a second round', () => {
     const driver = answered(new CallDriver(options));
     driver.send(ev.final('Where is order 42?', true));

@@ -76,6 +76,11 @@ export class CallObserver {
   /** Update the rebuilt facts from this step's event and child records, checking command order on the way. */
   private follow(step: StepRecord, before: string, after: string, where: string): void {
     const event = step.event;
+    if (event.type === 'TRANSPORT.MARK') {
+      this.echoed.add(event.name);
+      const text = this.segmentText.get(event.name);
+      if (event.played && text !== undefined) this.heard.add(text);
+    }
     if (event.type === 'LLM.TEXT' && before.startsWith('respond.')) this.responseText += event.text;
     if (['LLM.DONE', 'LLM.ERROR', 'xstate.error.actor.llm'].includes(event.type)) this.responseEnded = true;
     if (event.type === 'STT.FINAL' && event.text === WORDS && !['connecting', 'goodbye', 'screening', 'voicemail'].includes(before)) {
@@ -97,6 +102,7 @@ export class CallObserver {
         }
         // A later round of the same turn (the input ends with tool results) continues the same spoken reply.
         if (last?.role === 'user') {
+          this.expectHeardBefore(input.messages.slice(0, -1), `${where}: LLM input`);
           this.clearedSinceResponse = false;
           this.responseText = '';
           this.responseFlushes = 0;
@@ -128,10 +134,16 @@ export class CallObserver {
     expect(this.responseFlushes, `${where}: flushes ≤ sentences of "${this.responseText}"`).toBeLessThanOrEqual(
       countSentences(this.responseText),
     );
-    if (event.type === 'TRANSPORT.MARK') {
-      this.echoed.add(event.name);
-      const text = this.segmentText.get(event.name);
-      if (event.played && text !== undefined) this.heard.add(text);
+  }
+
+  /**
+   * History order = heard order: when the caller's new words are sent to the model, everything they heard the agent
+   * say before (every segment echoed as played) is already in the conversation ahead of those words.
+   */
+  private expectHeardBefore(messages: readonly ChatMessage[], where: string): void {
+    const said = messages.flatMap((message) => (message.role === 'assistant' ? [message.content] : [])).join(' ');
+    for (const text of this.heard) {
+      expect(said.includes(text), `${where}: "${text}" was heard before the caller's new words but is not ahead of them`).toBe(true);
     }
   }
 
@@ -285,7 +297,8 @@ export class CallObserver {
     const { context } = step.after;
     const kept = [
       ...context.pending,
-      after.startsWith('respond.') ? context.userText : '',
+      // A turn cut off by a barge-in is committed when `interrupted` is left.
+      after.startsWith('respond.') || after === 'interrupted' ? context.userText : '',
       ...context.history.filter((message) => message.role === 'user').map((message) => message.content),
     ].join(' | ');
     expect(occurrences(kept, WORDS), `${where}: caller words lost`).toBeGreaterThanOrEqual(this.wordsSaid);

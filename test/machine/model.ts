@@ -243,6 +243,7 @@ export function modelEvents(config: ModelConfig) {
         ev.final(FILLER, false),
         ev.utteranceEnd(),
         ev.mark('t0-stale', false),
+        ...markEvents(snapshot), // echoes of the cut speech: played before our clear reached Twilio, or cleared
         ev.dtmf('4'),
         ev.dtmf('#'),
       ],
@@ -265,12 +266,14 @@ export function serializeModelState(snapshot: CallSnapshot): string {
   const marks = (heard: boolean | null) => c.speech.segments.filter((segment) => segment.heard === heard).length;
   const speech = [c.speech.kind, marks(null), marks(true) > 0, marks(false) > 0, c.speech.buffer.trim() !== '', c.speech.open !== ''];
   if (name === 'goodbye' || name === 'connecting') return JSON.stringify([name, speech]);
+  // The cut speech only waits for its last echoes there: whether any is still due is what matters.
+  const interrupted = name === 'interrupted';
   if (name === 'configuring') return JSON.stringify([name, c.call?.customParameters['Amd'] === '1']);
   const round = c.round.calls.map((call) => [call.name, call.outcome === null ? null : call.outcome.ok]);
   return JSON.stringify([
     name,
-    speech,
-    c.speech.complete,
+    interrupted ? [c.speech.kind === 'reply', marks(null) > 0] : speech,
+    interrupted || c.speech.complete,
     c.pending.length > 0,
     c.digits !== '',
     c.speculation !== null,
