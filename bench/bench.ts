@@ -7,7 +7,7 @@ import { analyzeLevel, type LevelResult } from './analyze.js';
 import { AUTH_TOKEN, runLevel } from './level.js';
 import { PhasedTickers } from './phases.js';
 import { machineInfo, TARGETS, type BenchResult } from './report.js';
-import { startServerProcess } from './server-process.js';
+import { buildServer, startServerProcess } from './server-process.js';
 import { defaultLatencies, startWorld, type ProviderLatencies } from './world.js';
 
 export interface BenchOptions {
@@ -32,9 +32,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const latencies = opts.latencies ?? defaultLatencies;
   const wordMs = opts.wordMs ?? 200;
   const quietMs = opts.quietMs ?? 500;
+  log(`building the server in ${opts.cwd} (the bench runs the built JavaScript, as production does)`);
+  const entry = buildServer(opts.cwd);
   const world = await startWorld(latencies);
   const server = await startServerProcess({
     cwd: opts.cwd,
+    entry,
     deepgramUrl: world.deepgram.url,
     openaiBaseUrl: world.tap.openaiBaseUrl,
     authToken: AUTH_TOKEN,
