@@ -22,6 +22,7 @@ import { sttActorFor, type Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from '../twilio/twilio-rest.js';
 import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
 import { combineInspect } from '../records/capture.js';
+import { ioFirstClock } from './io-first-clock.js';
 import type { CallRecords } from '../records/call-records.js';
 import type { CallWatcher } from '../console/live-call-view.js';
 
@@ -120,7 +121,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   });
   const recorder = deps.records?.startRecording(log);
   const input = { options: deps.callOptions };
-  const actor = createActor(machine, { input, inspect: combineInspect(deps.inspector?.inspect, recorder?.capture.inspect) });
+  const actor = createActor(machine, { input, clock: ioFirstClock, inspect: combineInspect(deps.inspector?.inspect, recorder?.capture.inspect) });
   recorder?.attach(actor, input);
   // Until a valid `start` this may be anyone holding a handshake signature: its lines are debug only.
   const started = (): boolean => meta.callSid !== 'pending';
