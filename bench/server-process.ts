@@ -25,6 +25,8 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** The built entry point (from `buildServer(cwd)`); default: build now. */
   entry?: string;
+  /** Arguments after the entry point. */
+  entryArgs?: string[];
 }
 
 export interface CpuTimes {
@@ -99,7 +101,7 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     ...opts.env,
   };
   const entry = opts.entry ?? buildServer(opts.cwd);
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), entry], {
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), entry, ...(opts.entryArgs ?? [])], {
     cwd: opts.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
