@@ -251,6 +251,8 @@ class TtsSession {
   private onMessage(msg: unknown): void {
     const at = now();
     const epoch = this.epoch;
+    // Audio is handled after its Blob is read: the socket's liveness counts from its arrival.
+    this.watchdog.heard();
     if (msg instanceof Blob) {
       this.inOrder(async () => this.onAudio(Buffer.from(await msg.arrayBuffer()), at, epoch));
     } else if (isRecord(msg)) {

@@ -7,7 +7,7 @@ import { analyzeLevel, type LevelResult } from './analyze.js';
 import { AUTH_TOKEN, runLevel } from './level.js';
 import { PhasedTickers } from './phases.js';
 import { machineInfo, TARGETS, type BenchResult } from './report.js';
-import { startServerProcess } from './server-process.js';
+import { buildServer, startServerProcess } from './server-process.js';
 import { defaultLatencies, startWorld, type ProviderLatencies } from './world.js';
 
 export interface BenchOptions {
@@ -21,6 +21,8 @@ export interface BenchOptions {
   quietMs?: number;
   warmUpCalls?: number;
   latencies?: ProviderLatencies;
+  /** Run this instead of the checkout's built server (the bare orchestrator floor); nothing is built. */
+  server?: { entry: string; args: string[]; nodeFlags: string[]; label: string };
   /** Directory for the server's V8 CPU profile (node --cpu-prof), written when the server exits. */
   cpuProfileDir?: string;
   log?: (line: string) => void;
@@ -32,14 +34,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const latencies = opts.latencies ?? defaultLatencies;
   const wordMs = opts.wordMs ?? 200;
   const quietMs = opts.quietMs ?? 500;
+  if (opts.server === undefined) log(`building the server in ${opts.cwd} (the bench runs the built JavaScript, as production does)`);
+  const entry = opts.server?.entry ?? buildServer(opts.cwd);
   const world = await startWorld(latencies);
   const server = await startServerProcess({
     cwd: opts.cwd,
+    entry,
+    entryArgs: opts.server?.args,
     deepgramUrl: world.deepgram.url,
     openaiBaseUrl: world.tap.openaiBaseUrl,
     authToken: AUTH_TOKEN,
     endpointingMs: latencies.endpointingMs,
-    nodeFlags: opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [],
+    nodeFlags: [...(opts.server?.nodeFlags ?? []), ...(opts.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : [])],
   });
   log(`server pid ${server.pid} on ${server.url} (${opts.cwd})`);
 
@@ -79,7 +85,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   }
 
   return {
-    rev: gitRev(opts.cwd),
+    rev: opts.server?.label ?? gitRev(opts.cwd),
     date: new Date().toISOString(),
     machine: machineInfo(),
     config: {

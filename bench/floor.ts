@@ -1,5 +1,9 @@
 /**
- * `npx tsx bench/floor.ts [calls]` — the CPU floor of the server's per-frame work on this machine: a bare process
+ * Two floors the server is measured against:
+ *
+ * - `npm run bench -- --floor` runs `bench/floor.ts --serve`: the bare orchestrator (floor-orchestrator.ts), the same
+ *   turn with no framework, through the same bench as the server, in the same run.
+ * - `npx tsx bench/floor.ts [calls]` — the CPU floor of the server's per-frame work on this machine: a bare process
  * that receives N Twilio-like media streams (50 JSON text frames per second each, on `ws`, phases spread like the
  * bench's callers) and forwards each decoded payload as a binary `ws` frame to a sink — what any Twilio→Deepgram
  * relay in Node must do, with no call logic at all. Compare its ms per call-second with the bench's.
@@ -11,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { FRAME_BYTES, FRAME_MS } from '../lib/mulaw.js';
+import { startFloor } from './floor-orchestrator.js';
 
 type Mode = 'drop' | 'parse' | 'forward';
 const MODES: Mode[] = ['drop', 'parse', 'forward'];
@@ -82,7 +87,9 @@ async function measure(calls: number, mode: Mode, seconds: number): Promise<numb
   return (b.cpuUs - a.cpuUs) / 1000 / callSeconds;
 }
 
-if (process.argv[2] === '--relay') {
+if (process.argv[2] === '--serve') {
+  startFloor();
+} else if (process.argv[2] === '--relay') {
   void relay(Number(process.argv[3]), (process.argv[4] ?? 'forward') as Mode);
 } else {
   const calls = Number(process.argv[2] ?? 150);

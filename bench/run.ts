@@ -6,6 +6,8 @@
  *   npm run bench -- --quick                       a few calls, for a quick check
  *   npm run bench -- --cpu-prof                    also write the server's V8 CPU profile (bench/profiles/)
  *   npm run bench -- --compare <revA> <revB>       both revisions back to back, ratios B/A
+ *   npm run bench -- --floor --concurrency 100      also the bare orchestrator floor (bench/floor-orchestrator.ts),
+ *                                                   same run, ratios server / floor
  *   npm run bench -- --stt nova,flux               voice-to-voice latency per STT engine (flux = eager off and on)
  *                    [--calls 12] [--turns 6] [--hesitation-ms 250]
  *
@@ -14,7 +16,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBench, type BenchOptions } from './bench.js';
-import { runCompare } from './compare.js';
+import { ratioTable, runCompare } from './compare.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { markdownTable, notes, writeResult } from './report.js';
 import { runVoiceBench, type SttVariant } from './voice.js';
@@ -28,6 +30,7 @@ interface Args {
   quick: boolean;
   cpuProf: boolean;
   compare: [string, string] | null;
+  floor: boolean;
   out: string;
   rampMs: number | undefined;
   /** Voice-to-voice mode: the STT variants to measure (null = the load sweep). */
@@ -43,6 +46,7 @@ function parseArgs(argv: string[]): Args {
     quick: false,
     cpuProf: false,
     compare: null,
+    floor: false,
     out: path.join(repo, 'bench', 'results'),
     rampMs: undefined,
     stt: null,
@@ -77,6 +81,7 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isFinite(args.hesitationMs) || args.hesitationMs < 0) throw new Error('--hesitation-ms takes a non-negative number');
     } else if (a === '--quick') args.quick = true;
     else if (a === '--cpu-prof') args.cpuProf = true;
+    else if (a === '--floor') args.floor = true;
     else if (a === '--ramp-ms') args.rampMs = Number(value());
     else if (a === '--out') args.out = path.resolve(value());
     else if (a === '--compare') args.compare = [value(), value()];
@@ -107,7 +112,7 @@ function parseStt(value: string): SttVariant[] {
 
 function usage(): string {
   return (
-    'usage: npm run bench -- [--concurrency 1,50,100,200,400] [--turns 3] [--quick] [--cpu-prof] [--ramp-ms N] [--out dir] [--compare revA revB]\n' +
+    'usage: npm run bench -- [--concurrency 1,50,100,200,400] [--turns 3] [--quick] [--cpu-prof] [--ramp-ms N] [--out dir] [--compare revA revB] [--floor]\n' +
     '       npm run bench -- --stt nova|flux|nova,flux [--calls 12] [--turns 6] [--hesitation-ms 250] [--quick] [--out dir]'
   );
 }
@@ -153,6 +158,20 @@ async function main(): Promise<void> {
     `Run took ${result.durationS.toFixed(0)} s. Results: ${path.relative(process.cwd(), file)}`,
   ];
   if (profileDir) lines.push('', summarizeProfiles(profileDir));
+  if (args.floor) {
+    const floorServer = { entry: path.join(repo, 'bench', 'floor.ts'), args: ['--serve'], nodeFlags: ['--import', 'tsx'], label: 'floor' };
+    const floor = await runBench({ ...base, cwd: repo, server: floorServer });
+    lines.push(
+      '',
+      '## Bare orchestrator floor (bench/floor-orchestrator.ts: the same turn, no framework), same run',
+      '',
+      markdownTable(floor.levels),
+      '',
+      '## Ratios server / floor (lower-is-better metrics: 1.00 = as cheap as no framework at all)',
+      '',
+      ratioTable(floor.levels, result.levels),
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

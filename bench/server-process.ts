@@ -1,10 +1,10 @@
 /**
- * The server under test, as its own process (`node --import tsx src/cli/main.ts`), configured like production with real
- * provider clients pointed at the bench's simulators. The bench reads its CPU time and RSS from /proc, scrapes its
+ * The server under test, as its own process running the built JavaScript (`node dist/src/cli/main.js`, built once per
+ * checkout by `buildServer`), configured like production with real provider clients pointed at the bench's simulators. The bench reads its CPU time and RSS from /proc, scrapes its
  * /metrics, and keeps its log lines (level warn and above) as evidence of failures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -23,6 +23,10 @@ export interface ServerOptions {
   nodeFlags?: string[];
   /** Extra environment for the server (e.g. STT_ENGINE, FLUX_*). */
   env?: Record<string, string>;
+  /** The built entry point (from `buildServer(cwd)`); default: build now. */
+  entry?: string;
+  /** Arguments after the entry point. */
+  entryArgs?: string[];
 }
 
 export interface CpuTimes {
@@ -96,7 +100,8 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     CALL_DB_PATH: opts.callDbPath ?? path.join(recordsDir, 'calls.db'),
     ...opts.env,
   };
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', 'src/cli/main.ts'], {
+  const entry = opts.entry ?? buildServer(opts.cwd);
+  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), entry, ...(opts.entryArgs ?? [])], {
     cwd: opts.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -159,6 +164,44 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
       rmSync(recordsDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Folders that hold what the server runs, in any revision (the ones a revision lacks are skipped). */
+const RUNTIME_DIRS = ['machines', 'actors', 'lib', 'src', 'offline', 'agents'];
+/** Entry points across revisions: today's, then the flat layout of November 2026. */
+const ENTRIES = ['src/cli/main.ts', 'src/main.ts'];
+
+/**
+ * Compiles a checkout's server to JavaScript (what production runs: no tsx transpiling on the call path) and returns
+ * the built entry point. Uses the checkout's own `tsconfig.build.json`; a revision from before it existed gets an
+ * equivalent one (its tsconfig.json, emitting the runtime folders into dist/). The console page is not built: the
+ * bench does not open a console.
+ */
+export function buildServer(cwd: string): string {
+  const source = ENTRIES.find((e) => existsSync(path.join(cwd, e)));
+  if (source === undefined) throw new Error(`no server entry point (${ENTRIES.join(', ')}) in ${cwd}`);
+  let project = path.join(cwd, 'tsconfig.build.json');
+  if (!existsSync(project)) {
+    project = path.join(cwd, 'tsconfig.bench-build.json');
+    const include = RUNTIME_DIRS.filter((d) => existsSync(path.join(cwd, d)));
+    const config = {
+      extends: './tsconfig.json',
+      compilerOptions: { noEmit: false, outDir: 'dist', rootDir: '.' },
+      include,
+      exclude: ['node_modules', 'dist', 'test', 'bench', '**/*.test.ts'],
+    };
+    writeFileSync(project, JSON.stringify(config, null, 2));
+  }
+  const tsc = path.join(cwd, 'node_modules', 'typescript', 'bin', 'tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-p', project], { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  } catch (err) {
+    const out = (err as { stdout?: string }).stdout ?? '';
+    throw new Error(`building the server in ${cwd} failed:\n${out.split('\n').slice(0, 20).join('\n')}`);
+  }
+  const entry = path.join(cwd, 'dist', source.replace(/\.ts$/, '.js'));
+  if (!existsSync(entry)) throw new Error(`the build did not produce ${entry}`);
+  return entry;
 }
 
 function lineReader(child: ChildProcess, stream: 'stdout' | 'stderr', onLine: (line: string, stream: 'stdout' | 'stderr') => void): void {

@@ -4,12 +4,12 @@
  * `done` when the call is over and every child has been stopped.
  */
 import type { WebSocket } from 'ws';
-import { createActor, fromPromise } from 'xstate';
-import type { TransferInput } from '../../machines/call.machine.js';
+import { fromPromise } from 'xstate';
+import type { CallActors, TransferInput } from '../../machines/call.machine.js';
 import type { CallOptions } from '../../machines/options.js';
 import type { Agent, CallInfo } from '../agent/agent.js';
 import { createConfigureActor, createToolRunner } from '../agent/agent-runtime.js';
-import { callMachine } from '../../machines/call.machine.js';
+import { createCallActor } from './call-children.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 import { MediaPipe } from '../../actors/media-pipe.js';
 import { createTwilioTransport, type StartDecision, type StartRequest } from '../../actors/twilio-transport.js';
@@ -22,6 +22,7 @@ import { sttActorFor, type Providers } from './providers.js';
 import { transferLiveCall, type TwilioRestClient } from '../twilio/twilio-rest.js';
 import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
 import { combineInspect } from '../records/capture.js';
+import { ioFirstClock } from './io-first-clock.js';
 import type { CallRecords } from '../records/call-records.js';
 import type { CallWatcher } from '../console/live-call-view.js';
 
@@ -86,46 +87,44 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   // Who is calling, for the tools' context (set when the machine reports the call started).
   let callInfo: CallInfo = { callSid: '', from: '', to: '', direction: '', customParameters: {} };
 
-  const machine = callMachine.provide({
-    actors: {
-      transport: createTwilioTransport({
-        socket,
-        pipe,
-        log,
-        onStart: (start) => {
-          meta.callSid = start.callSid;
-          metrics.callsTotal.inc();
-          session.onCallSid?.(start.callSid);
-        },
-        authorizeStart: session.authorizeStart,
-        startTimeoutMs: session.startTimeoutMs,
-        onRejected: session.onRejected,
-        onIgnoredFrame: (kind) => metrics.mediaFramesIgnored.inc({ kind }),
-      }),
-      stt: sttActorFor(providers, { pipe, log, onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'stt' }) }),
-      tts: createDeepgramTts({
-        client: providers.deepgram,
-        pipe,
-        log,
-        model: providers.ttsModel,
-        cache: providers.phrases,
-        silenceWatchdogMs: providers.ttsSilenceWatchdogMs,
-        onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'tts' }),
-      }),
-      // The process-wide fallback chain, logging this call's fallbacks with its callSid.
-      llm: createLlmActor({ client: providers.llm.forCall(log), log }),
-      configure: createConfigureActor(deps.agent, log),
-      tools: createToolRunner(deps.agent, () => callInfo, log),
-      transfer: fromPromise<void, TransferInput>(async ({ input }) => {
-        if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
-        log.info('transferring call', { to: input.to });
-        await transferLiveCall(twilioRest, input.callSid, input.to);
-      }),
-    },
-  });
+  const children: CallActors = {
+    transport: createTwilioTransport({
+      socket,
+      pipe,
+      log,
+      onStart: (start) => {
+        meta.callSid = start.callSid;
+        metrics.callsTotal.inc();
+        session.onCallSid?.(start.callSid);
+      },
+      authorizeStart: session.authorizeStart,
+      startTimeoutMs: session.startTimeoutMs,
+      onRejected: session.onRejected,
+      onIgnoredFrame: (kind) => metrics.mediaFramesIgnored.inc({ kind }),
+    }),
+    stt: sttActorFor(providers, { pipe, log, onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'stt' }) }),
+    tts: createDeepgramTts({
+      client: providers.deepgram,
+      pipe,
+      log,
+      model: providers.ttsModel,
+      cache: providers.phrases,
+      silenceWatchdogMs: providers.ttsSilenceWatchdogMs,
+      onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'tts' }),
+    }),
+    // The process-wide fallback chain, logging this call's fallbacks with its callSid.
+    llm: createLlmActor({ client: providers.llm.forCall(log), log }),
+    configure: createConfigureActor(deps.agent, log),
+    tools: createToolRunner(deps.agent, () => callInfo, log),
+    transfer: fromPromise<void, TransferInput>(async ({ input }) => {
+      if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
+      log.info('transferring call', { to: input.to });
+      await transferLiveCall(twilioRest, input.callSid, input.to);
+    }),
+  };
   const recorder = deps.records?.startRecording(log);
   const input = { options: deps.callOptions };
-  const actor = createActor(machine, { input, inspect: combineInspect(deps.inspector?.inspect, recorder?.capture.inspect) });
+  const actor = createCallActor(children, { input, clock: ioFirstClock, inspect: combineInspect(deps.inspector?.inspect, recorder?.capture.inspect) });
   recorder?.attach(actor, input);
   // Until a valid `start` this may be anyone holding a handshake signature: its lines are debug only.
   const started = (): boolean => meta.callSid !== 'pending';
