@@ -22,7 +22,7 @@ describe('agent API, end to end', () => {
     const code = probe().secrets.at(-1);
     expect(code).toMatch(/^\d{6}$/);
     expect(call.heardText).toContain(`The code is ${code}.`);
-    expect(call.toolCalls).toEqual([expect.objectContaining({ name: 'secret_code', outcome: 'ok', result: JSON.stringify({ code }) })]);
+    expect(call.toolCalls).toEqual([expect.objectContaining({ name: 'secret_code', outcome: 'ok', result: { code }, resultText: JSON.stringify({ code }) })]);
   });
 
   it('a barge-in during a slow tool aborts its signal; the model never sees the cancelled result', async () => {
