@@ -45,7 +45,8 @@ describe.skipIf(!has('chromium'))('softphone in Chromium', () => {
     const wav = path.join(RESULTS_DIR, 'softphone-speech.wav');
     writeWav(wav, speechSamples(16_000, BURSTS));
     [stack, browser] = await Promise.all([
-      startStack({ env: { CONSOLE_PASSWORD: PASSWORD }, simulators: { deepgram: { burstPhrases: PHRASES } } }),
+      // Real pace: this test proves the page plays and marks audio in real time (the greeting's 3120 ms, 50 frames/s).
+      startStack({ env: { CONSOLE_PASSWORD: PASSWORD }, simulators: { deepgram: { burstPhrases: PHRASES } } }, 'real'),
       launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`]),
     ]);
   });
