@@ -6,7 +6,8 @@
  * - a `beforeAll`/`afterAll` (or a describe body) that throws: every test it kept from running counts as failed,
  *   not skipped; when it kept none from running (an `afterAll` after passing tests), the hook is one failure;
  * - an unhandled error or rejection (vitest reports them apart from any test): one failure each;
- * - a run interrupted before its end that counted no failure otherwise: one failure.
+ * - a run vitest itself ends as failed or interrupted with no failure counted otherwise (a globalSetup that throws:
+ *   no file ran at all): one failure.
  * test/unit/summary-reporter.test.ts runs broken fixture files through this reporter to prove each case.
  */
 import type { Reporter, TestCase, TestModule, TestSuite } from 'vitest/node';
@@ -65,7 +66,7 @@ export function countRun(
     if (mod.state() === 'failed' && counts.failed === failedBefore) counts.failed++;
   }
   counts.failed += unhandledErrors.length;
-  if (reason === 'interrupted' && counts.failed === 0) counts.failed++;
+  if (reason !== 'passed' && counts.failed === 0) counts.failed++;
   return counts;
 }
 

@@ -9,12 +9,12 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-function runFixture(file: string): Promise<{ line: string; code: number }> {
+function runFixture(file: string, env: NodeJS.ProcessEnv = {}): Promise<{ line: string; code: number }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'test/fixtures/summary/vitest.fixture.config.ts'],
-      { cwd: root, env: { ...process.env, SUMMARY_FIXTURE: file, CI: '' } },
+      { cwd: root, env: { ...process.env, SUMMARY_FIXTURE: file, CI: '', ...env } },
       (err, stdout) => {
         const lines = stdout.trim().split('\n');
         resolve({ line: lines[lines.length - 1] ?? '', code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1 });
@@ -35,6 +35,12 @@ describe('summary reporter', () => {
     const run = await runFixture(file);
     expect(run.line).toBe(line);
     expect(run.code === 0 ? 0 : 1).toBe(code);
+  }, 30000);
+
+  it('a globalSetup that throws (no file runs at all) is a failure, not an empty success', async () => {
+    const run = await runFixture('passing.fixture.ts', { SUMMARY_GLOBAL_SETUP_THROWS: '1' });
+    expect(run.line).toBe('0 passed, 1 failed, 0 skipped');
+    expect(run.code).not.toBe(0);
   }, 30000);
 
   it('all of them in one run add up', async () => {
