@@ -5,9 +5,8 @@ import { LongFirstSequencer } from './test/support/long-first.js';
 /**
  * Two groups, run one after the other (vitest 4 runs projects of different `maxWorkers` as separate groups):
  *
- * 1. `suite`: everything that talks to the simulated world. Its files mostly wait (loopback sockets, scripted
- *    pauses, child processes starting), so it runs wider than the 2 cores: PARALLEL_WORKERS below, measured (see
- *    the README's Testing section).
+ * 1. `suite`: everything else. Its files partly wait (loopback sockets, scripted pauses, child processes starting),
+ *    so it runs wider than the 2 cores: PARALLEL_WORKERS below.
  * 2. `realtime`: the few tests that exist to prove real-time behaviour and assert on it (the softphone's 50 frames/s
  *    and mark timing in Chromium, the bench smoke's barge-in, the voice bench, the production process under real
  *    signals). They run after the rest, two at a time as they always have, on an otherwise quiet machine.
@@ -22,8 +21,13 @@ const REALTIME = [
   'test/e2e/process.test.ts',
 ];
 
-/** Measured on 2 cores: see README "Testing". */
-const PARALLEL_WORKERS = 4;
+/**
+ * Files of the `suite` project at a time. With the simulated world at the tests' pace (test/support/sim-speed.ts)
+ * the files wait much less than they did, and loading a file's modules is CPU work: a run of the whole suite used
+ * ~300 s of CPU on 2 cores, so beyond 3 files the cores, not the waits, are the limit, and more workers only add
+ * scheduling jitter to the tests that have timeouts. Measured on a shared, loaded 2-core machine (see the README).
+ */
+const PARALLEL_WORKERS = 3;
 
 const shared = {
   testTimeout: 30000,

@@ -55,7 +55,9 @@ describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', (
       authToken: stack.config.twilioAuthToken,
       script: demoCallerScript(),
       maxDurationMs: 45000,
-      ...fastCaller(),
+      // The page must show exactly one barge-in (the scripted one): the caller waits for the agent to be quiet for
+      // longer than a loaded machine's gap between two sentences of one answer, so it never talks over the next one.
+      ...fastCaller({ quietMs: 1500 }),
     });
     const hours = placeSimulatedCall({
       serverUrl: stack.server.localUrl,
