@@ -1,14 +1,63 @@
 import { defineConfig } from 'vitest/config';
+import { configDefaults, type TestProjectInlineConfiguration } from 'vitest/config';
+import { LongFirstSequencer } from './test/support/long-first.js';
+
+/**
+ * Two groups, run one after the other (vitest 4 runs projects of different `maxWorkers` as separate groups):
+ *
+ * 1. `suite`: everything else. Its files partly wait (loopback sockets, scripted pauses, child processes starting),
+ *    so it runs wider than the 2 cores: PARALLEL_WORKERS below.
+ * 2. `realtime`: the few tests that exist to prove real-time behaviour and assert on it (the softphone's 50 frames/s
+ *    and mark timing in Chromium, the bench smoke's barge-in, the voice bench, the production process under real
+ *    signals). They run after the rest, two at a time as they always have, on an otherwise quiet machine.
+ *
+ * Both share one globalSetup (test/support/global-setup.ts: probe Chromium/nginx/PostgreSQL/Redis once, build the
+ * console page once).
+ */
+const REALTIME = [
+  'test/console/softphone-browser.test.ts',
+  'test/bench/bench.test.ts',
+  'test/bench/voice.test.ts',
+  'test/e2e/process.test.ts',
+];
+
+/**
+ * Files of the `suite` project at a time. With the simulated world at the tests' pace (test/support/sim-speed.ts)
+ * the files wait much less than they did, and loading a file's modules is CPU work: a run of the whole suite used
+ * ~300 s of CPU on 2 cores, so beyond 3 files the cores, not the waits, are the limit, and more workers only add
+ * scheduling jitter to the tests that have timeouts. Measured on a shared, loaded 2-core machine (see the README).
+ */
+const PARALLEL_WORKERS = 3;
+
+const shared = {
+  testTimeout: 30000,
+  hookTimeout: 30000,
+  globalSetup: ['test/support/global-setup.ts'],
+} satisfies TestProjectInlineConfiguration['test'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'agents/**/*.test.ts'],
-    testTimeout: 30000,
-    hookTimeout: 30000,
-    // Integration tests open real sockets on loopback; keep parallelism modest on 2-core machines.
-    maxWorkers: 2,
-    // Probes Chromium/nginx/PostgreSQL/Redis once (skip with one notice line; CI=true fails) and builds the console page when stale.
-    globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'suite',
+          include: ['test/**/*.test.ts', 'agents/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...REALTIME],
+          maxWorkers: PARALLEL_WORKERS,
+          sequence: { groupOrder: 0, sequencer: LongFirstSequencer },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'realtime',
+          include: REALTIME,
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { simulateCall } from 'voice-call-orchestrator/testing';
+import { SIM_SPEED } from '../test/support/sim-speed.js';
 
 describe('front-desk agent', () => {
   it('looks an order up and tells the caller its status', async () => {
-    const call = await simulateCall({
+    const call = await simulateCall({ speed: SIM_SPEED,
       agent: 'agents/front-desk.ts',
       caller: ['Where is my order 4271?', 'Great, thanks. Bye!'],
       model: [
@@ -26,7 +27,7 @@ describe('front-desk agent', () => {
   });
 
   it('says so when the order does not exist (the tool result reaches the model)', async () => {
-    const call = await simulateCall({
+    const call = await simulateCall({ speed: SIM_SPEED,
       agent: 'agents/front-desk.ts',
       caller: ['Where is my order 5555?'],
       model: [{ when: /5555/, toolCall: { name: 'lookup_order', args: { order_number: '5555' } } }],

@@ -56,6 +56,9 @@ export interface DeepgramSimulator {
 
 const PATHS: Readonly<Record<string, SocketKind>> = { '/v1/listen': 'listen', '/v2/listen': 'flux', '/v1/speak': 'speak' };
 
+/** The TTS pace when not set: what src/harness/sim-speed.ts scales for the tests. */
+export const TTS_PACE_DEFAULTS = { ttsMsPerChar: 60, ttsFirstByteMs: 50 } as const;
+
 function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
   return {
     port: opts.port ?? 0,
@@ -67,8 +70,8 @@ function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
     sttLatencyMs: opts.sttLatencyMs ?? 0,
     withholdSpeechFinal: opts.withholdSpeechFinal,
     burstPhrases: opts.burstPhrases ?? [],
-    ttsFirstByteMs: opts.ttsFirstByteMs ?? 50,
-    ttsMsPerChar: opts.ttsMsPerChar ?? 60,
+    ttsFirstByteMs: opts.ttsFirstByteMs ?? TTS_PACE_DEFAULTS.ttsFirstByteMs,
+    ttsMsPerChar: opts.ttsMsPerChar ?? TTS_PACE_DEFAULTS.ttsMsPerChar,
     ttsChunkBytes: Math.max(1, opts.ttsChunkBytes ?? 1600),
     ttsChunkIntervalMs: opts.ttsChunkIntervalMs ?? 5,
     ttsClearDelayMs: opts.ttsClearDelayMs ?? 0,

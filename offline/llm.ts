@@ -70,10 +70,13 @@ export interface LlmSimulator {
 
 const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
+/** The LLM's pace when not set: what src/harness/sim-speed.ts scales for the tests. */
+export const LLM_PACE_DEFAULTS = { firstTokenMs: 100, tokensPerSecond: 50 } as const;
+
 export async function startLlmSimulator(opts: LlmSimOptions = {}): Promise<LlmSimulator> {
   const log = opts.log ?? silentLogger;
-  const firstTokenMs = opts.firstTokenMs ?? 100;
-  const tokensPerSecond = opts.tokensPerSecond ?? 50;
+  const firstTokenMs = opts.firstTokenMs ?? LLM_PACE_DEFAULTS.firstTokenMs;
+  const tokensPerSecond = opts.tokensPerSecond ?? LLM_PACE_DEFAULTS.tokensPerSecond;
   const script: LlmScriptEntry[] = [...(opts.script ?? [])];
   const requests: RecordedLlmRequest[] = [];
   const observer = new EventEmitter();

@@ -21,6 +21,9 @@ import type { CallEnd, CallerTurn, CallRecord, SimulatedCall, SimulatedCallOptio
 
 export type * from './twilio-caller-types.js';
 
+/** The caller's speech pace when not set (ms a word): what src/harness/sim-speed.ts scales for the tests. */
+export const CALLER_WORD_MS_DEFAULT = 250;
+
 export function placeSimulatedCall(opts: SimulatedCallOptions): SimulatedCall {
   const call = new SimulatedCallSession(opts);
   return { done: call.done, hangup: () => call.hangup('caller'), record: call.record };
@@ -264,7 +267,7 @@ class SimulatedCallSession implements ScriptHost {
     const turn: CallerTurn = { role: 'caller', text: words.join(' '), bargeIn, startAt: at, endAt: null };
     this.record.transcript.push(turn);
     this.mark(bargeIn ? 'bargeIn' : 'sayStart', turn.text, at);
-    const audio = speechAudio(tokens, this.opts.wordMs ?? 250, hesitationMs);
+    const audio = speechAudio(tokens, this.opts.wordMs ?? CALLER_WORD_MS_DEFAULT, hesitationMs);
     return new Promise((resolve) => (this.utterance = { audio, offset: 0, turn, resolve }));
   }
 

@@ -15,6 +15,7 @@ import type { RecordedLlmRequest } from '../../offline/llm.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 import { isAgent, type Agent } from '../agent/agent.js';
 import { loadAgent } from '../agent/agent-loader.js';
+import { callerAtSpeed, simulatorsAtSpeed } from '../harness/sim-speed.js';
 
 export type { LlmScriptEntry, ScriptStep };
 
@@ -48,6 +49,12 @@ export interface SimulateCallOptions {
   customParameters?: Readonly<Record<string, string>>;
   /** Give up after this long (default 60 s). */
   maxDurationMs?: number;
+  /**
+   * Play the call this many times faster (default 1, the demo's pace): the agent's audio, the providers' latencies and
+   * the caller's speech are all shorter by this factor, in proportion, so what is heard and which tools run stay
+   * the same. The server's own timeouts are not scaled (set them through `env`).
+   */
+  speed?: number;
 }
 
 export interface SimulatedToolCall {
@@ -85,7 +92,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
   const stack = await startOfflineStack({
     agent,
     env: { LLM_PROVIDER: opts.provider ?? 'openai', ...opts.env },
-    simulators: { llm: { script: opts.model ?? [] } },
+    simulators: simulatorsAtSpeed(opts.speed ?? 1, { llm: { script: opts.model ?? [] } }),
     onCallEvent: (event) => events.push(event),
   });
   try {
@@ -99,6 +106,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       customParameters: opts.customParameters,
       script,
       maxDurationMs: opts.maxDurationMs ?? 60_000,
+      ...callerAtSpeed(opts.speed ?? 1),
     });
     const record = await call.done;
     // The server's side of the call ends a moment after the caller's.

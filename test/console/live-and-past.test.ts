@@ -14,6 +14,7 @@ import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
 import { loadAgent } from '../../src/agent/agent-loader.js';
 import { launchChromium, loginToConsole, screenshot } from './browser.js';
+import { fastCaller, fastSimulators, simMs } from '../support/sim-speed.js';
 
 const PASSWORD = 'live-test-password-of-32-characters';
 
@@ -27,7 +28,7 @@ describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', (
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-'));
     const env = { CONSOLE_PASSWORD: PASSWORD, CALL_RECORDS: 'on', CALL_DB_PATH: path.join(dir, 'calls.db') };
-    [stack, browser] = await Promise.all([startOfflineStack({ env, agent: await loadAgent() }), launchChromium()]);
+    [stack, browser] = await Promise.all([startOfflineStack({ env, agent: await loadAgent(), simulators: fastSimulators() }), launchChromium()]);
     page = await loginToConsole(browser, stack.server.localUrl, PASSWORD, '#/live');
   });
   afterAll(async () => {
@@ -54,13 +55,17 @@ describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', (
       authToken: stack.config.twilioAuthToken,
       script: demoCallerScript(),
       maxDurationMs: 45000,
+      // The page must show exactly one barge-in (the scripted one): the caller waits for the agent to be quiet for
+      // longer than a loaded machine's gap between two sentences of one answer, so it never talks over the next one.
+      ...fastCaller({ quietMs: 1500 }),
     });
     const hours = placeSimulatedCall({
       serverUrl: stack.server.localUrl,
       authToken: stack.config.twilioAuthToken,
       from: '+15553334444',
-      script: [{ waitForAgent: 'reply' }, { say: 'What are your opening hours?' }, { waitForAgent: 'reply' }, { pause: 4000 }, { say: 'Thanks, bye!' }, { waitForAgent: 'reply' }],
+      script: [{ waitForAgent: 'reply' }, { say: 'What are your opening hours?' }, { waitForAgent: 'reply' }, { pause: simMs(4000) }, { say: 'Thanks, bye!' }, { waitForAgent: 'reply' }],
       maxDurationMs: 45000,
+      ...fastCaller(),
     });
     callSid = call.record.callSid;
     const card = `.live-call[data-call-sid="${callSid}"]`;

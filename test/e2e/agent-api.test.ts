@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { simulateCall } from '../../src/api/testing.js';
+import { SIM_SPEED } from '../support/sim-speed.js';
 import type { ProbeState } from './agents/probe-agent.js';
 
 const AGENT = 'test/e2e/agents/probe-agent.ts';
@@ -11,7 +12,7 @@ const probe = (): ProbeState => (globalThis as { probeAgent?: ProbeState }).prob
 
 describe('agent API, end to end', () => {
   it('the caller hears a value only the tool could produce', async () => {
-    const call = await simulateCall({
+    const call = await simulateCall({ speed: SIM_SPEED,
       agent: AGENT,
       caller: ['What is the secret code?'],
       model: [
@@ -26,7 +27,7 @@ describe('agent API, end to end', () => {
   });
 
   it('a barge-in during a slow tool aborts its signal; the model never sees the cancelled result', async () => {
-    const call = await simulateCall({
+    const call = await simulateCall({ speed: SIM_SPEED,
       agent: AGENT,
       caller: [
         { say: 'Look up my booking please' },
@@ -53,8 +54,8 @@ describe('agent API, end to end', () => {
 
   it('onCallStart gives calls to two numbers two different greetings', async () => {
     const [north, south] = await Promise.all([
-      simulateCall({ agent: AGENT, to: '+15557770001', caller: [] }),
-      simulateCall({ agent: AGENT, to: '+15557770002', caller: [] }),
+      simulateCall({ speed: SIM_SPEED, agent: AGENT, to: '+15557770001', caller: [] }),
+      simulateCall({ speed: SIM_SPEED, agent: AGENT, to: '+15557770002', caller: [] }),
     ]);
     expect(north.heard[0]).toBe('Welcome to the north office.');
     expect(south.heard[0]).toBe('Welcome to the south office.');
@@ -62,7 +63,7 @@ describe('agent API, end to end', () => {
   });
 
   it('transfer_call to a name that is not on the list is refused, and the model hears why', async () => {
-    const call = await simulateCall({
+    const call = await simulateCall({ speed: SIM_SPEED,
       agent: AGENT,
       caller: ['Transfer me to the CEO'],
       model: [{ when: /CEO/, text: 'Transferring you now.', toolCall: { name: 'transfer_call', args: { target: 'ceo' } } }],

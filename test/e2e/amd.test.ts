@@ -129,13 +129,18 @@ describe('outbound calls with answering-machine detection', () => {
     expect(tampered.status).toBe(403);
 
     // The result came first (above); the stream starts afterwards: the held result follows its start.
-    const record = await placeSimulatedCall({
+    // The caller stays on the line until the held result has reached the call, then hangs up (nothing else is
+    // asked of this call, so it does not wait out a reply).
+    const held = placeSimulatedCall({
       serverUrl: s.server.localUrl,
       authToken: TOKEN,
       callSid,
       voiceUrl: signed,
-      script: [{ waitForAgent: 'reply' }, { hangup: true }],
-    }).done;
+      script: [{ pause: 20_000 }, { hangup: true }],
+    });
+    await eventually(() => inspector.received.some((e) => e.type === 'CALL.ANSWERED_BY'), 'the held result delivered');
+    held.hangup();
+    const record = await held.done;
     expect(record.customParameters).toMatchObject({ Amd: '1', Voicemail: 'call us back' });
     const types = inspector.received.map((e) => e.type);
     expect(types.indexOf('TRANSPORT.START')).toBeGreaterThanOrEqual(0);

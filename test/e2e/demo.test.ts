@@ -1,5 +1,12 @@
-/** The README's first command: `npm run demo` completes a scripted offline call and exits 0. */
-import { describe, expect, it } from 'vitest';
+/**
+ * The README's first command: `npm run demo` completes a scripted offline call and exits 0.
+ *
+ * The demo plays in real time (it is made for a person to watch, ~40 s), so this file plays it ONCE, with every
+ * option the README's claims need at the same time (--flux, --wait-inspector, the environment `npm start` reads,
+ * records on), and checks each claim on that one run. The only other spawn stops at the first webhook: it proves
+ * that --inspect without a terminal does not hold the call back, which needs no whole call.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -38,15 +45,49 @@ function demo(env: Record<string, string>, args: string[] = []) {
 }
 
 describe('npm run demo', () => {
-  it('completes the scripted call offline and exits 0', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-'));
-    const db = path.join(dir, 'calls.db');
-    const run = demo({ OPENAI_API_KEY: 'must-be-ignored', CALL_RECORDS: 'on', CALL_DB_PATH: db });
-    const code = await run.exited;
-    const out = run.output();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-'));
+  const db = path.join(dir, 'calls.db');
+  let inspectPort = 0;
+  let out = '';
+  let code: number | null = null;
+  /** What the demo had printed before Enter was pressed, and whether the inspector page answered meanwhile. */
+  let beforeEnter = '';
+  let pageStatusBeforeEnter = 0;
+  let pageStatusWithoutToken = 0;
+  const inspectorUrl = (port: number) => new RegExp(`Stately inspector: (http://127\\.0\\.0\\.1:${port}/\\?token=[\\w-]{43})`);
+
+  beforeAll(async () => {
+    inspectPort = await freePort();
+    const run = demo(
+      {
+        INSPECT_PORT: String(inspectPort),
+        GREETING: 'Ahoy! Harbour office, how can I help?',
+        LLM_PROVIDER: 'anthropic',
+        OPENAI_API_KEY: 'must-be-ignored',
+        // Signatures are then checked against it: the simulated Twilio must sign for it too.
+        PUBLIC_URL: 'https://voice.example.com',
+        CALL_RECORDS: 'on',
+        CALL_DB_PATH: db,
+      },
+      ['--flux', '--wait-inspector', '--verbose'],
+    );
+    await waitFor(() => run.output().includes('press Enter'), 'the prompt');
+    // The inspector page is up while the demo waits, with the printed token (without it, refused).
+    pageStatusBeforeEnter = (await fetch(inspectorUrl(inspectPort).exec(run.output())?.[1] ?? 'http://127.0.0.1:1/')).status;
+    pageStatusWithoutToken = (await fetch(`http://127.0.0.1:${inspectPort}/`)).status;
+    // No call is placed while the demo waits (the server logs each webhook at info with --verbose).
+    await new Promise((r) => setTimeout(r, 1500));
+    beforeEnter = run.output();
+    run.child.stdin.write('\n');
+    code = await run.exited;
+    out = run.output();
+  }, 90000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('completes the scripted call offline and exits 0', () => {
     expect(out).toContain('Call completed as scripted');
     expect(code).toBe(0);
-    expect(out).toContain('agent   Hello! Thanks for calling.');
     expect(out).toMatch(/✂ \[cut off, never heard: "/);
     expect(out).toContain('(talked over the agent)');
     // The example agent's tool round trip: the status only the orders API knows reached the caller.
@@ -55,57 +96,39 @@ describe('npm run demo', () => {
     expect(out.match(/goodbye/gi)?.length).toBeGreaterThanOrEqual(2); // said by the caller and by the agent
     expect(out).toMatch(new RegExp(`replay it with  npm run replay -- CA[0-9a-f]{32} --db ${db}`));
     expect(fs.existsSync(db)).toBe(true);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }, 60000);
+  });
 
-  it('reads the same environment as npm start (GREETING, LLM_PROVIDER, PUBLIC_URL, …), provider keys ignored', async () => {
-    // --inspect without a terminal (stdin is a pipe here, as in CI): the URL is printed, the call is not held back.
-    const inspectPort = await freePort();
-    const run = demo({
-      INSPECT_PORT: String(inspectPort),
-      GREETING: 'Ahoy! Harbour office, how can I help?',
-      LLM_PROVIDER: 'anthropic',
-      OPENAI_API_KEY: 'must-be-ignored',
-      // Signatures are then checked against it: the simulated Twilio must sign for it too.
-      PUBLIC_URL: 'https://voice.example.com',
-    }, ['--inspect']);
-    const code = await run.exited;
-    const out = run.output();
+  it('reads the same environment as npm start (GREETING, LLM_PROVIDER, PUBLIC_URL, …), provider keys ignored', () => {
     expect(out).toContain('agent   Ahoy! Harbour office, how can I help?');
     expect(out).not.toContain('Hello! Thanks for calling.');
     expect(out).toContain('Deepgram and anthropic are local simulators');
-    expect(out).toMatch(new RegExp(`Stately inspector: http://127\\.0\\.0\\.1:${inspectPort}/\\?token=[\\w-]{43}`));
-    expect(out).not.toContain('press Enter');
-    expect(out).toContain('Call completed as scripted');
-    expect(code).toBe(0);
-  }, 60000);
+    expect(out).toMatch(inspectorUrl(inspectPort));
+  });
 
-  it('--wait-inspector: prints the inspector URL and dials only after Enter', async () => {
-    const inspectPort = await freePort();
-    const run = demo({ INSPECT_PORT: String(inspectPort) }, ['--wait-inspector', '--verbose']);
-    await waitFor(() => run.output().includes('press Enter'), 'the prompt');
-    const url = new RegExp(`Stately inspector: (http://127\\.0\\.0\\.1:${inspectPort}/\\?token=[\\w-]{43})`).exec(run.output())?.[1];
-    expect(url).toBeDefined();
-    // The inspector page is up while the demo waits (with the printed token; without it, refused) …
-    expect((await fetch(url ?? '')).status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${inspectPort}/`)).status).toBe(403);
-    // … and no call has been placed (the server logs each webhook at info with --verbose).
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(run.output()).not.toContain('call webhook');
-    run.child.stdin.write('\n');
-    await waitFor(() => run.output().includes('call webhook'), 'the call after Enter');
-    expect(await run.exited).toBe(0);
-    expect(run.output()).toContain('Call completed as scripted');
-  }, 90000);
+  it('--wait-inspector: prints the inspector URL and dials only after Enter', () => {
+    expect(beforeEnter).toMatch(inspectorUrl(inspectPort));
+    expect(pageStatusBeforeEnter).toBe(200); // the inspector page is up while the demo waits …
+    expect(pageStatusWithoutToken).toBe(403);
+    expect(beforeEnter).not.toContain('call webhook'); // … and no call has been placed
+    expect(out).toContain('call webhook');
+  });
 
-  it('--flux: the same call on Deepgram Flux, the hesitation giving an eager end of turn, then a resumed turn', async () => {
-    const run = demo({}, ['--flux']);
-    const code = await run.exited;
-    const out = run.output();
-    expect(out).toContain('Call completed as scripted');
-    expect(code).toBe(0);
+  it('--flux: the same call on Deepgram Flux, the hesitation giving an eager end of turn, then a resumed turn', () => {
     expect(out).toContain('Deepgram Flux end of turn 400 ms of silence after the last word (eager end of turn at 150 ms)');
     expect(out).toContain('caller  Thanks. What are your opening hours?');
     expect(out).toMatch(/Flux turn events: 5 StartOfTurn, [5-9] EagerEndOfTurn, [1-9] TurnResumed, 5 EndOfTurn/);
-  }, 90000);
+  });
+
+  it('--inspect without a terminal (stdin a pipe, as in CI): the URL is printed and the call is not held back', async () => {
+    const port = await freePort();
+    const run = demo({ INSPECT_PORT: String(port) }, ['--inspect', '--verbose']);
+    try {
+      await waitFor(() => run.output().includes('call webhook'), 'the call, placed without Enter');
+      expect(run.output()).toMatch(inspectorUrl(port));
+      expect(run.output()).not.toContain('press Enter');
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+  }, 60000);
 });

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentTurns, captureLogger, eventually, startStack, type E2eStack, type LogLine as Line } from './harness.js';
+import { fastCaller } from '../support/sim-speed.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { defaultCallOptions } from '../../machines/options.js';
 import type { DrainResult } from '../../src/server/drain.js';
@@ -25,6 +26,7 @@ describe('drain', () => {
       serverUrl: s.server.localUrl,
       authToken: s.config.twilioAuthToken,
       script: [{ waitForAgent: 'reply' }, { say: 'what are your hours' }, { waitForAgent: 'reply' }, { hangup: true }],
+      ...fastCaller(),
       // SIGTERM lands between the TwiML and the stream's handshake.
       beforeStream: () => {
         drained = s.server.drain(30000);
@@ -47,7 +49,10 @@ describe('drain', () => {
     const active = placeSimulatedCall({
       serverUrl: s.server.localUrl,
       authToken: s.config.twilioAuthToken,
+      // Stays on the line past the drain timeout and the goodbye: the drain ends this pause (it costs no wall time),
+      // so it is not scaled; a shorter one could end the script first and the call would not be the server's to end.
       script: [{ waitForAgent: 'reply' }, { pause: 20000 }],
+      ...fastCaller(),
     });
     await eventually(() => agentTurns(active.record).length === 1 && active.record.transcript[0]?.endAt !== null, 'greeting heard', 10000);
     const result = await s.server.drain(300, { goodbyeMs: 8000 });

@@ -7,17 +7,24 @@ import type { InspectionEvent } from 'xstate';
 import type { CallInspector } from '../../src/server/inspector.js';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { fastCaller, fastSimulators } from '../support/sim-speed.js';
 
 export interface E2eStack extends OfflineStack {
   events: CallEmitted[];
 }
 
-export async function startStack(opts: OfflineStackOptions = {}): Promise<E2eStack> {
+/**
+ * The offline stack with the simulators at the tests' speed (test/support/sim-speed.ts; `opts.simulators` win), or
+ * at their real defaults for a test that proves real-time behaviour (`pace: 'real'`).
+ */
+export async function startStack(opts: OfflineStackOptions = {}, pace: 'tests' | 'real' = 'tests'): Promise<E2eStack> {
   const events: CallEmitted[] = [];
-  const stack = await startOfflineStack({ ...opts, onCallEvent: (e) => events.push(e) });
+  const simulators = pace === 'real' ? opts.simulators : fastSimulators(opts.simulators);
+  const stack = await startOfflineStack({ ...opts, simulators, onCallEvent: (e) => events.push(e) });
   return Object.assign(stack, { events });
 }
 
+/** A simulated call; its speech at the tests' speed unless `extra` says otherwise. */
 export function call(
   stack: OfflineStack,
   script: readonly ScriptStep[],
@@ -28,7 +35,7 @@ export function call(
     authToken: stack.config.twilioAuthToken,
     script,
     maxDurationMs: 45000,
-    ...extra,
+    ...fastCaller(extra),
   }).done;
 }
 

@@ -37,9 +37,11 @@ describe('a read-only call database', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const until = Date.now() + 20_000;
     while (!out.includes('server listening') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const port = Number(/"port":(\d+)/.exec(out)?.[1]);
-    expect(port).toBeGreaterThan(0);
+    const port = /"port":(\d+)/.exec(out)?.[1];
+    if (port === undefined) throw new Error(`the server never said it was listening:\n${out}`);
     const url = `http://127.0.0.1:${port}`;
+    // It serves on that port (the calls below would only say "refused").
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
     const calls = await Promise.all(
       ['what are your opening hours', 'do you deliver'].map(

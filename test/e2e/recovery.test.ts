@@ -9,8 +9,6 @@ import { agentTurns, call, sims, startStack, type E2eStack } from './harness.js'
 import type { TimelineEntry } from '../../offline/twilio-caller-types.js';
 
 const HOURS = 'We are open every day from eight in the morning to eight in the evening.';
-/** Agent speech at 25 ms a character (instead of 60): the same calls, played out in less time. */
-const simulators = { deepgram: { ttsMsPerChar: 25 } };
 
 async function metric(stack: E2eStack, pattern: RegExp): Promise<string | undefined> {
   const text = await (await fetch(`${stack.server.localUrl}/metrics`)).text();
@@ -35,7 +33,7 @@ describe('recovery from provider faults, end to end', () => {
   });
 
   it('STT socket goes quiet while the caller asks: the watchdog reconnects, replays, and the caller is answered', async () => {
-    stack = await startStack({ simulators, env: { STT_SILENCE_WATCHDOG_MS: '1500' } });
+    stack = await startStack({ env: { STT_SILENCE_WATCHDOG_MS: '1500' } });
     const deepgram = sims(stack).deepgram;
     const record = await call(
       stack,
@@ -50,7 +48,7 @@ describe('recovery from provider faults, end to end', () => {
   });
 
   it('TTS socket takes the reply and says nothing: the watchdog reconnects and the reply is spoken', async () => {
-    stack = await startStack({ simulators, env: { TTS_SILENCE_WATCHDOG_MS: '1500' } });
+    stack = await startStack({ env: { TTS_SILENCE_WATCHDOG_MS: '1500' } });
     const deepgram = sims(stack).deepgram;
     const record = await call(
       stack,
@@ -65,7 +63,6 @@ describe('recovery from provider faults, end to end', () => {
 
   it('LLM 429, 503 and a stalled stream: each turn is answered by the fallback provider', async () => {
     stack = await startStack({
-      simulators,
       env: { LLM_FALLBACK: 'anthropic:claude-haiku-4-5', LLM_FIRST_TOKEN_TIMEOUT_MS: '1000', LLM_FALLBACK_COOLDOWN_MS: '0' },
     });
     const llm = sims(stack).llm;

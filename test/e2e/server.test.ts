@@ -6,6 +6,7 @@ import { call, eventually, sims, startStack, type E2eStack } from './harness.js'
 import { defineAgent } from '../../src/agent/agent.js';
 import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import { fastCaller } from '../support/sim-speed.js';
 
 const ACCOUNT = 'AC' + 'a'.repeat(32);
 
@@ -91,6 +92,7 @@ describe('server HTTP surface', () => {
       serverUrl: stack.server.localUrl,
       authToken: stack.config.twilioAuthToken,
       script: [{ waitForAgent: 'reply' }, { say: 'what are your hours' }, { waitForAgent: 'reply' }, { hangup: true }],
+      ...fastCaller(),
     });
     await eventually(() => stack?.server.activeCalls() === 1, 'call connected');
     const drained = stack.server.drain(30000);
@@ -123,6 +125,7 @@ describe('server HTTP surface', () => {
           callSid: created.sid,
           accountSid: ACCOUNT,
           script: [{ waitForAgent: 'reply' }, { say: 'please transfer me to a human' }, { waitForAgent: 'reply' }, { pause: 500 }, { hangup: true }],
+          ...fastCaller(),
         }).done;
       },
     });

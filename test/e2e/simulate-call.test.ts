@@ -5,10 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { simulateCall } from '../../src/api/testing.js';
 import { booked, seen } from './agents/stateful-agent.js';
+import { SIM_SPEED } from '../support/sim-speed.js';
 
 describe('simulateCall', () => {
   it('runs the module the test imported, hands it from/to/customParameters, and parses tool results', async () => {
     const call = await simulateCall({
+      speed: SIM_SPEED,
       agent: 'test/e2e/agents/stateful-agent.ts',
       from: '+15557770001',
       to: '+15557770002',

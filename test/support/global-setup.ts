@@ -1,9 +1,15 @@
-/** vitest globalSetup: probe what the tests need from outside npm once, and (re)build the console page if stale. */
+/**
+ * vitest globalSetup: probe what the tests need from outside npm once, and (re)build the console page if stale.
+ * Both projects (vitest.config.ts) list it; the work and the notice line happen once per run (one process).
+ */
 import type { TestProject } from 'vitest/node';
 import { buildConsoleIfStale } from '../../src/console/ensure-built.js';
-import { missingNotice, probeExternals } from './externals.js';
+import { missingNotice, probeExternals, type Externals } from './externals.js';
 
-export default async function setup(project: TestProject): Promise<void> {
+const ONCE = Symbol.for('voice-call-orchestrator.test.global-setup');
+type Holder = { [ONCE]?: Promise<Externals> };
+
+async function probeAndBuild(): Promise<Externals> {
   const found = await probeExternals();
   const notice = missingNotice(found);
   if (notice !== undefined) {
@@ -11,6 +17,12 @@ export default async function setup(project: TestProject): Promise<void> {
     if (process.env.CI === 'true') throw new Error(`CI=true: ${notice.replace('skipping the tests that need', 'missing')}`);
     process.stdout.write(`notice: ${notice}\n`);
   }
-  project.provide('externals', found);
   await buildConsoleIfStale();
+  return found;
+}
+
+export default async function setup(project: TestProject): Promise<void> {
+  const holder = globalThis as Holder;
+  holder[ONCE] ??= probeAndBuild();
+  project.provide('externals', await holder[ONCE]);
 }
