@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `voice-call-orchestrator` imports resolve to the sources through tsconfig.json's `paths` (the package's `exports`
+  // point at the build).
+  resolve: { tsconfigPaths: true },
   test: {
     include: ['test/**/*.test.ts', 'agents/**/*.test.ts'],
     testTimeout: 30000,

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { isAgent, type Agent } from './agent.js';
 
@@ -16,23 +16,21 @@ export class AgentLoadError extends Error {
   }
 }
 
-/** The project's root (where package.json is), from src/ or dist/src/. */
-export function projectRoot(): string {
-  let dir = import.meta.dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above ' + import.meta.dirname);
-    dir = parent;
-  }
-  return dir;
-}
-
 /** The bundled example: a front desk that can look up orders. */
 export const DEFAULT_AGENT = 'agents/front-desk.ts';
 
+/**
+ * Where the bundled example is for this copy of the engine: its source beside the sources (tsx, tests), its compiled
+ * module beside the build (`dist/agents/front-desk.js`: the installed package ships no agent sources).
+ */
+export function bundledAgentFile(): string {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`../../agents/front-desk.${ext}`, import.meta.url));
+}
+
 export async function loadAgent(file: string = DEFAULT_AGENT): Promise<Agent> {
-  // A path given by the operator is relative to where they run the server; the bundled default to the project.
-  const absolute = path.resolve(file === DEFAULT_AGENT ? projectRoot() : process.cwd(), file);
+  // A path given by the operator is relative to where they run the server; the bundled default is the engine's own.
+  const absolute = file === DEFAULT_AGENT ? bundledAgentFile() : path.resolve(process.cwd(), file);
   if (!fs.existsSync(absolute)) throw new AgentLoadError(file, `no such file (${absolute})`);
   // Stack traces through the agent's own lines (tsx emits source maps; Node maps them only when told to), so a
   // failure at load — and later in a tool — points at the developer's file:line:column.
