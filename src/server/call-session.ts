@@ -24,6 +24,7 @@ import type { CallMailbox, ServerToCallEvent } from './live-calls.js';
 import { combineInspect } from '../records/capture.js';
 import type { CallRecords } from '../records/call-records.js';
 import type { CallWatcher } from '../console/live-call-view.js';
+import type { CallTracing } from '../telemetry/call-tracing.js';
 
 export interface CallHandle extends CallMailbox {
   readonly done: Promise<void>;
@@ -67,6 +68,8 @@ export interface CallDeps {
   records?: CallRecords;
   /** Every event a call machine emits (the demo prints a transcript from these). */
   onCallEvent?: (event: CallEmitted) => void;
+  /** OpenTelemetry: a trace per call (absent when the OTEL_* variables do not ask for one: nothing is traced). */
+  tracing?: CallTracing;
 }
 
 let streamCounter = 0;
@@ -80,6 +83,8 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   const pipe = new MediaPipe();
   // Who is calling, for the tools' context (set when the machine reports the call started).
   let callInfo: CallInfo = { callSid: '', from: '', to: '', direction: '', customParameters: {} };
+  const tracer = deps.tracing?.forCall(deps.agent.name);
+  const llmClient = providers.llm.forCall(log);
 
   const machine = callMachine.provide({
     actors: {
@@ -108,9 +113,9 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
         onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'tts' }),
       }),
       // The process-wide fallback chain, logging this call's fallbacks with its callSid.
-      llm: createLlmActor({ client: providers.llm.forCall(log), log }),
+      llm: createLlmActor({ client: tracer ? tracer.wrapLlm(llmClient) : llmClient, log }),
       configure: createConfigureActor(deps.agent, log),
-      tools: createToolRunner(deps.agent, () => callInfo, log),
+      tools: createToolRunner(deps.agent, () => callInfo, log, tracer && ((id) => tracer.traceHeaders(id))),
       transfer: fromPromise<void, TransferInput>(async ({ input }) => {
         if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
         log.info('transferring call', { to: input.to });
@@ -128,6 +133,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
     callInfo = { callSid, from, to, direction, customParameters };
   });
   observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent);
+  if (tracer) actor.on('*', (e) => tracer.onEvent(e as CallEmitted));
 
   let lastState = '';
   const done = new Promise<void>((resolve) => {
