@@ -36,6 +36,9 @@ const shared = {
 } satisfies TestProjectInlineConfiguration['test'];
 
 export default defineConfig({
+  // `voice-call-orchestrator` imports resolve to the sources through tsconfig.json's `paths` (the package's `exports`
+  // point at the build).
+  resolve: { tsconfigPaths: true },
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [

@@ -102,8 +102,14 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     const pending = new Map<number, PendingToolUse>();
     let stopReason: string | null = null;
     let stopped = false;
+    let inputTokens: number | undefined;
+    let outputTokens: number | undefined;
     for await (const event of stream) {
       switch (event.type) {
+        case 'message_start':
+          inputTokens = event.message.usage.input_tokens;
+          outputTokens = event.message.usage.output_tokens;
+          break;
         case 'content_block_start': {
           const block = event.content_block;
           if (block.type === 'tool_use') {
@@ -132,6 +138,7 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
         }
         case 'message_delta':
           stopReason = event.delta.stop_reason ?? stopReason;
+          outputTokens = event.usage.output_tokens; // cumulative
           break;
         case 'message_stop':
           stopped = true;
@@ -142,7 +149,8 @@ export function createAnthropicStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     }
     if (signal.aborted) return;
     if (!stopped) throw new Error('Anthropic stream ended before message_stop');
-    yield { type: 'done', finishReason: stopReason ?? 'end_turn' };
+    const usage = inputTokens !== undefined && outputTokens !== undefined ? { usage: { inputTokens, outputTokens } } : {};
+    yield { type: 'done', finishReason: stopReason ?? 'end_turn', ...usage };
   };
 }
 

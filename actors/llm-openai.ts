@@ -6,7 +6,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ChatMessage } from '../machines/events.js';
-import type { LlmStreamEvent, LlmStreamer, ResolvedLlmOptions } from './llm-types.js';
+import type { LlmStreamEvent, LlmStreamer, LlmUsage, ResolvedLlmOptions } from './llm-types.js';
 import { nonEmptyMessages } from './llm-types.js';
 import { openAiTools, toolCallEvent } from './llm-tools.js';
 import { llmFetchOptions } from './llm-http.js';
@@ -74,7 +74,9 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
       }
     };
 
+    let usage: LlmUsage | undefined;
     for await (const chunk of stream) {
+      if (chunk.usage) usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
       const choice = chunk.choices[0];
       if (!choice) continue; // the trailing usage chunk has no choices
       const delta = choice.delta;
@@ -102,7 +104,7 @@ export function createOpenAiStreamer(opts: ResolvedLlmOptions): LlmStreamer {
     if (signal.aborted) return;
     // The SDK ends quietly when the body ends early; only a finish_reason proves the reply is whole.
     if (finishReason === null) throw new Error('OpenAI stream ended before a finish_reason');
-    yield { type: 'done', finishReason };
+    yield { type: 'done', finishReason, ...(usage ? { usage } : {}) };
   };
 }
 

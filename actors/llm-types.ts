@@ -27,7 +27,13 @@ export type LlmStreamEvent =
   /** A tool call whose arguments are complete. `argsError` set = the JSON was bad and `args` is `{}`. */
   | { type: 'tool_call'; id: string; name: string; args: Record<string, unknown>; argsError?: string }
   /** The provider finished the response normally (`finishReason` is the provider's own word). */
-  | { type: 'done'; finishReason: string };
+  | { type: 'done'; finishReason: string; usage?: LlmUsage };
+
+/** Tokens of one response, as the provider counted them (absent when it did not say). */
+export interface LlmUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
 
 export interface LlmClient {
   readonly provider: LlmProvider;

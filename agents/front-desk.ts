@@ -27,8 +27,9 @@ export default defineAgent({
         order_number: z.string().regex(/^\d{3,10}$/, 'digits only').describe('The order number the caller gave, digits only.'),
       }),
       filler: 'Let me look that up.',
-      async execute({ order_number }, { signal }) {
-        const response = await fetch(`${ordersApi()}/orders/${encodeURIComponent(order_number)}`, { signal });
+      async execute({ order_number }, { signal, traceHeaders }) {
+        // traceHeaders(): the orders API's own spans (if it traces) join this call's trace.
+        const response = await fetch(`${ordersApi()}/orders/${encodeURIComponent(order_number)}`, { signal, headers: traceHeaders() });
         if (response.status === 404) return { found: false, order_number };
         if (!response.ok) throw new Error(`the orders system answered HTTP ${response.status}`);
         return { found: true, ...((await response.json()) as Record<string, unknown>) };

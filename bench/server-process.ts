@@ -98,6 +98,8 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     STT_ENDPOINTING_MS: String(opts.endpointingMs),
     DRAIN_TIMEOUT_MS: '3000',
     CALL_DB_PATH: opts.callDbPath ?? path.join(recordsDir, 'calls.db'),
+    // Tracing on for the server under test when the bench's own environment says so (OTEL_EXPORTER_OTLP_ENDPOINT, …).
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
     ...opts.env,
   };
   const entry = opts.entry ?? buildServer(opts.cwd);

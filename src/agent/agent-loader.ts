@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { isAgent, type Agent } from './agent.js';
 
@@ -16,31 +16,29 @@ export class AgentLoadError extends Error {
   }
 }
 
-/** The project's root (where package.json is), from src/ or dist/src/. */
-export function projectRoot(): string {
-  let dir = import.meta.dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above ' + import.meta.dirname);
-    dir = parent;
-  }
-  return dir;
-}
-
 /** The bundled example: a front desk that can look up orders. */
 export const DEFAULT_AGENT = 'agents/front-desk.ts';
 
+/**
+ * Where the bundled example is for this copy of the engine: its source beside the sources (tsx, tests), its compiled
+ * module beside the build (`dist/agents/front-desk.js`: the installed package ships no agent sources).
+ */
+export function bundledAgentFile(): string {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`../../agents/front-desk.${ext}`, import.meta.url));
+}
+
 export async function loadAgent(file: string = DEFAULT_AGENT): Promise<Agent> {
-  // A path given by the operator is relative to where they run the server; the bundled default to the project.
-  const base = file === DEFAULT_AGENT ? projectRoot() : process.cwd();
-  const agent = (await importUserModule(file, base, (detail) => new AgentLoadError(file, detail))).default;
+  // A path given by the operator is relative to where they run the server; the bundled default is the engine's own.
+  const absolute = file === DEFAULT_AGENT ? bundledAgentFile() : path.resolve(process.cwd(), file);
+  const agent = (await importUserModule(absolute, process.cwd(), (detail) => new AgentLoadError(file, detail))).default;
   if (!isAgent(agent)) throw new AgentLoadError(file, 'the default export must be defineAgent({...})');
   return agent;
 }
 
 /** Is `file` the bundled example agent (however the path was spelled)? */
 export function isDefaultAgent(file: string | undefined): boolean {
-  return file === undefined || path.resolve(file) === path.resolve(projectRoot(), DEFAULT_AGENT);
+  return file === undefined || file === DEFAULT_AGENT || path.resolve(file) === bundledAgentFile();
 }
 
 /**

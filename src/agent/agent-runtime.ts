@@ -175,6 +175,7 @@ export async function runTool(
   info: CallInfo,
   signal: AbortSignal,
   keypad: Keypad = new Keypad(),
+  traceHeaders: () => Record<string, string> = () => ({}),
 ): Promise<ToolRun> {
   if (tool === undefined) return failed(`Unknown tool "${call.name}".`);
   const parsed = tool.parameters.safeParse(call.args);
@@ -195,7 +196,7 @@ export async function runTool(
   });
   const executed = (async (): Promise<ToolRun> => {
     try {
-      const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal) };
+      const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal), traceHeaders };
       return { ok: true, content: resultContent(await tool.execute(parsed.data, ctx)) };
     } catch (err) {
       return failed(err instanceof Error ? err.message : String(err), err);
@@ -213,7 +214,7 @@ export async function runTool(
  * The machine's `tools` child for one round: every call runs at once; each result comes back as TOOL.RESULT.
  * Stopping it (barge-in, caller speech, hangup) aborts every running tool's signal; late results are dropped.
  */
-export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger) {
+export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger, traceHeaders?: (toolCallId: string) => Record<string, string>) {
   return fromCallback<EventObject, ToolRunInput>(({ input, sendBack, receive }) => {
     const controller = new AbortController();
     const keypad = new Keypad();
@@ -225,7 +226,8 @@ export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger
       const startedAt = now();
       // Own keys only: the name is the model's choice.
       const tool = agent.tools !== undefined && Object.hasOwn(agent.tools, toolCall.name) ? agent.tools[toolCall.name] : undefined;
-      void runTool(tool, toolCall, call(), controller.signal, keypad).then((run) => {
+      const headers = traceHeaders === undefined ? undefined : () => traceHeaders(toolCall.id);
+      void runTool(tool, toolCall, call(), controller.signal, keypad, headers).then((run) => {
         const { ok, content } = run;
         const ms = Math.round(now() - startedAt);
         if (stopped) {

@@ -30,6 +30,12 @@ export interface ToolContext {
    * (default 15 000) passed since the last key — with '' if nothing was typed. Rejects when the signal aborts.
    */
   waitForDigits(options?: { count?: number; terminator?: string; timeoutMs?: number }): Promise<string>;
+  /**
+   * The trace context of this tool call as HTTP headers (`traceparent`, and `tracestate` when there is one), for the
+   * requests the tool makes: `fetch(url, { signal, headers: traceHeaders() })` — the backend's spans join the call's
+   * trace under this tool's `execute_tool` span. `{}` when tracing is off.
+   */
+  traceHeaders(): Record<string, string>;
 }
 
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;

@@ -11,6 +11,7 @@ import { startInspector, type CallInspector } from '../server/inspector.js';
 import { startServer, type RunningServer, type ServerDeps } from '../server/server.js';
 import { loadAgent } from '../agent/agent-loader.js';
 import type { Agent } from '../agent/agent.js';
+import { callTracingFromEnv, type CallTracing } from '../telemetry/call-tracing.js';
 
 export interface PhoneServerOptions {
   /** The agent, or the path of an agent module; default AGENT, else the bundled front-desk example. */
@@ -19,6 +20,8 @@ export interface PhoneServerOptions {
   env?: NodeJS.ProcessEnv;
   log?: Logger;
   onCallEvent?: ServerDeps['onCallEvent'];
+  /** Traces (default: from the standard OTEL_* variables, off when they are not set). */
+  tracing?: CallTracing;
 }
 
 export interface PhoneServer {
@@ -33,20 +36,24 @@ export interface PhoneServer {
 }
 
 export async function createPhoneServer(opts: PhoneServerOptions = {}): Promise<PhoneServer> {
-  const config = loadConfig({ ...process.env, ...opts.env });
+  const env = { ...process.env, ...opts.env };
+  const config = loadConfig(env);
   const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
   const agent = typeof opts.agent === 'object' ? opts.agent : await loadAgent(opts.agent ?? config.AGENT);
   const metrics = createMetrics();
   const providers = await createProviders(config, log, {}, metrics);
   let inspector: CallInspector | undefined;
+  let tracing: CallTracing | undefined;
   let server: RunningServer;
   try {
+    tracing = opts.tracing ?? (await callTracingFromEnv(env, providers.llm.labels, log));
     if (config.INSPECT) {
       inspector = await startInspector({ host: config.INSPECT_HOST, port: config.INSPECT_PORT, log });
     }
-    server = await startServer({ config, log, metrics, providers, inspector, agent, onCallEvent: opts.onCallEvent });
+    server = await startServer({ config, log, metrics, providers, inspector, agent, onCallEvent: opts.onCallEvent, tracing });
   } catch (err) {
     inspector?.stop();
+    await tracing?.shutdown();
     await providers.close();
     throw err;
   }
@@ -62,6 +69,7 @@ export async function createPhoneServer(opts: PhoneServerOptions = {}): Promise<
       const result = await server.drain(config.DRAIN_TIMEOUT_MS);
       inspector?.stop();
       await providers.close();
+      await tracing?.shutdown();
       return result;
     },
   };

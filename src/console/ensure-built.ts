@@ -18,6 +18,8 @@ function newestMtime(file: string): number {
 
 /** Resolves once dist/console is up to date; true when it had to be built. Quiet: Vite prints errors only. */
 export async function buildConsoleIfStale(): Promise<boolean> {
+  // Running from the build (dist/src/console): the page was built with it (and the installed package has no sources).
+  if (path.basename(root) === 'dist') return false;
   const builtAt = fs.existsSync(BUILT) ? fs.statSync(BUILT).mtimeMs : 0;
   if (Math.max(...SOURCES.map(newestMtime)) <= builtAt) return false;
   const { build } = await import('vite');

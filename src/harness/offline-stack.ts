@@ -30,6 +30,8 @@ export interface OfflineStackOptions {
   recordOptions?: ServerDeps['recordOptions'];
   /** The agent the calls run (default: a plain agent with no tools but end_call). */
   agent?: ServerDeps['agent'];
+  /** Traces of the calls (tests hand in an in-memory exporter's). */
+  tracing?: ServerDeps['tracing'];
 }
 
 /**
@@ -55,7 +57,7 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
   const providers = await createProviders(config, log, opts.simulators, metrics);
   let server: RunningServer;
   try {
-    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions, agent: opts.agent });
+    server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions, agent: opts.agent, tracing: opts.tracing });
   } catch (err) {
     await providers.close();
     throw err;

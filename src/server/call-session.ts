@@ -25,6 +25,7 @@ import { combineInspect } from '../records/capture.js';
 import { ioFirstClock } from './io-first-clock.js';
 import type { CallRecords } from '../records/call-records.js';
 import type { CallWatcher } from '../console/live-call-view.js';
+import type { CallTracing } from '../telemetry/call-tracing.js';
 
 export interface CallHandle extends CallMailbox {
   readonly done: Promise<void>;
@@ -73,6 +74,8 @@ export interface CallDeps {
    * transcripts are personal data, and log files outlive the records' retention.
    */
   logTranscripts?: boolean;
+  /** OpenTelemetry: a trace per call (absent when the OTEL_* variables do not ask for one: nothing is traced). */
+  tracing?: CallTracing;
 }
 
 let streamCounter = 0;
@@ -86,6 +89,8 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
   const pipe = new MediaPipe();
   // Who is calling, for the tools' context (set when the machine reports the call started).
   let callInfo: CallInfo = { callSid: '', from: '', to: '', direction: '', customParameters: {} };
+  const tracer = deps.tracing?.forCall(deps.agent.name);
+  const llmClient = providers.llm.forCall(log);
 
   const children: CallActors = {
     transport: createTwilioTransport({
@@ -113,9 +118,9 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       onWatchdog: () => metrics.watchdogReconnects.inc({ socket: 'tts' }),
     }),
     // The process-wide fallback chain, logging this call's fallbacks with its callSid.
-    llm: createLlmActor({ client: providers.llm.forCall(log), log }),
+    llm: createLlmActor({ client: tracer ? tracer.wrapLlm(llmClient) : llmClient, log }),
     configure: createConfigureActor(deps.agent, log),
-    tools: createToolRunner(deps.agent, () => callInfo, log),
+    tools: createToolRunner(deps.agent, () => callInfo, log, tracer && ((id) => tracer.traceHeaders(id))),
     transfer: fromPromise<void, TransferInput>(async ({ input }) => {
       if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
       log.info('transferring call', { to: input.to });
@@ -132,6 +137,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
     callInfo = { callSid, from, to, direction, customParameters };
   });
   observe(actor.on.bind(actor) as Listen, log, metrics, started, deps.onCallEvent, deps.logTranscripts ?? false, knownToolNames(deps.agent));
+  if (tracer) actor.on('*', (e) => tracer.onEvent(e as CallEmitted));
 
   let lastState = '';
   const done = new Promise<void>((resolve) => {

@@ -112,7 +112,8 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('tool rounds on %s (real SDK
     expect(callsOf(first)).toHaveLength(1);
     expect(call).toMatchObject({ name: 'lookup_order', args: { orderId: 'A-42' } });
     expect(call?.id).toMatch(callIdPattern);
-    expect(first.at(-1)).toEqual({ type: 'done', finishReason: provider === 'openai' ? 'tool_calls' : 'tool_use' });
+    // The provider's token count rides on the end (the traces' gen_ai.usage.*).
+    expect(first.at(-1)).toEqual({ type: 'done', finishReason: provider === 'openai' ? 'tool_calls' : 'tool_use', usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
 
     // The tools on the wire: the zod-made schema, unchanged, in each provider's envelope.
     const offered = sim.requests[0];
@@ -128,7 +129,7 @@ describe.each<LlmProvider>(['openai', 'anthropic'])('tool rounds on %s (real SDK
     const second = await collect(client, [...opening, ...round]);
     expect(spoken(second)).toBe('Order A-42 has shipped and arrives Monday.');
     expect(callsOf(second)).toEqual([]);
-    expect(second.at(-1)).toEqual({ type: 'done', finishReason: provider === 'openai' ? 'stop' : 'end_turn' });
+    expect(second.at(-1)).toEqual({ type: 'done', finishReason: provider === 'openai' ? 'stop' : 'end_turn', usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) } });
 
     const content = JSON.stringify({ orderId: 'A-42', status: 'shipped', eta: 'Monday' });
     const fedBack = sim.requests[1];
