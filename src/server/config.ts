@@ -3,6 +3,7 @@
  * With no Deepgram key and no LLM key the server runs fully offline on the built-in simulators.
  */
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
 import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
@@ -107,6 +108,22 @@ const schema = z.object({
   STREAM_TOKEN_TTL_MS: int(1000, 600000).default(30000),
   /** A media stream that has not presented a valid `start` this long after connecting is closed (1008). */
   STREAM_START_TIMEOUT_MS: int(100, 120000).default(5000),
+  /** This instance's name on every log line and in the call directory (default: hostname-pid). */
+  INSTANCE_ID: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? `${os.hostname()}-${process.pid}` : v.trim()))
+    .refine((v) => /^[\w.:-]{1,100}$/.test(v), 'must be 1-100 letters, digits, . _ : or -'),
+  /** Shared state for many instances (stream tokens, tickets, throttles, call ownership, the live feed); unset = in memory. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prefix of every Redis key and channel (deployments sharing one Redis keep apart). */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'must be at most 64 letters, digits, . _ : or -').default('voice:'),
+  /** A call's ownership (callSid → instance) lasts this long without its instance's heartbeat. */
+  CALL_OWNER_TTL_MS: int(1000, 600000).default(15000),
+  /** Calls this instance takes at once; beyond it `/voice` answers 503 (the balancer tries another) and streams are refused. */
+  MAX_CONCURRENT_CALLS: int(1, 100000).default(500),
+  /** A call still up after this long is ended politely (goodbye phrase); 0 = no limit. */
+  MAX_CALL_DURATION_MS: int(0, 86400000).default(3600000),
   /** Call records (SQLite): `off` keeps nothing. */
   CALL_RECORDS: bool.default(true),
   CALL_DB_PATH: z.string().min(1).default('./data/calls.db'),
