@@ -135,7 +135,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   app.use(express.json({ limit: '16kb' }));
 
   app.get('/healthz', (_req, res) => {
-    res.json({ status: draining ? 'draining' : 'ok', activeCalls: calls.size, offline: config.offline, instance: config.INSTANCE_ID });
+    res.json({ status: draining ? 'draining' : 'ok', activeCalls: calls.size, offline: config.offline });
   });
 
   // Readiness ("send me calls"), for the balancer and the orchestrator; /healthz stays liveness only.
@@ -207,7 +207,16 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   // The web console: off (404) unless a console password or the calls API token is set.
   const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
-  const liveFeed = consolePassword === undefined ? undefined : new LiveFeed({ log });
+  const liveFeed =
+    consolePassword === undefined
+      ? undefined
+      : new LiveFeed({
+          log,
+          // With shared state, every instance's live calls on every instance's console.
+          ...(shared.kind === 'memory'
+            ? {}
+            : { cluster: { instanceId: config.INSTANCE_ID, bus: shared.bus, owners: (sids: readonly string[]) => shared.calls.owners(sids) } }),
+        });
   // A past call replayed into this server's own inspector (INSPECT=1), from the call's page.
   const replays = replayRoutes({ inspector: deps.inspector, readEventLog: (callSid) => records.readEventLog(callSid), log });
   mountConsole(app, {
