@@ -31,6 +31,7 @@ import { createSharedState, type SharedState } from '../shared/shared-state.js';
 import { CallCommands } from './call-commands.js';
 import { callsApi } from './calls-api.js';
 import { Admission } from './admission.js';
+import { formParams, headerValue, queryOf } from './http-params.js';
 import { SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
@@ -394,25 +395,4 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     close,
   };
-}
-
-function formParams(body: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!isRecord(body)) return out;
-  for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `?a=b…` of a request URL, or '' (what Twilio signed is the URL with it). */
-function queryOf(originalUrl: string): string {
-  const at = originalUrl.indexOf('?');
-  return at < 0 ? '' : originalUrl.slice(at);
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
