@@ -91,9 +91,9 @@ export class RedisLink {
 
   private tell(up: boolean): void {
     this.told = true;
-    const { host, port } = new URL(this.opts.url);
-    if (up) this.opts.log.info('shared state (Redis) reachable: taking new calls', { redis: `${host}:${port}` });
-    else this.opts.log.error('shared state (Redis) unreachable: new calls are refused until it is back; calls already up go on', { redis: `${host}:${port}` });
+    const { hostname, port } = new URL(this.opts.url);
+    if (up) this.opts.log.info('shared state (Redis) reachable: taking new calls', { redis: `${hostname}:${port || 6379}` });
+    else this.opts.log.error('shared state (Redis) unreachable: new calls are refused until it is back; calls already up go on', { redis: `${hostname}:${port || 6379}` });
     this.opts.onStatus?.(up);
   }
 }
