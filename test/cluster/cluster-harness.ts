@@ -145,7 +145,7 @@ export async function startCluster(n: number, env: Record<string, string> = {}):
         instances.map(
           (i) =>
             new Promise<void>((resolve) => {
-              if (i.process.exitCode !== null) return resolve();
+              if (i.process.exitCode !== null || i.process.signalCode !== null) return resolve();
               i.process.once('exit', () => resolve());
               i.process.kill('SIGKILL');
             }),
