@@ -36,9 +36,10 @@ export interface TwilioTransportDeps {
   /**
    * Decides whether Twilio's `start` may begin the call (the server checks the stream token here). Refused → the
    * stream is rejected. Accepted → the call starts with the returned parameters (the token stripped). Absent: every
-   * start is accepted as sent.
+   * start is accepted as sent. A promise (the check asks a shared store) holds the frames that follow `start` until it
+   * settles; they are then handled in order (or dropped with the stream, if it is refused).
    */
-  authorizeStart?: (start: StartRequest) => StartDecision;
+  authorizeStart?: (start: StartRequest) => StartDecision | Promise<StartDecision>;
   /** Reject the stream when no accepted `start` came within this long after the actor started. Absent: no limit. */
   startTimeoutMs?: number;
   /** The stream was rejected (the server logs it rate-limited and counts it). */
@@ -62,6 +63,8 @@ type Queued = { audio: Buffer } | { mark: string; opts: MarkOptions | undefined 
 
 const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 const DEFAULT_MAX_QUEUED_BYTES = 120_000 * 8;
+/** Inbound frames kept while an asynchronous start check runs (5 s of 20 ms frames; it takes about a millisecond). */
+const MAX_FRAMES_WHILE_AUTHORIZING = 250;
 
 function rawByteLength(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((sum, b) => sum + b.length, 0);
@@ -95,6 +98,9 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     let holding = false;
     const blocked = (): boolean => frames === null || holding;
     let stopSent = false;
+    /** Frames that came while an asynchronous start check runs (null: none running). */
+    let authorizing: TwilioInbound[] | null = null;
+    let disposed = false;
     let inboundFrames = 0;
     let clears = 0;
 
@@ -212,7 +218,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     // ── inbound: Twilio → machine / stt ─────────────────────────────────────────────────────────────────────────
-    const authorize = (frame: Extract<TwilioInbound, { event: 'start' }>): StartDecision => {
+    const authorize = (frame: Extract<TwilioInbound, { event: 'start' }>): StartDecision | Promise<StartDecision> => {
       const { callSid, streamSid: sid, accountSid, customParameters } = frame;
       if (!deps.authorizeStart) return { ok: true, customParameters };
       try {
@@ -224,8 +230,32 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     const onStartFrame = (frame: Extract<TwilioInbound, { event: 'start' }>): void => {
-      if (frames) return reportGarbage('duplicate-start', frame.streamSid);
+      if (frames || authorizing !== null) return reportGarbage('duplicate-start', frame.streamSid);
       const decision = authorize(frame);
+      if (!(decision instanceof Promise)) return begin(frame, decision);
+      authorizing = [];
+      void decision
+        .catch((err: unknown): StartDecision => {
+          log.error('authorizeStart failed', { error: errorMessage(err) });
+          return { ok: false, reason: 'authorize-failed' };
+        })
+        .then((settled) => {
+          const backlog = authorizing ?? [];
+          authorizing = null;
+          if (disposed || stopSent || rejected) return;
+          begin(frame, settled);
+          if (!started()) return;
+          for (const held of backlog) {
+            try {
+              handleFrame(held);
+            } catch (err) {
+              log.error('media stream frame handling failed', { error: errorMessage(err) });
+            }
+          }
+        });
+    };
+
+    const begin = (frame: Extract<TwilioInbound, { event: 'start' }>, decision: StartDecision): void => {
       if (!decision.ok) return reject(decision.reason);
       clearStartTimer();
       streamSid = frame.streamSid;
@@ -250,6 +280,11 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     };
 
     const handleFrame = (frame: TwilioInbound): void => {
+      if (authorizing !== null && frame.event !== 'start') {
+        if (authorizing.length < MAX_FRAMES_WHILE_AUTHORIZING) authorizing.push(frame);
+        else reportGarbage('queue-overflow', 'frames while the start is checked');
+        return;
+      }
       if (frame.event !== 'connected' && frame.event !== 'start') {
         if (!started()) {
           // Before start nothing but `stop` means anything: there is no call yet.
@@ -341,6 +376,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
     });
 
     return () => {
+      disposed = true;
       clearStartTimer();
       socket.off('message', onMessage);
       socket.off('close', onClose);

@@ -21,6 +21,8 @@ export interface LoggerOptions {
   format?: 'json' | 'pretty';
   /** Tests pass `true` to keep the output clean. */
   silent?: boolean;
+  /** Stamped on every line as `instance` (INSTANCE_ID: which of many instances wrote it). */
+  instance?: string;
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -33,6 +35,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       level: opts.level ?? 'info',
       format,
       silent: opts.silent ?? false,
+      ...(opts.instance === undefined ? {} : { defaultMeta: { instance: opts.instance } }),
       transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
     }),
   );

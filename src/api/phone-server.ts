@@ -38,7 +38,7 @@ export interface PhoneServer {
 export async function createPhoneServer(opts: PhoneServerOptions = {}): Promise<PhoneServer> {
   const env = { ...process.env, ...opts.env };
   const config = loadConfig(env);
-  const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
+  const log = opts.log ?? createLogger({ level: config.LOG_LEVEL, format: config.logFormat, instance: config.INSTANCE_ID });
   const agent = typeof opts.agent === 'object' ? opts.agent : await loadAgent(opts.agent ?? config.AGENT);
   const metrics = createMetrics();
   const providers = await createProviders(config, log, {}, metrics);

@@ -25,7 +25,7 @@ function configOrExit(): Config {
 
 async function main(): Promise<void> {
   const config = configOrExit();
-  const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat });
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.logFormat, instance: config.INSTANCE_ID });
   const phone = await createPhoneServer({ env: config.INSPECT ? { INSPECT: '1' } : {}, log });
   const { server } = phone;
 

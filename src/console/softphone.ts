@@ -1,8 +1,8 @@
 /**
  * The console softphone's way into `/media`. A browser cannot sign its WebSocket handshake like Twilio, nor send
  * custom headers, so a logged-in page asks `POST /console/api/softphone` for a ticket and offers it as the
- * subprotocol `console-ticket.<ticket>`. A ticket is random, single use, lives 30 s and exists only in this process's
- * memory. The response also names a fresh CallSid and that CallSid's stream token (minted like `/voice` does), so
+ * subprotocol `console-ticket.<ticket>`. A ticket is random, single use and lives 30 s, in this process's memory or
+ * in Redis (REDIS_URL), so the WebSocket may land on another instance than the request that minted it. The response also names a fresh CallSid and that CallSid's stream token (minted like `/voice` does), so
  * the transport's `start` check applies to the browser exactly as to Twilio.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import { Router, type Request, type Response } from 'express';
 import type { StreamTokens } from '../twilio/stream-token.js';
 import { STREAM_TOKEN_PARAMETER } from '../twilio/stream-token.js';
 import { SlidingWindowLimit } from '../../lib/sliding-window.js';
+import { MemoryTicketStore, type TicketCheck, type TicketStore } from '../shared/ticket-store.js';
 
 /** The WebSocket subprotocol prefix that carries a ticket (the server echoes the whole subprotocol). */
 export const TICKET_PROTOCOL_PREFIX = 'console-ticket.';
@@ -25,13 +26,8 @@ export const TICKETS_PER_MINUTE = 10;
 export const SOFTPHONE_CALL_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({ From: 'softphone', To: 'agent', Direction: 'inbound' });
 
 const TICKET = /^[A-Za-z0-9_-]{43}$/;
-/** Redeemed and expired tickets are remembered this long past expiry, so a late try says why it failed. */
-const FORGET_AFTER_MS = 5 * 60_000;
-/** Hard cap on remembered tickets (the mint route is rate-limited per address and behind the login anyway). */
-const MAX_TICKETS = 10_000;
 
-export type TicketRefusal = 'ticket-unknown' | 'ticket-expired' | 'ticket-reused';
-export type TicketCheck = { ok: true; callSid: string } | { ok: false; reason: TicketRefusal };
+export type { TicketCheck, TicketRefusal } from '../shared/ticket-store.js';
 
 export interface SoftphoneTicket {
   ticket: string;
@@ -39,55 +35,30 @@ export interface SoftphoneTicket {
   expiresAt: number;
 }
 
-interface Entry {
-  callSid: string;
-  expiresAt: number;
-  used: boolean;
-}
-
-/** Single-use tickets in memory; insertion order is expiry order (one TTL). */
+/** Random single-use tickets, remembered in a ticket store (this process's memory, or Redis for every instance). */
 export class SoftphoneTickets {
-  private readonly entries = new Map<string, Entry>();
-
   constructor(
+    private readonly store: TicketStore = new MemoryTicketStore(),
     private readonly ttlMs = TICKET_TTL_MS,
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Tickets minted here (the tests count them). */
+  minted = 0;
+
   /** A ticket for the softphone call `callSid`; `ttlMs` only for tests (a ticket born expired). */
-  mint(callSid: string, ttlMs = this.ttlMs): SoftphoneTicket {
-    this.prune();
-    if (this.entries.size >= MAX_TICKETS) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
+  async mint(callSid: string, ttlMs = this.ttlMs): Promise<SoftphoneTicket> {
     const ticket = randomBytes(32).toString('base64url');
     const expiresAt = this.now() + ttlMs;
-    this.entries.set(ticket, { callSid, expiresAt, used: false });
+    await this.store.put(ticket, callSid, expiresAt);
+    this.minted++;
     return { ticket, callSid, expiresAt };
   }
 
-  /** Checks `ticket` and uses it up. */
-  redeem(ticket: string): TicketCheck {
-    this.prune();
-    const entry = TICKET.test(ticket) ? this.entries.get(ticket) : undefined;
-    if (entry === undefined) return { ok: false, reason: 'ticket-unknown' };
-    if (entry.used) return { ok: false, reason: 'ticket-reused' };
-    if (entry.expiresAt <= this.now()) return { ok: false, reason: 'ticket-expired' };
-    entry.used = true;
-    return { ok: true, callSid: entry.callSid };
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  private prune(): void {
-    const forgetBefore = this.now() - FORGET_AFTER_MS;
-    for (const [ticket, entry] of this.entries) {
-      if (entry.expiresAt > forgetBefore) break;
-      this.entries.delete(ticket);
-    }
+  /** Checks `ticket` and uses it up (rejects when the store cannot be asked). */
+  redeem(ticket: string): Promise<TicketCheck> {
+    if (!TICKET.test(ticket)) return Promise.resolve({ ok: false, reason: 'ticket-unknown' });
+    return this.store.take(ticket);
   }
 }
 
@@ -123,7 +94,7 @@ export function softphoneRouter(deps: SoftphoneRouteDeps): Router {
   const router = Router();
   const limit = new SlidingWindowLimit(TICKETS_PER_MINUTE, 60_000);
   const now = deps.now ?? Date.now;
-  router.post('/softphone', (req: Request, res: Response) => {
+  router.post('/softphone', async (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
     if (deps.draining()) {
       res.status(503).json({ error: 'server is draining' });
@@ -134,8 +105,14 @@ export function softphoneRouter(deps: SoftphoneRouteDeps): Router {
       return;
     }
     const callSid = 'CA' + randomBytes(16).toString('hex');
-    const { ticket, expiresAt } = deps.tickets.mint(callSid);
-    const { token } = deps.streamTokens.mint(callSid);
+    let minted: [{ ticket: string; expiresAt: number }, { token: string }];
+    try {
+      minted = await Promise.all([deps.tickets.mint(callSid), deps.streamTokens.mint(callSid)]);
+    } catch {
+      res.status(503).json({ error: 'shared state (Redis) unreachable: try again in a moment' });
+      return;
+    }
+    const [{ ticket, expiresAt }, { token }] = minted;
     const grant: SoftphoneGrant = {
       ticket,
       protocol: TICKET_PROTOCOL_PREFIX + ticket,

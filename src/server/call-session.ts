@@ -32,7 +32,7 @@ export interface CallHandle extends CallMailbox {
   callSid(): string | undefined;
   /** Hang up from our side (drain timeout, shutdown); `polite`: the goodbye phrase first. */
   hangup(reason: string, opts?: { polite?: boolean }): void;
-  /** An event from outside the call (an AMD result) for its machine. */
+  /** An event from outside the call (an AMD result, a hangup or transfer asked through the API). */
   send(event: ServerToCallEvent): void;
   /**
    * Follow the call while someone looks (the console's live feed): its machine's current snapshot at once, then
@@ -47,7 +47,7 @@ export interface CallSessionOptions {
   /** The server's REST client (absent without TWILIO_ACCOUNT_SID): transfers go through it. */
   twilioRest?: TwilioRestClient;
   /** The stream-token check on Twilio's `start` (absent: every start is accepted). */
-  authorizeStart?: (start: StartRequest) => StartDecision;
+  authorizeStart?: (start: StartRequest) => StartDecision | Promise<StartDecision>;
   /** Close a stream that has not presented an accepted `start` this long after connecting. */
   startTimeoutMs?: number;
   /** A stream was rejected: the server writes a rate-limited line and counts it. */
@@ -174,7 +174,13 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       actor.send({ type: 'CALL.HANGUP', reason, ...(opts.polite === undefined ? {} : { polite: opts.polite }) });
     },
     send(event) {
-      actor.send(event);
+      if (event.type !== 'CALL.TRANSFER') return actor.send(event);
+      // Asked from outside the conversation (the calls API): Twilio dials the number, which ends this stream.
+      if (twilioRest === undefined) return log.warn('transfer refused: needs TWILIO_ACCOUNT_SID (the Twilio REST API)', { to: event.to });
+      log.info('transferring call (requested through the API)', { to: event.to });
+      transferLiveCall(twilioRest, meta.callSid, event.to).catch((err: unknown) =>
+        log.warn('transfer failed', { to: event.to, error: err instanceof Error ? err.message : String(err) }),
+      );
     },
     watch(watcher) {
       if (actor.getSnapshot().status !== 'active') {

@@ -159,6 +159,16 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(1000, 3600000).default(30000),
   /** Open TCP connections the server accepts (media streams included); beyond it new ones are dropped. */
   MAX_CONNECTIONS: int(1, 1000000).default(2000),
+  /** Shared state for many instances (stream tokens, tickets, throttles, call ownership, the live feed); unset = in memory. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prefix of every Redis key and channel (deployments sharing one Redis keep apart). */
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w.:-]{0,64}$/, 'must be at most 64 letters, digits, . _ : or -').default('voice:'),
+  /** A call's ownership (callSid → instance) lasts this long without its instance's heartbeat. */
+  CALL_OWNER_TTL_MS: int(1000, 600000).default(15000),
+  /** Calls this instance takes at once; beyond it `/voice` answers 503 (the balancer tries another) and streams are refused. */
+  MAX_CONCURRENT_CALLS: int(1, 100000).default(500),
+  /** A call still up after this long is ended politely (goodbye phrase); 0 = no limit. */
+  MAX_CALL_DURATION_MS: int(0, 86400000).default(3600000),
   /** Call records (SQLite): `off` keeps nothing. */
   CALL_RECORDS: bool.default(true),
   CALL_DB_PATH: z.string().min(1).default('./data/calls.db'),

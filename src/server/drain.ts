@@ -7,6 +7,11 @@
  */
 import type { Logger } from '../../lib/logger.js';
 
+export interface PendingCount {
+  count: number;
+  nextExpiry: number | null;
+}
+
 export interface DrainableCall {
   readonly done: Promise<void>;
   hangup(reason: string, opts?: { polite?: boolean }): void;
@@ -28,8 +33,16 @@ export interface DrainResult {
 export interface DrainSources<C extends DrainableCall> {
   /** The live calls, read again after every change. */
   calls(): ReadonlySet<C>;
-  /** Streams on their way: count, and when the soonest of their tokens expires. */
-  pending(): { count: number; nextExpiry: number | null };
+  /**
+   * Streams on their way: count, and when the soonest of their tokens expires. From a shared store it may reject
+   * (Redis down): then nothing is waited for, since no stream can start without it anyway.
+   */
+  pending(): PendingCount | Promise<PendingCount>;
+  /**
+   * Look again at least this often: a token redeemed on another instance is no local change (default: only on
+   * changes, call ends and token expiries).
+   */
+  pollMs?: number;
   /** Resolves at the next change the drain cannot see from `done` promises (a stream accepted, a token redeemed). */
   changed(): Promise<void>;
   /** The wait is over: streams arriving from now on would only be cut, so the server refuses them. */
@@ -43,27 +56,35 @@ export async function drainCalls<C extends DrainableCall>(src: DrainSources<C>, 
   const startedAt = now();
   const deadline = startedAt + timeoutMs;
   const seen = new Set<C>();
-  const initial = src.pending().count;
+  const pendingNow = async (): Promise<PendingCount> => {
+    try {
+      return await src.pending();
+    } catch (err) {
+      src.log.warn('drain: streams on their way unknown (shared state unreachable); not waiting for them', { error: err instanceof Error ? err.message : String(err) });
+      return { count: 0, nextExpiry: null };
+    }
+  };
+  const initial = (await pendingNow()).count;
   src.log.info('draining', { activeCalls: src.calls().size, streamsOnTheirWay: initial, timeoutMs });
 
   let timedOut = false;
   for (;;) {
     const active = [...src.calls()];
     for (const call of active) seen.add(call);
-    const pending = src.pending();
+    const pending = await pendingNow();
     if (active.length === 0 && pending.count === 0) break;
     const at = now();
     if (at >= deadline) {
       timedOut = true;
       break;
     }
-    const wakeAt = Math.min(deadline, pending.nextExpiry ?? deadline);
+    const wakeAt = Math.min(deadline, pending.nextExpiry ?? deadline, pending.count > 0 && src.pollMs !== undefined ? at + src.pollMs : deadline);
     await firstOf([...active.map((c) => c.done), src.changed()], Math.max(0, wakeAt - at));
   }
 
   src.stopAccepting();
   const remaining = [...src.calls()];
-  const neverConnected = src.pending().count;
+  const neverConnected = (await pendingNow()).count;
   let saidGoodbye = 0;
   if (remaining.length > 0) {
     src.log.warn('drain timeout: saying goodbye to calls still up', { calls: remaining.length, timeoutMs, goodbyeMs });

@@ -6,8 +6,21 @@
 import type { CallAnsweredBy, CallHangup } from '../../machines/events.js';
 import type { Logger } from '../../lib/logger.js';
 
+/** Hand the call over to another number (Twilio dials it); asked through the calls API, on any instance. */
+export type CallTransfer = { type: 'CALL.TRANSFER'; to: string };
+
 /** The events the server sends a live call from outside. */
-export type ServerToCallEvent = CallAnsweredBy | CallHangup;
+export type ServerToCallEvent = CallAnsweredBy | CallHangup | CallTransfer;
+
+/** Whether `value` (a command from another instance) is one of them. */
+export function isServerToCallEvent(value: unknown): value is ServerToCallEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  if (e.type === 'CALL.ANSWERED_BY') return (e.answeredBy === 'human' || e.answeredBy === 'machine' || e.answeredBy === 'unknown') && typeof e.at === 'number';
+  if (e.type === 'CALL.HANGUP') return typeof e.reason === 'string' && (e.polite === undefined || typeof e.polite === 'boolean');
+  if (e.type === 'CALL.TRANSFER') return typeof e.to === 'string';
+  return false;
+}
 
 export interface CallMailbox {
   send(event: ServerToCallEvent): void;
@@ -38,6 +51,10 @@ export class LiveCalls {
 
   get size(): number {
     return this.live.size;
+  }
+
+  isLive(callSid: string): boolean {
+    return this.live.has(callSid);
   }
 
   /** The call's stream started. Held events follow on the next microtask (after the `start` being handled now). */

@@ -101,6 +101,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['socket'] as const,
       registers: [registry],
     }),
+    sharedStateUp: new Gauge({
+      name: 'voice_shared_state_up',
+      help: 'Whether the shared state (Redis, REDIS_URL) is reachable: 1 yes, 0 no (new calls are refused). Absent without REDIS_URL',
+      registers: [registry],
+    }),
+    sharedStateOutages: new Counter({
+      name: 'voice_shared_state_outages_total',
+      help: 'Times the shared state (Redis) became unreachable',
+      registers: [registry],
+    }),
+    callCommands: new Counter({
+      name: 'voice_call_commands_total',
+      help: 'Commands for a live call (AMD verdict, hangup, transfer) by command and result: delivered here, sent to the owning instance, held until the call starts, ended, undelivered, failed',
+      labelNames: ['command', 'result'] as const,
+      registers: [registry],
+    }),
+    callsEndedAtLimit: new Counter({
+      name: 'voice_calls_ended_at_max_duration_total',
+      help: 'Calls ended politely because they reached MAX_CALL_DURATION_MS',
+      registers: [registry],
+    }),
     amdResults: new Counter({
       name: 'voice_amd_results_total',
       help: "Answering-machine detection results of outbound calls (Twilio's AnsweredBy)",

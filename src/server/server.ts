@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import express, { type Request, type Response } from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
@@ -17,7 +18,7 @@ import { defineAgent, type Agent } from '../agent/agent.js';
 import { agentCallOptions, agentPhrases } from '../agent/agent-runtime.js';
 import { defaultCallOptions } from '../../machines/options.js';
 import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from '../twilio/twiml.js';
-import { createTwilioRestClient, placeOutboundCall } from '../twilio/twilio-rest.js';
+import { createTwilioRestClient } from '../twilio/twilio-rest.js';
 import { listenError } from './startup-error.js';
 import { authorizeStreamStart, deriveStreamTokenSecret, STREAM_TOKEN_PARAMETER, StreamTokens } from '../twilio/stream-token.js';
 import { drainCalls, type DrainResult } from './drain.js';
@@ -28,6 +29,11 @@ import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from '../twilio
 import { startCallRecords, type CallRecordHooks } from '../records/call-records.js';
 import { bearerCheck } from '../records/router.js';
 import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import { createSharedState, type SharedState } from '../shared/shared-state.js';
+import { CallCommands } from './call-commands.js';
+import { callsApi } from './calls-api.js';
+import { Admission } from './admission.js';
+import { formParams, headerValue, queryOf } from './http-params.js';
 import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
@@ -45,6 +51,8 @@ export interface ServerDeps extends Omit<CallDeps, 'agent' | 'callOptions'> {
   agent?: Agent;
   /** Call-record hooks and tuning (the agent's name and onCallEnd; tests shorten the webhook backoff). */
   recordOptions?: CallRecordHooks;
+  /** Shared state built elsewhere (default: from REDIS_URL, else in memory; closed with the server only when built here). */
+  shared?: SharedState;
 }
 
 export interface RunningServer {
@@ -60,6 +68,10 @@ export interface RunningServer {
   readonly streamTokens: StreamTokens;
   /** Single-use tickets that let the console's softphone open `/media` without Twilio's signature. */
   readonly softphoneTickets: SoftphoneTickets;
+  /** This instance's name (INSTANCE_ID). */
+  readonly instanceId: string;
+  /** Why `/readyz` says no (empty: ready). */
+  notReadyReasons(): string[];
   /**
    * Stop taking new calls; wait for active calls and calls on their way up to `timeoutMs`; hang up the rest politely
    * (goodbye phrase), give them `goodbyeMs` (default DRAIN_GOODBYE_MS), then close.
@@ -80,8 +92,25 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   };
   await deps.providers.warmPhrases(agentPhrases(callDeps.callOptions, agent));
   const calls = new Set<CallHandle>();
-  // By CallSid, for Twilio callbacks that concern a live call (the AMD result).
+  const ownShared = deps.shared === undefined;
+  const shared =
+    deps.shared ??
+    (await createSharedState({
+      redisUrl: config.REDIS_URL,
+      prefix: config.REDIS_KEY_PREFIX,
+      instanceId: config.INSTANCE_ID,
+      log,
+      ownerTtlMs: config.CALL_OWNER_TTL_MS,
+      onStatus: (up) => {
+        metrics.sharedStateUp.set(up ? 1 : 0);
+        if (!up) metrics.sharedStateOutages.inc();
+      },
+    }));
+  // By CallSid, for commands that concern a live call (the AMD result, a hangup or transfer through the API),
+  // wherever it is live (another instance, with shared state).
   const liveCalls = new LiveCalls(log);
+  const commands = new CallCommands(liveCalls, shared, log, metrics);
+  await commands.listen();
   // One REST client for outbound calls and transfers, when the account is configured.
   const twilioRest =
     config.TWILIO_ACCOUNT_SID === undefined
@@ -94,9 +123,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const streamTokens = new StreamTokens({
     secret: config.STREAM_TOKEN_SECRET ?? deriveStreamTokenSecret(config.twilioAuthToken),
     ttlMs: config.STREAM_TOKEN_TTL_MS,
+    ledger: shared.tokens,
+  });
+  const softphoneTickets = new SoftphoneTickets(shared.tickets);
+  // Whether to take more calls: /readyz, /voice and the stream upgrade ask it.
+  const admission = new Admission({
+    maxCalls: config.MAX_CONCURRENT_CALLS,
+    activeCalls: () => calls.size,
+    draining: () => draining,
+    sharedStateUp: () => shared.isUp(),
   });
   const outboundGuard = new OutboundGuard(config.OUTBOUND_CALLS_PER_MINUTE, config.OUTBOUND_ALLOWED_PREFIXES);
-  const softphoneTickets = new SoftphoneTickets();
   const softphoneRoutes = softphoneRouter({ tickets: softphoneTickets, streamTokens, draining: () => draining });
   // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
   const throttle = new LogThrottle();
@@ -122,6 +159,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     res.json({ status: draining ? 'draining' : 'ok', activeCalls: calls.size, offline: config.offline });
   });
 
+  // Readiness ("send me calls"), for the balancer and the orchestrator; /healthz stays liveness only.
+  app.get('/readyz', (_req, res) => {
+    const reasons = admission.notReadyReasons();
+    res.status(reasons.length === 0 ? 200 : 503).json({ ready: reasons.length === 0, reasons, activeCalls: calls.size, maxCalls: config.MAX_CONCURRENT_CALLS, instance: config.INSTANCE_ID });
+  });
+
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
@@ -138,32 +181,40 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     return false;
   };
 
-  app.post('/voice', (req: Request, res: Response) => {
+  app.post('/voice', async (req: Request, res: Response) => {
     const params = formParams(req.body);
     if (!signedByTwilio(req, res, '/voice', params)) return;
     res.type('text/xml');
-    if (draining) {
-      metrics.callsRejected.inc({ reason: 'draining' });
-      log.info('call refused while draining', { callSid: params.CallSid });
-      res.send(unavailableTwiml());
-      return;
-    }
+    const refuse = (reason: string, message: string, status = 200): void => {
+      metrics.callsRejected.inc({ reason });
+      throttle.warn(log, `voice:${reason}`, message, { callSid: params.CallSid, reason });
+      res.status(status).send(unavailableTwiml());
+    };
+    if (draining) return refuse('draining', 'call refused while draining');
+    // 503: a balancer (nginx proxy_next_upstream http_503) tries the next instance; alone, Twilio's fallback applies.
+    if (admission.atCapacity()) return refuse('at-capacity', 'call refused: at MAX_CONCURRENT_CALLS', 503);
+    if (!shared.isUp()) return refuse('shared-state-down', 'call refused: shared state (Redis) unreachable');
     // An outbound call's signed URL says whether it runs answering-machine detection, and its voicemail text.
     const amd = amdStreamParameters(new URLSearchParams(queryOf(req.originalUrl)));
+    let token: string;
+    try {
+      token = (await streamTokens.mint(params.CallSid ?? '')).token;
+    } catch {
+      return refuse('shared-state-down', 'call refused: shared state (Redis) unreachable');
+    }
     log.info('call webhook', { callSid: params.CallSid, direction: params.Direction, amd: amd.length > 0 });
-    const { token } = streamTokens.mint(params.CallSid ?? '');
     res.send(connectStreamTwiml(publicUrl, params, { name: STREAM_TOKEN_PARAMETER, value: token }, ...amd));
   });
 
   // Async AMD result of an outbound call: who answered, for the live call's machine.
-  app.post('/amd', (req: Request, res: Response) => {
+  app.post('/amd', async (req: Request, res: Response) => {
     const params = formParams(req.body);
     if (!signedByTwilio(req, res, '/amd', params)) return;
     const callSid = params.CallSid ?? '';
     const raw = params.AnsweredBy ?? '';
     const answeredBy = isTwilioAnsweredBy(raw) ? answeredByOf(raw) : 'unknown';
     metrics.amdResults.inc({ answered_by: isTwilioAnsweredBy(raw) ? raw : 'other' });
-    const delivery = liveCalls.deliver(callSid, { type: 'CALL.ANSWERED_BY', answeredBy, at: now() });
+    const delivery = await commands.deliver(callSid, { type: 'CALL.ANSWERED_BY', answeredBy, at: now() });
     log.info('answering machine detection', {
       callSid,
       answeredBy: raw,
@@ -175,7 +226,16 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
 
-  const liveFeed = consolePassword === undefined ? undefined : new LiveFeed({ log });
+  const liveFeed =
+    consolePassword === undefined
+      ? undefined
+      : new LiveFeed({
+          log,
+          // With shared state, every instance's live calls on every instance's console.
+          ...(shared.kind === 'memory'
+            ? {}
+            : { cluster: { instanceId: config.INSTANCE_ID, bus: shared.bus, owners: (sids: readonly string[]) => shared.calls.owners(sids) } }),
+        });
   // A past call replayed into this server's own inspector (INSPECT=1), from the call's page.
   const replays = replayRoutes({ inspector: deps.inspector, readEventLog: (callSid) => records.readEventLog(callSid), log });
   mountConsole(app, {
@@ -190,44 +250,21 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     onSessionsRevoked: () => liveFeed?.close(),
   });
 
-  app.post('/calls', async (req: Request, res: Response) => {
-    const token = config.CALLS_API_TOKEN;
-    if (token === undefined) {
-      res.status(404).json({ error: 'POST /calls is disabled: set CALLS_API_TOKEN to enable it' });
-      return;
-    }
-    if (!checkBearer(req, res, token)) return;
-    const body: unknown = req.body;
-    const to = isRecord(body) && typeof body.to === 'string' ? body.to : '';
-    const from = isRecord(body) && typeof body.from === 'string' ? body.from : config.TWILIO_PHONE_NUMBER ?? '';
-    const amd = isRecord(body) && typeof body.amd === 'boolean' ? body.amd : config.OUTBOUND_AMD;
-    const voicemail = isRecord(body) && typeof body.voicemail === 'string' ? body.voicemail : undefined;
-    if (twilioRest === undefined) {
-      res.status(503).json({ error: 'TWILIO_ACCOUNT_SID is not configured' });
-      return;
-    }
-    if (draining) {
-      res.status(503).json({ error: 'server is draining' });
-      return;
-    }
-    const allowed = outboundGuard.check(to, Date.now());
-    if (!allowed.ok) {
-      if (allowed.retryAfterS !== undefined) res.set('Retry-After', String(allowed.retryAfterS));
-      throttle.warn(log, `outbound:${allowed.status}`, 'outbound call refused', { status: allowed.status, error: allowed.error });
-      res.status(allowed.status).json({ error: allowed.error });
-      return;
-    }
-    try {
-      const call = await placeOutboundCall(twilioRest, { to, from, publicUrl, amd, ...(voicemail === undefined ? {} : { voicemail }) });
-      log.info('outbound call placed', { callSid: call.sid, to, amd, voicemail: voicemail !== undefined });
-      res.status(201).json(call);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const status = /must be an E\.164|"voicemail"/.test(message) ? 400 : 502;
-      log.warn('outbound call failed', { to, error: message });
-      res.status(status).json({ error: message });
-    }
-  });
+  // POST /calls (outbound), /calls/:callSid/hangup and /calls/:callSid/transfer.
+  app.use(
+    callsApi({
+      config,
+      log,
+      twilioRest,
+      commands,
+      transferTargets: agent.transferTargets ?? {},
+      publicUrl: () => publicUrl,
+      draining: () => draining,
+      checkBearer,
+      outboundGuard,
+      throttle,
+    }),
+  );
 
   // Last: errors of every route and body parser answer JSON, never a stack.
   app.use(jsonErrorHandler(log, throttle));
@@ -252,6 +289,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   });
 
   server.on('upgrade', (req, socket, head) => {
+    upgrade(req, socket, head).catch((err: unknown) => {
+      log.error('websocket upgrade failed', { error: err instanceof Error ? err.message : String(err) });
+      socket.destroy();
+    });
+  });
+  async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {}); // a peer resetting a refused handshake is not our error
     const refuse = (status: string, reason: string, message: string): void => {
       metrics.streamUpgradesRefused.inc({ reason });
@@ -264,7 +307,8 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const ticket = ticketFromProtocolHeader(headerValue(req.headers['sec-websocket-protocol']));
     let ticketCallSid: string | undefined;
     if (ticket !== undefined) {
-      const check = softphoneTickets.redeem(ticket);
+      const check = await softphoneTickets.redeem(ticket).catch(() => undefined);
+      if (check === undefined) return refuse('503 Service Unavailable', 'shared-state-down', 'media stream refused: shared state (Redis) unreachable');
       if (!check.ok) return refuse('403 Forbidden', check.reason, 'media stream refused: bad softphone ticket');
       ticketCallSid = check.callSid;
     } else {
@@ -275,11 +319,15 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
     }
     if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
+    if (admission.atCapacity()) return refuse('503 Service Unavailable', 'at-capacity', 'media stream refused: at MAX_CONCURRENT_CALLS');
+    // Fail closed: the stream token's single use cannot be checked without the shared state.
+    if (!shared.isUp()) return refuse('503 Service Unavailable', 'shared-state-down', 'media stream refused: shared state (Redis) unreachable');
+    if (socket.destroyed) return;
     const release = pendingStreams.add(req.socket.remoteAddress ?? '');
     if (release === undefined) return refuse('429 Too Many Requests', 'too-many-pending', 'media stream refused: too many streams awaiting start from one address');
     socket.once('close', release); // also when the handshake itself fails (ws then never calls back)
     wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, release, ticketCallSid));
-  });
+  }
 
   /**
    * `release`: the stream no longer awaits its `start` (it started, or ended); `ticketCallSid`: the stream came with
@@ -288,11 +336,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   function acceptStream(ws: WebSocket, release: () => void, ticketCallSid?: string): void {
     metrics.activeCalls.inc();
     let callSid: string | undefined;
+    let durationLimit: NodeJS.Timeout | undefined;
     const call = startCall(ws, { ...callDeps, records }, {
       twilioRest,
-      authorizeStart: (start) => {
+      authorizeStart: async (start) => {
         if (ticketCallSid !== undefined && start.callSid !== ticketCallSid) return { ok: false, reason: 'ticket-other-call' };
-        const decision = authorizeStreamStart(streamTokens, start);
+        const decision = await authorizeStreamStart(streamTokens, start);
         notifyChange(); // a token was redeemed (or not): the drain looks again
         // A ticket stream is the console's softphone: who calls whom is the server's word, not the page's.
         if (decision.ok && ticketCallSid !== undefined) return { ok: true, customParameters: { ...SOFTPHONE_CALL_PARAMETERS } };
@@ -306,7 +355,13 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       onCallSid: (sid) => {
         release();
         callSid = sid;
-        liveCalls.register(sid, call);
+        void commands.register(sid, call);
+        if (config.MAX_CALL_DURATION_MS > 0) {
+          durationLimit = setTimeout(() => {
+            metrics.callsEndedAtLimit.inc();
+            call.hangup('max call duration', { polite: true });
+          }, config.MAX_CALL_DURATION_MS);
+        }
       },
     });
     calls.add(call);
@@ -314,9 +369,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     notifyChange();
     void call.done.then(() => {
       release();
+      clearTimeout(durationLimit);
       calls.delete(call);
       liveFeed?.untrack(call);
-      if (callSid !== undefined) liveCalls.unregister(callSid, call);
+      if (callSid !== undefined) commands.unregister(callSid, call);
       metrics.activeCalls.dec();
     });
   }
@@ -354,6 +410,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     wss.close();
     liveCalls.close();
     liveFeed?.close();
+    if (ownShared) await shared.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
   }
@@ -368,10 +425,20 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     liveFeed,
     streamTokens,
     softphoneTickets,
+    instanceId: config.INSTANCE_ID,
+    notReadyReasons: () => admission.notReadyReasons(),
     async drain(timeoutMs: number, opts: { goodbyeMs?: number } = {}) {
       draining = true;
       const result = await drainCalls(
-        { calls: () => calls, pending: () => streamTokens.pending(), changed, stopAccepting: () => (closing = true), log },
+        {
+          calls: () => calls,
+          pending: () => streamTokens.pending(),
+          // A token issued here may be redeemed on another instance: no local change tells of it.
+          pollMs: shared.kind === 'memory' ? undefined : 250,
+          changed,
+          stopAccepting: () => (closing = true),
+          log,
+        },
         timeoutMs,
         opts.goodbyeMs ?? config.DRAIN_GOODBYE_MS,
       );
@@ -380,25 +447,4 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     },
     close,
   };
-}
-
-function formParams(body: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!isRecord(body)) return out;
-  for (const [k, v] of Object.entries(body)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `?a=b…` of a request URL, or '' (what Twilio signed is the URL with it). */
-function queryOf(originalUrl: string): string {
-  const at = originalUrl.indexOf('?');
-  return at < 0 ? '' : originalUrl.slice(at);
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -4,12 +4,14 @@
  *
  * `POST /voice` (signed by Twilio) mints `v1.<expiry ms, base36>.<nonce>.<HMAC-SHA256(secret, body|CallSid)>` and
  * puts it in the TwiML as a `<Parameter>`; Twilio hands it back in `start.customParameters`. Checking it needs only
- * the secret (any instance with the same secret accepts it); single use is enforced per process by remembering
- * redeemed tokens until they expire. The server also remembers the tokens it issued and that no stream has redeemed
- * yet: those are calls on their way, which a drain waits for.
+ * the secret (any instance with the same secret accepts it); single use is enforced by a ledger that remembers used
+ * tokens until they expire — this process's memory, or Redis shared by every instance (src/shared/token-ledger.ts).
+ * The ledger also holds the tokens this instance issued that no stream has redeemed yet: those are calls on their
+ * way, which a drain waits for.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { StartDecision, StartRequest } from '../../actors/twilio-transport.js';
+import { MemoryTokenLedger, type PendingStreams, type TokenLedger } from '../shared/token-ledger.js';
 
 /** The `<Parameter name>` that carries the token (it never reaches the machine: the transport strips it). */
 export const STREAM_TOKEN_PARAMETER = 'StreamToken';
@@ -65,73 +67,67 @@ export function checkStreamToken(
 export interface StreamTokensOptions {
   secret: string | Buffer;
   ttlMs: number;
+  /** Where used and issued tokens are remembered: this process (default) or Redis, shared by every instance. */
+  ledger?: TokenLedger;
   now?: () => number;
 }
 
-/** One per server: mints, redeems once, and knows which of its tokens are still on their way. */
+/** One per server: mints, redeems once (across instances with a shared ledger), and knows its tokens on their way. */
 export class StreamTokens {
   private readonly now: () => number;
-  /** Redeemed tokens → expiry; a token is refused as `reused` while it is here. */
-  private readonly redeemed = new Map<string, number>();
-  /** Tokens this process issued that no stream has redeemed yet → expiry (insertion order = expiry order). */
-  private readonly issued = new Map<string, number>();
+  private readonly ledger: TokenLedger;
 
   constructor(private readonly opts: StreamTokensOptions) {
     this.now = opts.now ?? Date.now;
+    this.ledger = opts.ledger ?? new MemoryTokenLedger(this.now);
   }
 
   get ttlMs(): number {
     return this.opts.ttlMs;
   }
 
-  /** A token for `callSid`; `track` (default) remembers it as a stream on its way until it is redeemed or expires. */
-  mint(callSid: string, opts: { track?: boolean } = {}): MintedToken {
+  /**
+   * A token for `callSid`; `track` (default) remembers it as a stream on its way until it is redeemed or expires.
+   * Rejects when the ledger cannot remember it (Redis down): the caller refuses the call rather than issue a token
+   * whose single use could not be checked.
+   */
+  async mint(callSid: string, opts: { track?: boolean } = {}): Promise<MintedToken> {
     const minted = mintStreamToken(this.opts.secret, callSid, this.opts.ttlMs, this.now());
-    if (opts.track ?? true) {
-      this.prune();
-      this.issued.set(minted.token, minted.expiresAt);
-    }
+    if (opts.track ?? true) await this.ledger.issue(ledgerId(minted.token), minted.expiresAt);
     return minted;
   }
 
-  /** Checks `token` for `callSid` and uses it up. */
-  redeem(token: string | undefined, callSid: string): TokenCheck {
-    const now = this.now();
-    const check = checkStreamToken(this.opts.secret, token, callSid, now);
+  /** Checks `token` for `callSid` and uses it up. Rejects when single use cannot be checked (fail closed). */
+  async redeem(token: string | undefined, callSid: string): Promise<TokenCheck> {
+    const check = checkStreamToken(this.opts.secret, token, callSid, this.now());
     if (!check.ok || token === undefined) return check;
-    this.prune();
-    if (this.redeemed.has(token)) return { ok: false, reason: 'reused' };
-    this.redeemed.set(token, check.expiresAt);
-    this.issued.delete(token);
-    return check;
+    const use = await this.ledger.redeem(ledgerId(token), check.expiresAt);
+    return use === 'first' ? check : { ok: false, reason: 'reused' };
   }
 
-  /** Streams whose TwiML this process issued that have not started yet (their token is still valid). */
-  pending(): { count: number; nextExpiry: number | null } {
-    this.prune();
-    // Insertion order is expiry order (one TTL): the first entry expires first.
-    const next = this.issued.values().next();
-    return { count: this.issued.size, nextExpiry: next.done === true ? null : next.value };
+  /** Streams whose TwiML this instance issued that have not started yet (their token is still valid). */
+  pending(): Promise<PendingStreams> {
+    return this.ledger.pending();
   }
+}
 
-  private prune(): void {
-    const now = this.now();
-    for (const map of [this.issued, this.redeemed]) {
-      // Oldest first; redeemed entries are nearly in expiry order too, and a stale entry only costs a few bytes.
-      for (const [token, expiresAt] of map) {
-        if (expiresAt > now) break;
-        map.delete(token);
-      }
-    }
-  }
+/** The token's MAC: unique per token, and what the ledger keys on (the whole token never leaves the process). */
+function ledgerId(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 /**
  * The transport's `authorizeStart`: Twilio's `start` must carry a valid, unused token for its own CallSid. The token
  * is removed from the parameters the call sees (it would otherwise reach logs, records and agent hooks).
  */
-export function authorizeStreamStart(tokens: StreamTokens, start: StartRequest): StartDecision {
+export async function authorizeStreamStart(tokens: StreamTokens, start: StartRequest): Promise<StartDecision> {
   const { [STREAM_TOKEN_PARAMETER]: token, ...customParameters } = start.customParameters;
-  const check = tokens.redeem(token, start.callSid);
+  let check: TokenCheck;
+  try {
+    check = await tokens.redeem(token, start.callSid);
+  } catch {
+    // Whether the token was used before cannot be told: refused, as a replay would be.
+    return { ok: false, reason: 'token-unverifiable' };
+  }
   return check.ok ? { ok: true, customParameters } : { ok: false, reason: `token-${check.reason}` };
 }

@@ -43,7 +43,7 @@ describe('softphone access to /media', () => {
 
     const reused = ticketSocket(url, [g.protocol]);
     expect((await reused.outcome).status).toBe(403);
-    const expired = stack.server.softphoneTickets.mint('CA' + 'e'.repeat(32), 0);
+    const expired = await stack.server.softphoneTickets.mint('CA' + 'e'.repeat(32), 0);
     expect((await ticketSocket(url, [TICKET_PROTOCOL_PREFIX + expired.ticket]).outcome).status).toBe(403);
     const forged = g.ticket.slice(0, -4) + (g.ticket.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     for (const protocol of [TICKET_PROTOCOL_PREFIX + forged, TICKET_PROTOCOL_PREFIX + 'let-me-in', TICKET_PROTOCOL_PREFIX]) {
@@ -111,8 +111,8 @@ describe('softphone access to /media', () => {
     const statuses: number[] = [];
     for (let i = 0; i <= TICKETS_PER_MINUTE; i++) statuses.push((await requestGrant(url, cookie)).status);
     expect(statuses).toEqual([...Array<number>(TICKETS_PER_MINUTE).fill(201), 429]);
-    const early = stack.server.softphoneTickets.mint('CA' + 'f'.repeat(32));
-    const token = stack.server.streamTokens.mint(early.callSid).token;
+    const early = await stack.server.softphoneTickets.mint('CA' + 'f'.repeat(32));
+    const token = (await stack.server.streamTokens.mint(early.callSid)).token;
 
     const drained = stack.server.drain(10_000, { goodbyeMs: 0 });
     const during = await requestGrant(url, cookie);

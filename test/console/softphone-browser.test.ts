@@ -176,12 +176,12 @@ describe.skipIf(!has('chromium'))('softphone in Chromium', () => {
     const refusing = await launchChromium(['--use-fake-device-for-media-stream']);
     try {
       const page = await loginToConsole(refusing, stack.server.localUrl, PASSWORD);
-      const tickets = stack.server.softphoneTickets.size;
+      const tickets = stack.server.softphoneTickets.minted;
       await page.click('.softphone button.dial');
       await page.waitForSelector('.softphone[data-state="failed"]');
       expect(await page.textContent('.softphone .call-state')).toContain('Microphone access was denied: allow it for this page, then dial again.');
       expect(await page.textContent('.softphone button.dial')).toBe('Dial');
-      expect(stack.server.softphoneTickets.size).toBe(tickets);
+      expect(stack.server.softphoneTickets.minted).toBe(tickets);
       expect(stack.server.activeCalls()).toBe(0);
     } finally {
       await refusing.close();

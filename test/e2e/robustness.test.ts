@@ -32,7 +32,7 @@ describe('robustness', () => {
     const streamSid = 'MZ' + 'f'.repeat(32);
     const callSid = 'CA' + 'e'.repeat(32);
     // A stream that earns its call (a valid token for its CallSid), then misbehaves.
-    const { token } = stack.server.streamTokens.mint(callSid);
+    const { token } = await stack.server.streamTokens.mint(callSid);
     garbage.send('{not json');
     garbage.send(Buffer.from([0, 1, 2, 3, 255]), { binary: true });
     garbage.send(JSON.stringify({ event: 'teleport', streamSid }));

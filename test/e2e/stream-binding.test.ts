@@ -56,8 +56,8 @@ describe('streams bound to their call', () => {
     const lines: Line[] = [];
     stack = await startStack({ log: captureLogger(lines) });
     const callSid = 'CA' + 'a'.repeat(32);
-    const { token } = stack.server.streamTokens.mint(callSid);
-    const forOther = stack.server.streamTokens.mint('CA' + 'b'.repeat(32)).token;
+    const { token } = await stack.server.streamTokens.mint(callSid);
+    const forOther = (await stack.server.streamTokens.mint('CA' + 'b'.repeat(32))).token;
     const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     const attempts: [string, Record<string, string>][] = [
       ['token-missing', { From: '+15550001' }],

@@ -331,6 +331,30 @@ describe('twilio transport actor', () => {
     expect(accepted.events[0]).toMatchObject({ type: 'TRANSPORT.START', customParameters: { From: 'checked' } });
   });
 
+  it('an asynchronous start check (a shared store) holds the frames that follow start and hands them over in order once accepted; refused, they are dropped', async () => {
+    const ignored: IgnoredKind[] = [];
+    let decide: (d: { ok: true; customParameters: Record<string, string> }) => void = () => {};
+    const h = await connect({ authorizeStart: () => new Promise((resolve) => (decide = resolve)), onIgnoredFrame: (kind) => ignored.push(kind) });
+    h.client.send(START());
+    h.client.send(MEDIA());
+    h.client.send(MEDIA(Buffer.alloc(160, 0x11).toString('base64'), 3));
+    h.client.send('{"event":"dtmf","streamSid":"MZ456","sequenceNumber":"4","dtmf":{"track":"inbound_track","digit":"5"}}');
+    await new Promise((r) => setTimeout(r, 50));
+    expect({ events: h.events, inbound: h.inbound }).toEqual({ events: [], inbound: [] }); // nothing before the decision
+    decide({ ok: true, customParameters: {} });
+    await until(() => h.events.length === 2, 'START then the held DTMF');
+    expect(h.events.map((e) => e.type)).toEqual(['TRANSPORT.START', 'TRANSPORT.DTMF']);
+    expect(h.inbound).toEqual([Buffer.alloc(160, 0x7f), Buffer.alloc(160, 0x11)]);
+    expect(ignored).toEqual([]); // held, not counted as frames before start
+
+    const refused = await connect({ authorizeStart: () => Promise.resolve({ ok: false, reason: 'token-reused' }) });
+    const closed = new Promise<number>((resolve) => refused.client.once('close', resolve));
+    refused.client.send(START());
+    refused.client.send(MEDIA());
+    expect(await closed).toBe(1008);
+    expect({ starts: refused.starts, inbound: refused.inbound }).toEqual({ starts: [], inbound: [] });
+  });
+
   it('after start, frames of another streamSid are ignored and counted; before start only stop means anything', async () => {
     const ignored: IgnoredKind[] = [];
     const h = await connect({ onIgnoredFrame: (kind) => ignored.push(kind) });

@@ -1,23 +1,25 @@
 /** The softphone's tickets and its per-address rate limit, on a fake clock. */
 import { describe, expect, it } from 'vitest';
 import { SlidingWindowLimit } from '../../lib/sliding-window.js';
+import { MemoryTicketStore } from '../../src/shared/ticket-store.js';
 import { SoftphoneTickets, ticketFromProtocolHeader, TICKET_TTL_MS } from '../../src/console/softphone.js';
 
 describe('softphone tickets', () => {
-  it('redeem once within 30 s; then reused; expired after; unknown when never minted or long forgotten', () => {
+  it('redeem once within 30 s; then reused; expired after; unknown when never minted or long forgotten', async () => {
     let now = 1_000_000;
-    const tickets = new SoftphoneTickets(TICKET_TTL_MS, () => now);
-    const a = tickets.mint('CA1');
-    const b = tickets.mint('CA2');
+    const store = new MemoryTicketStore(() => now);
+    const tickets = new SoftphoneTickets(store, TICKET_TTL_MS, () => now);
+    const a = await tickets.mint('CA1');
+    const b = await tickets.mint('CA2');
     expect(a.ticket).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(tickets.redeem(a.ticket)).toEqual({ ok: true, callSid: 'CA1' });
-    expect(tickets.redeem(a.ticket)).toEqual({ ok: false, reason: 'ticket-reused' });
+    expect(await tickets.redeem(a.ticket)).toEqual({ ok: true, callSid: 'CA1' });
+    expect(await tickets.redeem(a.ticket)).toEqual({ ok: false, reason: 'ticket-reused' });
     now += TICKET_TTL_MS;
-    expect(tickets.redeem(b.ticket)).toEqual({ ok: false, reason: 'ticket-expired' });
-    expect(tickets.redeem('x'.repeat(43))).toEqual({ ok: false, reason: 'ticket-unknown' });
+    expect(await tickets.redeem(b.ticket)).toEqual({ ok: false, reason: 'ticket-expired' });
+    expect(await tickets.redeem('x'.repeat(43))).toEqual({ ok: false, reason: 'ticket-unknown' });
     now += 10 * 60_000; // long after: forgotten, and the memory with them
-    expect(tickets.redeem(b.ticket)).toEqual({ ok: false, reason: 'ticket-unknown' });
-    expect(tickets.size).toBe(0);
+    expect(await tickets.redeem(b.ticket)).toEqual({ ok: false, reason: 'ticket-unknown' });
+    expect(store.size).toBe(0);
   });
 
   it('finds the ticket among the offered subprotocols', () => {

@@ -48,45 +48,45 @@ describe('stream tokens', () => {
     expect(a).not.toBe(b);
   });
 
-  it('are single use per process and stateless across instances that share the secret', () => {
+  it('are single use per process and stateless across instances that share the secret', async () => {
     const c = clock();
     const a = new StreamTokens({ secret: SECRET, ttlMs: 30_000, now: c.now });
     const b = new StreamTokens({ secret: SECRET, ttlMs: 30_000, now: c.now });
     const stranger = new StreamTokens({ secret: 'a-different-secret-of-32-characters!!', ttlMs: 30_000, now: c.now });
-    const { token } = a.mint(CALL);
-    expect(stranger.redeem(token, CALL)).toEqual({ ok: false, reason: 'bad-signature' });
-    expect(b.redeem(token, CALL).ok).toBe(true); // minted by a, accepted by b
-    expect(b.redeem(token, CALL)).toEqual({ ok: false, reason: 'reused' });
-    expect(a.redeem(token, CALL).ok).toBe(true); // each process remembers only its own redemptions
-    expect(a.redeem(token, CALL)).toEqual({ ok: false, reason: 'reused' });
+    const { token } = await a.mint(CALL);
+    expect(await stranger.redeem(token, CALL)).toEqual({ ok: false, reason: 'bad-signature' });
+    expect((await b.redeem(token, CALL)).ok).toBe(true); // minted by a, accepted by b
+    expect(await b.redeem(token, CALL)).toEqual({ ok: false, reason: 'reused' });
+    expect((await a.redeem(token, CALL)).ok).toBe(true); // each process remembers only its own redemptions
+    expect(await a.redeem(token, CALL)).toEqual({ ok: false, reason: 'reused' });
     c.advance(30_000);
-    expect(a.redeem(token, CALL)).toEqual({ ok: false, reason: 'expired' });
+    expect(await a.redeem(token, CALL)).toEqual({ ok: false, reason: 'expired' });
   });
 
-  it('know which issued tokens are still on their way (for the drain), until redeemed or expired', () => {
+  it('know which issued tokens are still on their way (for the drain), until redeemed or expired', async () => {
     const c = clock();
     const tokens = new StreamTokens({ secret: SECRET, ttlMs: 10_000, now: c.now });
-    expect(tokens.pending()).toEqual({ count: 0, nextExpiry: null });
-    const first = tokens.mint(CALL);
+    expect(await tokens.pending()).toEqual({ count: 0, nextExpiry: null });
+    const first = await tokens.mint(CALL);
     c.advance(4000);
-    const second = tokens.mint(OTHER);
-    tokens.mint('CA-softphone', { track: false }); // not a Twilio call on its way
-    expect(tokens.pending()).toEqual({ count: 2, nextExpiry: first.expiresAt });
-    expect(tokens.redeem(first.token, CALL).ok).toBe(true);
-    expect(tokens.pending()).toEqual({ count: 1, nextExpiry: second.expiresAt });
+    const second = await tokens.mint(OTHER);
+    await tokens.mint('CA-softphone', { track: false }); // not a Twilio call on its way
+    expect(await tokens.pending()).toEqual({ count: 2, nextExpiry: first.expiresAt });
+    expect((await tokens.redeem(first.token, CALL)).ok).toBe(true);
+    expect(await tokens.pending()).toEqual({ count: 1, nextExpiry: second.expiresAt });
     c.advance(10_000); // the second token expires: that stream is not coming any more
-    expect(tokens.pending()).toEqual({ count: 0, nextExpiry: null });
+    expect(await tokens.pending()).toEqual({ count: 0, nextExpiry: null });
   });
 
-  it('authorizeStreamStart redeems the start token and removes it from the call parameters', () => {
+  it('authorizeStreamStart redeems the start token and removes it from the call parameters', async () => {
     const tokens = new StreamTokens({ secret: SECRET, ttlMs: 10_000 });
-    const { token } = tokens.mint(CALL);
+    const { token } = await tokens.mint(CALL);
     const start = { callSid: CALL, streamSid: 'MZ1', accountSid: 'AC1', customParameters: { From: '+1555', [STREAM_TOKEN_PARAMETER]: token } };
-    expect(authorizeStreamStart(tokens, start)).toEqual({ ok: true, customParameters: { From: '+1555' } });
-    expect(authorizeStreamStart(tokens, start)).toEqual({ ok: false, reason: 'token-reused' });
-    expect(authorizeStreamStart(tokens, { ...start, customParameters: { From: '+1555' } })).toEqual({ ok: false, reason: 'token-missing' });
-    const forOther = tokens.mint(OTHER).token;
-    expect(authorizeStreamStart(tokens, { ...start, customParameters: { [STREAM_TOKEN_PARAMETER]: forOther } })).toEqual({ ok: false, reason: 'token-bad-signature' });
+    expect(await authorizeStreamStart(tokens, start)).toEqual({ ok: true, customParameters: { From: '+1555' } });
+    expect(await authorizeStreamStart(tokens, start)).toEqual({ ok: false, reason: 'token-reused' });
+    expect(await authorizeStreamStart(tokens, { ...start, customParameters: { From: '+1555' } })).toEqual({ ok: false, reason: 'token-missing' });
+    const forOther = (await tokens.mint(OTHER)).token;
+    expect(await authorizeStreamStart(tokens, { ...start, customParameters: { [STREAM_TOKEN_PARAMETER]: forOther } })).toEqual({ ok: false, reason: 'token-bad-signature' });
   });
 
   it('derives the default secret from the auth token: same token, same secret; not the token itself', () => {
