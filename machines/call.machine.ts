@@ -332,7 +332,7 @@ export const callMachine = callSpeculationSetup.createMachine({
         // The cut speech is kept until the state is left: a mark Twilio echoed as played before it got our clear may
         // still be on its way (the caller heard that segment), and it must reach history before the next turn does.
         interrupted: {
-          exit: 'commitSpeech',
+          exit: { type: 'commitSpeech', params: { cut: true } },
           always: { guard: 'turnEnded', target: 'respond' }, // the barge-in itself was a speech_final transcript
           after: { clearTimeout: 'listening' },
           on: {

@@ -312,7 +312,9 @@ export const callSetup = setup({
      * History gets only what the caller heard. A reply commits its whole turn (the utterance, completed tool rounds,
      * the heard text) and reports it; a fixed phrase commits its text if heard.
      */
-    commitSpeech: enqueueActions(({ context, enqueue }) => {
+    /** `cut`: a barge-in ended the speech (leaving `interrupted`): the reply was interrupted even if, once the clear's
+     * unplayed marks came back, nothing is left playing. */
+    commitSpeech: enqueueActions(({ context, enqueue }, params?: { cut: boolean }) => {
       const { speech } = context;
       // An unconfirmed speculative reply was never heard and is never kept.
       if (context.speculation !== null) {
@@ -334,7 +336,7 @@ export const callSetup = setup({
         userText: context.userText,
         assistantText,
         generatedText: generatedText(speech),
-        interrupted: !playedOut(speech),
+        interrupted: params?.cut === true || !playedOut(speech),
         timestamps: context.timestamps,
       });
     }),

@@ -132,6 +132,24 @@ describe('a whole call: greeting → question → answer → barge-in → goodby
   });
 });
 
+describe('a reply cut after it was complete', () => {
+  it('is reported interrupted, though once the clear echoes its unplayed mark nothing is left playing', () => {
+    const driver = answered(new CallDriver(options));
+    driver.send(ev.final('Tell me about parking.', true));
+    for (const token of tokens('Parking is free. It is behind the building. ')) driver.send(ev.text(token));
+    driver.send(ev.firstAudio());
+    driver.send(ev.audioStarted());
+    driver.send(ev.done()); // the whole reply is generated: only its playback is left
+    driver.send(ev.mark('t1-s1'));
+    driver.send(ev.interim('wait, one more thing'));
+    expect(stateName(driver.snapshot)).toBe('interrupted');
+    driver.send(ev.mark('t1-s2', false)); // echoed by the clear: not heard
+    driver.send(ev.cleared());
+    const turn = driver.emitted.find((event): event is TurnEmitted => event.type === 'call.turn');
+    expect(turn).toMatchObject({ turn: 1, assistantText: 'Parking is free.', interrupted: true });
+  });
+});
+
 describe('turn taking', () => {
   it('uses UtteranceEnd as the fallback and ignores it with nothing pending', () => {
     const driver = answered(new CallDriver(options));
