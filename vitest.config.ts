@@ -43,6 +43,7 @@ export default defineConfig({
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
+        extends: true, // the root's `resolve` (tsconfig paths) holds in each project
         test: {
           ...shared,
           name: 'suite',
@@ -53,6 +54,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           ...shared,
           name: 'realtime',

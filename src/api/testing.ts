@@ -50,11 +50,14 @@ export interface SimulateCallOptions {
   /** Give up after this long (default 60 s). */
   maxDurationMs?: number;
   /**
-   * Play the call this many times faster (default 1, the demo's pace): the agent's audio, the providers' latencies and
-   * the caller's speech are all shorter by this factor, in proportion, so what is heard and which tools run stay
-   * the same. The server's own timeouts are not scaled (set them through `env`).
+   * Play the call this many times faster (default 4, `DEFAULT_SIMULATE_SPEED`: an agent test takes seconds, not the
+   * call's real length): the agent's audio, the providers' latencies and the caller's speech are all shorter by this
+   * factor, in proportion, so what is heard and which tools run stay the same. The server's own timeouts are not
+   * scaled (set them through `env`).
    */
   speed?: number;
+  /** The call at the pace a caller lives it (speed 1), e.g. to listen to timing; wins over `speed`. */
+  realTime?: boolean;
 }
 
 export interface SimulatedToolCall {
@@ -92,7 +95,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
   const stack = await startOfflineStack({
     agent,
     env: { LLM_PROVIDER: opts.provider ?? 'openai', ...opts.env },
-    simulators: simulatorsAtSpeed(opts.speed ?? 1, { llm: { script: opts.model ?? [] } }),
+    simulators: simulatorsAtSpeed(speedOf(opts), { llm: { script: opts.model ?? [] } }),
     onCallEvent: (event) => events.push(event),
   });
   try {
@@ -106,7 +109,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       customParameters: opts.customParameters,
       script,
       maxDurationMs: opts.maxDurationMs ?? 60_000,
-      ...callerAtSpeed(opts.speed ?? 1),
+      ...callerAtSpeed(speedOf(opts)),
     });
     const record = await call.done;
     // The server's side of the call ends a moment after the caller's.
@@ -156,3 +159,8 @@ async function importAgent(file: string): Promise<Agent> {
   }
   return module !== undefined && isAgent(module.default) ? module.default : loadAgent(file);
 }
+
+/** simulateCall's default pace: the one the project's own end-to-end tests run at (test/support/sim-speed.ts). */
+export const DEFAULT_SIMULATE_SPEED = 4;
+
+const speedOf = (opts: Pick<SimulateCallOptions, 'speed' | 'realTime'>): number => (opts.realTime === true ? 1 : (opts.speed ?? DEFAULT_SIMULATE_SPEED));
