@@ -57,6 +57,19 @@ describe('production process: node dist/src/cli/main.js', () => {
     expect(proc.output()).toContain('shutdown complete');
   });
 
+  it('npm start (scripts/start.mjs) runs the build as it is when nothing changed since, and says so', async () => {
+    // The console page is built by the global setup and the server by beforeAll: both are current.
+    const child = spawn(node, ['scripts/start.mjs'], { cwd: root, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', CALL_RECORDS: 'off', PORT: '0', HOST: '127.0.0.1' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor(() => out.includes('server listening'), 'server listening');
+    expect(out.split('\n')[0]).toBe('npm start: the build in dist/ is up to date (npm run build forces one)');
+    expect(out).not.toContain('building');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('fails at start with one line naming a bad variable, and never echoes a secret', async () => {
     const proc = start({ PORT: 'eighty' });
     expect(await proc.exited).toBe(1);
