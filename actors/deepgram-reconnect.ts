@@ -8,7 +8,7 @@
  * waits a random 1–5 s; and when it runs out of retries it stops silently, so the machine would never be told. We
  * therefore pass `shouldReconnect: () => false` and own the loop here, with the actor told about every step.
  */
-import type { Logger } from '../lib/logger.js';
+import { errorMessage, type Logger } from '../lib/logger.js';
 
 export interface SocketHandlers {
   open(): void;
@@ -213,6 +213,3 @@ function safeClose(socket: { close(): void }): void {
   }
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -4,7 +4,8 @@
  */
 import type { DeepgramClient } from './deepgram-client.js';
 import { isRecord, speakConnectArgs } from './deepgram-messages.js';
-import { errorMessage } from './deepgram-reconnect.js';
+import {} from './deepgram-reconnect.js';
+import { errorMessage } from '../lib/logger.js';
 
 export class PhraseCache {
   private readonly audio = new Map<string, Buffer>();

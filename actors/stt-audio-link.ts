@@ -3,8 +3,8 @@
  * otherwise, and everything the service had not settled replayed in order on the next open (see `SttAudioBuffer`).
  * The Flux actor uses it; it is the same logic as the Nova actor's onAudio/onOpen, written once for any socket.
  */
-import type { Logger } from '../lib/logger.js';
-import { errorMessage } from './deepgram-reconnect.js';
+import { errorMessage, type Logger } from '../lib/logger.js';
+import {} from './deepgram-reconnect.js';
 import type { SttAudioBuffer } from './deepgram-stt-buffer.js';
 
 export interface AudioSocket {

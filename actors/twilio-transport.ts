@@ -16,7 +16,7 @@ import { fromCallback } from 'xstate';
 import { WebSocket, type RawData } from 'ws';
 import type { CustomParameters, TransportCommand, TransportStart, TransportStop } from '../machines/events.js';
 import type { MarkOptions, MediaPipe } from './media-pipe.js';
-import type { Logger } from '../lib/logger.js';
+import { errorMessage, type Logger } from '../lib/logger.js';
 import { now } from '../lib/clock.js';
 import { decodeBase64Payload, OutboundFrames, parseTwilioFrame, type GarbageKind, type TwilioInbound } from './twilio-frames.js';
 import { MarkTracker } from './twilio-mark-tracker.js';
@@ -76,9 +76,6 @@ function rawToText(data: RawData): string {
   return (data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export function createTwilioTransport(deps: TwilioTransportDeps) {
   return fromCallback<TransportCommand>(({ sendBack, receive }) => {

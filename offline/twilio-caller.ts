@@ -18,6 +18,7 @@ import { sharedTicker, type FrameTicker } from './twilio-ticker.js';
 import { inboundCallParams, newSid, outboundCallParams, parseConnectStream, postVoiceWebhook, reachableStreamUrl, reachableUrl } from './twilio-webhook.js';
 import { runScript, type ScriptHost } from './twilio-caller-script.js';
 import type { CallEnd, CallerTurn, CallRecord, SimulatedCall, SimulatedCallOptions, TimelineKind } from './twilio-caller-types.js';
+import { errorMessage } from '../lib/logger.js';
 
 export type * from './twilio-caller-types.js';
 
@@ -146,7 +147,7 @@ class SimulatedCallSession implements ScriptHost {
       // Twilio signs the WebSocket handshake too: the stream URL from the TwiML, with no parameters.
       this.connect(record.streamUrl, twilio.getExpectedTwilioSignature(opts.signWith ?? opts.authToken, stream.url, {}));
     } catch (err) {
-      this.finish('error', `call setup failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.finish('error', `call setup failed: ${errorMessage(err)}`);
     }
   }
 

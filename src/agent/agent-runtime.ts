@@ -6,7 +6,7 @@ import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import type { ConfigureInput } from '../../machines/call.machine.js';
 import type { ToolCall, ToolResult, ToolRunInput } from '../../machines/events.js';
 import type { CallOptions, ToolPolicy } from '../../machines/options.js';
-import { logFailure, type Logger } from '../../lib/logger.js';
+import { errorMessage, logFailure, type Logger } from '../../lib/logger.js';
 import { now } from '../../lib/clock.js';
 import { DEFAULT_TOOL_TIMEOUT_MS, type Agent, type AgentPhrases, type CallInfo, type CallOverrides, type Tool } from './agent.js';
 
@@ -199,7 +199,7 @@ export async function runTool(
       const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal), traceHeaders };
       return { ok: true, content: resultContent(await tool.execute(parsed.data, ctx)) };
     } catch (err) {
-      return failed(err instanceof Error ? err.message : String(err), err);
+      return failed(errorMessage(err), err);
     }
   })();
   try {

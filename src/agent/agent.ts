@@ -5,16 +5,13 @@
  */
 import { z } from 'zod';
 import type { CallSummary } from '../records/summary-types.js';
+import type { CallInfo as MachineCallInfo } from '../../machines/context.js';
 
-/** Who is on the line (from Twilio's `start` and the TwiML parameters). */
-export interface CallInfo {
-  readonly callSid: string;
-  readonly from: string;
-  readonly to: string;
-  /** Twilio's `Direction`: `inbound`, `outbound-api`, … ('' when unknown). */
-  readonly direction: string;
-  readonly customParameters: Readonly<Record<string, string>>;
-}
+/**
+ * Who is on the line (from Twilio's `start` and the TwiML parameters): the machine's own record of the call, without
+ * the media stream's id, which is the transport's business.
+ */
+export type CallInfo = Omit<MachineCallInfo, 'streamSid'>;
 
 /** What a tool's `execute` gets besides its arguments. */
 export interface ToolContext {

@@ -10,6 +10,7 @@
  */
 import { ConfigError, loadConfig } from '../server/config.js';
 import { createTwilioRestClient, isE164, placeOutboundCall } from '../twilio/twilio-rest.js';
+import { errorMessage } from '../../lib/logger.js';
 
 function fail(message: string): never {
   process.stderr.write(message + '\n');
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     const call = await placeOutboundCall(client, { to, from: caller, publicUrl: config.PUBLIC_URL, amd, ...(voicemail === undefined ? {} : { voicemail }) });
     process.stdout.write(`call ${call.sid} ${call.status}: ${caller} → ${to}; it will fetch ${config.PUBLIC_URL}/voice when answered\n`);
   } catch (err) {
-    fail(`could not place the call: ${err instanceof Error ? err.message : String(err)}`);
+    fail(`could not place the call: ${errorMessage(err)}`);
   }
 }
 

@@ -11,7 +11,7 @@
  *   --tolerance <ms>     how far a timer may fire from its recorded time (default 250)
  */
 import fs from 'node:fs';
-import { createLogger } from '../../lib/logger.js';
+import { errorMessage, createLogger } from '../../lib/logger.js';
 import { formatEventLog, parseEventLog, type EventLog } from '../records/event-log.js';
 import { readPostgresEventLog } from '../records/pg-store.js';
 import { openSqliteStore } from '../records/sqlite-store.js';
@@ -127,7 +127,7 @@ function sleep(ms: number): Promise<void> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`replay: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`replay: ${errorMessage(err)}`);
     process.exit(2);
   },
 );

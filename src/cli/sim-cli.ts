@@ -8,6 +8,7 @@
 import { startDeepgramSimulator, deepgramSimOptionsFromEnv } from '../../offline/deepgram.js';
 import { startLlmSimulator } from '../../offline/llm.js';
 import { offlineLlmScript } from '../../agents/front-desk-model-script.js';
+import { errorMessage } from '../../lib/logger.js';
 
 function num(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -45,6 +46,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`simulators failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`simulators failed to start: ${errorMessage(err)}\n`);
   process.exit(1);
 });

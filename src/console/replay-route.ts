@@ -7,7 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Router } from 'express';
 import type { InspectionEvent, Observer } from 'xstate';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import { combineInspect } from '../records/capture.js';
 import type { EventLogRead } from '../records/call-records.js';
 import type { EventLog } from '../records/event-log.js';
@@ -85,7 +85,7 @@ export function replayRoutes(opts: ReplayRouteOptions): ReplayRoutes {
         },
         (err: unknown) => {
           if (abort.signal.aborted) opts.log.info('console replay stopped: the server is closing', { callSid });
-          else opts.log.warn('console replay failed', { callSid, error: err instanceof Error ? err.message : String(err) });
+          else opts.log.warn('console replay failed', { callSid, error: errorMessage(err) });
         },
       )
       .finally(() => (running = undefined));

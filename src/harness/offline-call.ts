@@ -12,6 +12,7 @@ import { callerScript } from '../../offline/twilio-caller-script.js';
 import { loadOfflineScenario } from './offline-scenario.js';
 import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.js';
 import { liveTranscriptPrinter, styleFor } from '../../offline/transcript-print.js';
+import { errorMessage } from '../../lib/logger.js';
 
 export const DEFAULT_OFFLINE_LINES: readonly string[] = ['Hi, what are your hours?', 'Thanks, bye'];
 
@@ -56,7 +57,7 @@ export async function runOfflineCall(argv: readonly string[], env: NodeJS.Proces
     if (scriptFile !== undefined && given.length === 0) lines = (await loadOfflineScenario(scriptFile)).caller ?? lines;
     target = offlineCallTarget(env, url);
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${errorMessage(err)}\n`);
     return 1;
   }
   const problem = await checkServer(target.serverUrl);

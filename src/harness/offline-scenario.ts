@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { LlmScriptEntry } from '../../offline/llm-script.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 import { importUserModule } from '../agent/agent-loader.js';
+import { errorMessage } from '../../lib/logger.js';
 
 export interface OfflineScenario {
   /** What the caller says (strings) or does (steps); absent = the caller of whoever runs it. */
@@ -66,7 +67,7 @@ export async function loadOfflineScenario(file: string, label = '--script'): Pro
     try {
       value = JSON.parse(fs.readFileSync(absolute, 'utf8'));
     } catch (err) {
-      throw fail(`not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      throw fail(`not valid JSON: ${errorMessage(err)}`);
     }
     // Checked against the shape the value has, so the error names the field that is wrong.
     const parsed = Array.isArray(value) ? jsonModel.safeParse(value) : jsonScenario.safeParse(value);

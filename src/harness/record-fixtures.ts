@@ -14,6 +14,7 @@ import { startOfflineStack } from './offline-stack.js';
 import { DEFAULT_AGENT, loadAgent } from '../agent/agent-loader.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
+import { errorMessage } from '../../lib/logger.js';
 
 interface Fixture {
   name: string;
@@ -128,6 +129,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(errorMessage(err));
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import { Actor, type AnyActorRef, type EventObject, type InspectionEvent, type S
 import type { CallEmitted } from '../../machines/emitted.js';
 import { now } from '../../lib/clock.js';
 import { inputHash, roundMs, type LogEntry } from './event-log.js';
+import { errorMessage } from '../../lib/logger.js';
 
 /**
  * Actions the server provides (side effects outside the machine's children) that the log keeps, with their params.
@@ -151,7 +152,7 @@ function sameState(a: StateValue, b: StateValue | undefined): boolean {
 function loggable(event: EventObject): EventObject {
   if (!event.type.startsWith('xstate.error.')) return event;
   const error = (event as { error?: unknown }).error;
-  return { type: event.type, error: { message: error instanceof Error ? error.message : String(error) } } as EventObject;
+  return { type: event.type, error: { message: errorMessage(error) } } as EventObject;
 }
 
 /** One `inspect` option from several observers (the Stately inspector and the recorder), skipping absent ones. */

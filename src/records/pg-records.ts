@@ -3,7 +3,7 @@
  * queue, the migrations (run at start, retried until the database answers), this instance's heartbeat and the
  * sweeper that ends the records of dead instances.
  */
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import { migrate } from './pg-schema.js';
 import { InstanceSweeper } from './pg-instances.js';
 import { createPgPool, PostgresCallStore } from './pg-store.js';
@@ -47,7 +47,7 @@ export function openSharedRecords(opts: SharedRecordsOptions): SharedRecords {
     },
     onError: (op, err) => {
       metrics.storeErrors.inc({ op });
-      log.debug(`call records ${op} failed`, { error: err instanceof Error ? err.message : String(err) });
+      log.debug(`call records ${op} failed`, { error: errorMessage(err) });
     },
   });
   let ready = false;

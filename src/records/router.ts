@@ -4,7 +4,7 @@
  * token (429). Only GET routes: `POST /calls` (outbound calls) stays with the server.
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { bearerMatches } from './bearer.js';
@@ -74,7 +74,7 @@ export async function readStore<T>(opts: StoreReadOptions, fn: (store: CallStore
     return { ok: true, value: await fn(store) };
   } catch (err) {
     opts.metrics.storeErrors.inc({ op: 'read' });
-    opts.log.warn('call record read failed', { ...context, error: err instanceof Error ? err.message : String(err) });
+    opts.log.warn('call record read failed', { ...context, error: errorMessage(err) });
     return { ok: false, status: 500, error: 'call records could not be read' };
   }
 }

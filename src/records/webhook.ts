@@ -10,7 +10,7 @@
  * database the outbox also looks for due deliveries every `pollMs` (queued by another instance, or left by a dead one).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import { redactUrls } from '../../lib/redact-url.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import type { RecordMetrics } from './record-metrics.js';
@@ -141,7 +141,7 @@ export class WebhookOutbox {
           const delivery = this.deliver(item)
             .catch((err: unknown) => {
               this.opts.metrics.storeErrors.inc({ op: 'webhook' });
-              this.opts.log.warn('webhook outbox update failed', { callSid: item.callSid, error: err instanceof Error ? err.message : String(err) });
+              this.opts.log.warn('webhook outbox update failed', { callSid: item.callSid, error: errorMessage(err) });
             })
             .finally(() => {
               this.inFlight.delete(item.id);
@@ -155,7 +155,7 @@ export class WebhookOutbox {
       await this.scheduleNext();
     } catch (err) {
       this.opts.metrics.storeErrors.inc({ op: 'webhook' });
-      this.opts.log.warn('webhook outbox unavailable; retrying in 5 s', { error: err instanceof Error ? err.message : String(err) });
+      this.opts.log.warn('webhook outbox unavailable; retrying in 5 s', { error: errorMessage(err) });
       this.wakeIn(5000);
     } finally {
       this.pumping = false;

@@ -7,7 +7,7 @@
  * the refused events for the call's next write, so only a refused *final* write loses data (the record's end and its
  * webhook). Reads and the outbox go straight to the store (their callers handle a failure).
  */
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { RecordMetrics } from './record-metrics.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, WriteSize } from './store.js';
 
@@ -44,7 +44,7 @@ export function isUnavailable(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   // SQLSTATE 08 connection exception, 57P0x shutdown/terminated, 53xxx out of resources; Node socket errors.
   if (/^(08|57P0|53)/.test(code) || /^E[A-Z]+$/.test(code)) return true;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return /timeout|terminat|Connection|connect|closed|ended/i.test(message);
 }
 
@@ -305,6 +305,3 @@ function merge(a: CallWrite, b: CallWrite): CallWrite {
   };
 }
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -5,7 +5,7 @@
  * a call live elsewhere goes to its owner over pub/sub, and one for a call not started yet is held in Redis and handed
  * over when it starts (wherever its stream lands).
  */
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { SharedState } from '../shared/shared-state.js';
 import { isServerToCallEvent, type CallMailbox, type LiveCalls, type ServerToCallEvent } from './live-calls.js';
 import type { Metrics } from './metrics.js';
@@ -83,5 +83,5 @@ export class CallCommands {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return errorMessage(err);
 }

@@ -15,7 +15,7 @@ import { MediaPipe } from '../../actors/media-pipe.js';
 import { createTwilioTransport, type StartDecision, type StartRequest } from '../../actors/twilio-transport.js';
 import { createDeepgramTts } from '../../actors/deepgram-tts.js';
 import { createLlmActor } from '../../actors/llm.js';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { Metrics } from './metrics.js';
 import type { CallInspector } from './inspector.js';
 import { sttActorFor, type Providers } from './providers.js';
@@ -157,7 +157,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       },
       // Without an error observer XState re-throws asynchronously and the whole process dies.
       error(err) {
-        log.error('call machine failed; hanging up', { error: err instanceof Error ? err.message : String(err) });
+        log.error('call machine failed; hanging up', { error: errorMessage(err) });
         if (socket.readyState === socket.OPEN) socket.close(1011, 'internal error');
         resolve();
       },
@@ -179,7 +179,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
       if (twilioRest === undefined) return log.warn('transfer refused: needs TWILIO_ACCOUNT_SID (the Twilio REST API)', { to: event.to });
       log.info('transferring call (requested through the API)', { to: event.to });
       transferLiveCall(twilioRest, meta.callSid, event.to).catch((err: unknown) =>
-        log.warn('transfer failed', { to: event.to, error: err instanceof Error ? err.message : String(err) }),
+        log.warn('transfer failed', { to: event.to, error: errorMessage(err) }),
       );
     },
     watch(watcher) {

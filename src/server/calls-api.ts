@@ -4,7 +4,7 @@
  * (see call-commands.ts), so any instance behind the balancer can take the request.
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { LogThrottle } from '../../lib/log-throttle.js';
 import { isE164, placeOutboundCall, type TwilioRestClient } from '../twilio/twilio-rest.js';
 import type { CallCommands, CommandResult } from './call-commands.js';
@@ -68,7 +68,7 @@ export function callsApi(deps: CallsApiDeps): Router {
       log.info('outbound call placed', { callSid: call.sid, to, amd, voicemail: voicemail !== undefined });
       res.status(201).json(call);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       const status = /must be an E\.164|"voicemail"/.test(message) ? 400 : 502;
       log.warn('outbound call failed', { to, error: message });
       res.status(status).json({ error: message });

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { defaultCallOptions } from '../../machines/options.js';
 import { llmChain, parseLlmTargets, type LlmTarget } from './llm-chain.js';
 import { withoutCredentials } from '../../lib/redact-url.js';
+import { errorMessage } from '../../lib/logger.js';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''])
@@ -132,7 +133,7 @@ const schema = z.object({
       try {
         return parseLlmTargets(v ?? '');
       } catch (err) {
-        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+        ctx.addIssue({ code: 'custom', message: errorMessage(err) });
         return z.NEVER;
       }
     }),

@@ -5,7 +5,7 @@
  * (the machine says the goodbye phrase, then hangs up) and get `goodbyeMs` to do so; whatever is left after that is
  * cut by the caller of `drainCalls` (server close).
  */
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 
 export interface PendingCount {
   count: number;
@@ -60,7 +60,7 @@ export async function drainCalls<C extends DrainableCall>(src: DrainSources<C>, 
     try {
       return await src.pending();
     } catch (err) {
-      src.log.warn('drain: streams on their way unknown (shared state unreachable); not waiting for them', { error: err instanceof Error ? err.message : String(err) });
+      src.log.warn('drain: streams on their way unknown (shared state unreachable); not waiting for them', { error: errorMessage(err) });
       return { count: 0, nextExpiry: null };
     }
   };

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { LogThrottle } from '../../lib/log-throttle.js';
 
 /** body-parser's error types, answered with a message of ours (theirs may quote the body). */
@@ -28,7 +28,7 @@ export function jsonErrorHandler(log: Logger, throttle: LogThrottle): ErrorReque
       return;
     }
     if (status >= 500) {
-      throttle.warn(log, `http:${req.method}`, 'request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+      throttle.warn(log, `http:${req.method}`, 'request failed', { method: req.method, path: req.path, error: errorMessage(err) });
     }
     const type = isRecord(err) && typeof err.type === 'string' ? err.type : '';
     const message = (Object.hasOwn(CLIENT_ERRORS, type) ? CLIENT_ERRORS[type] : undefined) ?? (status >= 500 ? 'internal error' : http.STATUS_CODES[status] ?? 'bad request');

@@ -41,6 +41,7 @@ import { replayRoutes } from '../console/replay-route.js';
 import { jsonErrorHandler } from './error-handler.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { PendingStreams } from './pending-streams.js';
+import { errorMessage } from '../../lib/logger.js';
 
 /** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
 const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
@@ -290,7 +291,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
 
   server.on('upgrade', (req, socket, head) => {
     upgrade(req, socket, head).catch((err: unknown) => {
-      log.error('websocket upgrade failed', { error: err instanceof Error ? err.message : String(err) });
+      log.error('websocket upgrade failed', { error: errorMessage(err) });
       socket.destroy();
     });
   });

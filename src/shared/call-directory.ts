@@ -6,7 +6,7 @@
  * connecting) is held for `holdMs` and handed over when the call is claimed. Routing and claiming are each one
  * atomic step, so a command cannot slip between "no owner yet" and "claimed".
  */
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { MessageBus } from './message-bus.js';
 import type { RedisLink } from './redis-link.js';
 import { RedisScript } from './redis-link.js';
@@ -196,7 +196,7 @@ export class RedisCallDirectory implements CallDirectory {
     try {
       await pipeline.exec();
     } catch (err) {
-      this.opts.log.debug('ownership heartbeat failed', { error: err instanceof Error ? err.message : String(err) });
+      this.opts.log.debug('ownership heartbeat failed', { error: errorMessage(err) });
     }
   }
 

@@ -5,7 +5,7 @@
  *
  * The in-memory bus links the servers of one process (tests, or several servers embedded in one program).
  */
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 import type { RedisLink } from './redis-link.js';
 
 export type BusHandler = (message: unknown) => void;
@@ -61,7 +61,7 @@ export class RedisMessageBus implements MessageBus {
         try {
           handler(message);
         } catch (err) {
-          this.log.error('bus message handler failed', { channel, error: err instanceof Error ? err.message : String(err) });
+          this.log.error('bus message handler failed', { channel, error: errorMessage(err) });
         }
       }
     });

@@ -17,6 +17,7 @@
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { LlmClient, LlmStreamEvent } from '../../actors/llm-types.js';
 import type { CallEmitted, TurnEmitted } from '../../machines/emitted.js';
+import { errorMessage } from '../../lib/logger.js';
 
 export type EndReason = 'completed' | 'interrupted' | 'session_closed';
 
@@ -269,7 +270,7 @@ export class CallTracer {
     } catch (err) {
       failed = true;
       this.servedBy(span, client);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
       span.setAttribute('error.type', err instanceof Error && err.name !== 'Error' ? err.name : '_OTHER');
       throw err;
     } finally {

@@ -11,7 +11,7 @@
  */
 import type { Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
-import type { Logger } from '../../lib/logger.js';
+import { errorMessage, type Logger } from '../../lib/logger.js';
 
 export interface Tracing {
   readonly tracer: Tracer;
@@ -56,7 +56,7 @@ export async function startTracingFromEnv(env: NodeJS.ProcessEnv, log?: Logger):
         : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ url });
   } catch (err) {
     throw new TracingConfigError(
-      `OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK could not be loaded (${err instanceof Error ? err.message : String(err)}); ` +
+      `OTEL_EXPORTER_OTLP_ENDPOINT is set but the OpenTelemetry SDK could not be loaded (${errorMessage(err)}); ` +
         'it ships as optional dependencies: reinstall without --omit=optional',
     );
   }
