@@ -6,6 +6,4 @@ export { defineAgent, tool, AgentDefinitionError } from '../agent/agent.js';
 export type { Agent, AgentDefinition, AgentPhrases, CallInfo, CallOverrides, Tool, ToolContext, ToolDefinition } from '../agent/agent.js';
 export { createPhoneServer } from './phone-server.js';
 export type { PhoneServer, PhoneServerOptions } from './phone-server.js';
-export { loadAgent, AgentLoadError } from '../agent/agent-loader.js';
 export type { CallSummary } from '../records/summary-types.js';
-export type { CallEmitted } from '../../machines/emitted.js';

@@ -18,6 +18,8 @@ import { loadAgent } from '../agent/agent-loader.js';
 import { callerAtSpeed, simulatorsAtSpeed } from '../harness/sim-speed.js';
 
 export type { LlmScriptEntry, ScriptStep };
+/** Every event the call machine emitted, as `SimulatedCallResult.events` holds them (turns, tools, barge-ins, the end). */
+export type { CallEmitted };
 
 export interface SimulateCallOptions {
   /**
