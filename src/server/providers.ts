@@ -40,13 +40,14 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-/** The server's side of the call options (barge-in policy, timeouts); the agent adds its prompt, greeting and tools. */
+/**
+ * The server's side of the call options (barge-in policy, timeouts); the agent adds its prompt, greeting and tools,
+ * and SYSTEM_PROMPT/GREETING win over the agent's in one place: agentCallOptions (src/agent/agent-runtime.ts).
+ */
 export function callOptionsFrom(config: Config): CallOptions {
   return {
     ...defaultCallOptions,
-    greeting: config.GREETING ?? defaultCallOptions.greeting,
     greetingInterruptible: config.GREETING_INTERRUPTIBLE,
-    systemPrompt: config.SYSTEM_PROMPT ?? defaultCallOptions.systemPrompt,
     minInterruptWords: config.MIN_INTERRUPT_WORDS,
     fillerWords: config.FILLER_WORDS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
