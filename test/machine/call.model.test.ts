@@ -37,7 +37,8 @@ describe.each(configs)('call machine model: $name', (config) => {
    * The paths are planned on the machine itself, so the replay's independent checks are the invariants (rebuilt from
    * what the children received) and the oracle (the design's state table, written apart from the machine).
    */
-  it('replays every path on a live actor, checking invariants and the oracle after every step', () => {
+  // CPU work, not timing: ~15 s alone on 2 cores, several times that beside the rest of the suite.
+  it('replays every path on a live actor, checking invariants and the oracle after every step', { timeout: 180_000 }, () => {
     const visited = new Set<string>();
     let answered = 0;
     for (const path of plan.paths) {
