@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisLink } from './redis-link.js';
 import { RedisScript } from './redis-link.js';
+import { SlidingWindowLimit } from '../../lib/sliding-window.js';
 
 export interface SlidingWindow {
   /** Milliseconds until `key` may have another event (0 = now). */
@@ -17,50 +18,28 @@ export interface SlidingWindow {
   forget(key: string): Promise<void>;
 }
 
-/** Bounded memory: keys kept in order of their last event, quiet ones dropped, at most `maxKeys`. */
+/** One process: the same bounded window the process-local throttles use (lib/sliding-window.ts), behind the async contract. */
 export class MemorySlidingWindow implements SlidingWindow {
-  private readonly events = new Map<string, number[]>();
+  private readonly window: SlidingWindowLimit;
 
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-    private readonly maxKeys = 10_000,
-  ) {}
+  constructor(limit: number, windowMs: number, maxKeys = 10_000) {
+    this.window = new SlidingWindowLimit(limit, windowMs, maxKeys);
+  }
 
   async retryAfterMs(key: string, nowMs: number): Promise<number> {
-    return this.wait(key, nowMs);
+    return this.window.retryAfterMs(key, nowMs);
   }
 
   async record(key: string, nowMs: number): Promise<void> {
-    const recent = this.recent(key, nowMs);
-    recent.push(nowMs);
-    this.events.delete(key);
-    this.events.set(key, recent.slice(-this.limit));
-    for (const [k, times] of this.events) {
-      const quiet = (times.at(-1) ?? -Infinity) <= nowMs - this.windowMs;
-      if (!quiet && this.events.size <= this.maxKeys) break;
-      this.events.delete(k);
-    }
+    this.window.record(key, nowMs);
   }
 
   async take(key: string, nowMs: number): Promise<boolean> {
-    if (this.wait(key, nowMs) > 0) return false;
-    await this.record(key, nowMs);
-    return true;
+    return this.window.take(key, nowMs);
   }
 
   async forget(key: string): Promise<void> {
-    this.events.delete(key);
-  }
-
-  private wait(key: string, nowMs: number): number {
-    const recent = this.recent(key, nowMs);
-    if (recent.length < this.limit) return 0;
-    return (recent[recent.length - this.limit] ?? nowMs) + this.windowMs - nowMs;
-  }
-
-  private recent(key: string, nowMs: number): number[] {
-    return (this.events.get(key) ?? []).filter((at) => at > nowMs - this.windowMs);
+    this.window.forget(key);
   }
 }
 
