@@ -7,6 +7,7 @@
 import type { EventObject, StateValue } from 'xstate';
 import type { CallEmitted } from '../../machines/emitted.js';
 import type { CallEvent, TransportCommand, TtsCommand } from '../../machines/events.js';
+import { inflateRawSync } from 'node:zlib';
 
 /** The machine's events, plus XState's own (timers, child failures) and events of children added later. */
 export type LoggedEvent = CallEvent | EventObject;
@@ -83,4 +84,24 @@ export function formatEventLog(log: EventLog): string {
   const { entries, ...header } = log;
   const head = JSON.stringify(header, null, 1).replace(/\n}$/, '');
   return `${head},\n "entries": [\n${entries.map((e) => `  ${JSON.stringify(e)}`).join(',\n')}\n ]\n}\n`;
+}
+
+/**
+ * A stored call's event log from its compressed chunks (each a deflated JSON array of entries, in order) and its
+ * row: the one way both stores read a log back.
+ */
+export function eventLogFromChunks(callSid: string, t0: number, input: string | null, chunks: ReadonlyArray<Buffer>, truncated: boolean): EventLog {
+  // Each chunk is a JSON array: splice them into one array and parse once.
+  const body = chunks
+    .map((chunk) => inflateRawSync(chunk).toString('utf8').slice(1, -1))
+    .filter((c) => c !== '')
+    .join(',');
+  return {
+    format: EVENT_LOG_FORMAT,
+    callSid,
+    t0,
+    input: input === null ? undefined : (JSON.parse(input) as unknown),
+    entries: JSON.parse(`[${body}]`) as LogEntry[],
+    truncated,
+  };
 }

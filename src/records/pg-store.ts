@@ -5,9 +5,9 @@
  * time and a dead instance's claim passes to another when its lease ends. Pruning runs on one instance at a time.
  */
 import { randomUUID } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
 import pg from 'pg';
-import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
+import { eventLogFromChunks, type EventLog } from './event-log.js';
 import { inTransaction, LOCK_NAMESPACE, LOCKS, schemaVersion, SCHEMA_VERSION } from './pg-schema.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
@@ -139,18 +139,7 @@ export class PostgresCallStore implements CallStore {
     const row = call.rows[0];
     if (row === undefined) return undefined;
     const chunks = await this.pool.query<{ entries: Buffer }>('SELECT entries FROM call_events WHERE call_sid = $1 ORDER BY chunk', [callSid]);
-    const body = chunks.rows
-      .map((c) => inflateRawSync(c.entries).toString('utf8').slice(1, -1))
-      .filter((c) => c !== '')
-      .join(',');
-    return {
-      format: EVENT_LOG_FORMAT,
-      callSid,
-      t0: row.started_at,
-      input: row.input === null ? undefined : (JSON.parse(row.input) as unknown),
-      entries: JSON.parse(`[${body}]`) as LogEntry[],
-      truncated: row.truncated,
-    };
+    return eventLogFromChunks(callSid, row.started_at, row.input, chunks.rows.map((c) => c.entries), row.truncated);
   }
 
   /** Runs on one instance at a time: while another instance prunes, this returns 0 at once. */

@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
+import { eventLogFromChunks, type EventLog } from './event-log.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
 import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
 
@@ -191,19 +191,7 @@ class SqliteCallStore implements CallStore {
     const chunks = this.db
       .prepare<[string], { entries: Buffer }>('SELECT entries FROM call_events WHERE call_sid = ? ORDER BY chunk')
       .all(callSid);
-    // Each chunk is a JSON array: splice them into one array and parse once.
-    const body = chunks
-      .map((c) => inflateRawSync(c.entries).toString('utf8').slice(1, -1))
-      .filter((c) => c !== '')
-      .join(',');
-    return {
-      format: EVENT_LOG_FORMAT,
-      callSid,
-      t0: call.started_at,
-      input: call.input === null ? undefined : (JSON.parse(call.input) as unknown),
-      entries: JSON.parse(`[${body}]`) as LogEntry[],
-      truncated: call.truncated === 1,
-    };
+    return eventLogFromChunks(callSid, call.started_at, call.input, chunks.map((c) => c.entries), call.truncated === 1);
   }
 
   async pruneCalls(cutoffMs: number): Promise<number> {
