@@ -49,6 +49,7 @@ export function callOptionsFrom(config: Config): CallOptions {
     systemPrompt: config.SYSTEM_PROMPT ?? defaultCallOptions.systemPrompt,
     minInterruptWords: config.MIN_INTERRUPT_WORDS,
     fillerWords: config.FILLER_WORDS,
+    falseInterruptionTimeoutMs: config.FALSE_INTERRUPTION_TIMEOUT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     maxReprompts: config.MAX_REPROMPTS,
     llmTimeoutMs: config.LLM_TIMEOUT_MS,
