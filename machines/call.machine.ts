@@ -349,7 +349,9 @@ export const callMachine = callSpeculationSetup.createMachine({
               { guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' },
               { target: 'listening', actions: 'keepFinal' },
             ],
-            'STT.INTERIM': { guard: 'callerResumes', target: 'paused', reenter: true }, // words are coming: wait for them
+            // Sound again, or words coming: wait for what they are.
+            'STT.SPEECH_STARTED': { target: 'paused', reenter: true },
+            'STT.INTERIM': { guard: 'callerResumes', target: 'paused', reenter: true },
             'STT.UTTERANCE_END': 'resuming', // the sound ended and no word was transcribed
             'TRANSPORT.DTMF': [{ guard: 'isTerminator', target: 'respond', actions: 'keepDigit' }, { target: 'listening', actions: 'keepDigit' }],
           },

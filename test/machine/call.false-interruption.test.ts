@@ -85,6 +85,9 @@ describe('false interruptions', () => {
     const driver = cutByNoise();
     driver.send(ev.interim('sorry, what'));
     driver.clock.increment(options.falseInterruptionTimeoutMs - 1); // the interim restarted the wait
+    driver.send(ev.speechStarted()); // and so does the sound of the next words
+    driver.clock.increment(options.falseInterruptionTimeoutMs - 1);
+    expect(stateName(driver.snapshot)).toBe('paused');
     driver.send(ev.final('sorry, what about Sundays?', true));
     expect(stateName(driver.snapshot)).toBe('respond.thinking');
     expect(driver.commands('tts').filter((c) => c.type === 'TTS.SAY' && 'segment' in c && String(c.segment).startsWith('resumed'))).toEqual([]);

@@ -258,6 +258,7 @@ export function modelEvents(config: ModelConfig) {
         ev.interim(WORDS),
         ev.interim(FILLER),
         ev.utteranceEnd(),
+        ev.speechStarted(),
         ev.mark('t0-stale', true), // a late echo of the cut speech: already committed, changes nothing
         ev.dtmf('4'),
         ev.dtmf('#'),

@@ -71,7 +71,7 @@ export function expectedAfter(before: string, event: Event, facts: OracleFacts, 
       const words = (event.text ?? '').trim() !== '' && !FILLERS.has(event.text ?? '');
       if (event.type === 'STT.FINAL' && words) return [event.speechFinal === true ? 'respond.thinking' : 'listening'];
       if (event.type === 'STT.FINAL') return [event.speechFinal === true ? 'resuming' : 'paused'];
-      if (event.type === 'STT.INTERIM' || event.type === 'TRANSPORT.MARK') return ['paused'];
+      if (event.type === 'STT.INTERIM' || event.type === 'STT.SPEECH_STARTED' || event.type === 'TRANSPORT.MARK') return ['paused'];
       if (event.type === 'STT.UTTERANCE_END' || event.type.startsWith('xstate.after.falseInterruption')) return ['resuming'];
       if (event.type === 'TRANSPORT.DTMF') return [event.digit === options.dtmfTerminator ? 'respond.thinking' : 'listening'];
       return null;
