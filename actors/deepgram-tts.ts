@@ -8,7 +8,9 @@
  *
  * Commands: SPEAK → Speak; FLUSH {segment} → Flush, and the mark `segment` is sent when its Flushed arrives;
  * SAY → the cached audio + mark (after every segment still pending from Deepgram; Speak text not yet flushed does
- * not hold it back), else Speak+Flush (merged with any unflushed text, as Deepgram would); CLEAR → Clear,
+ * not hold it back), else Speak+Flush (merged with any unflushed text, as Deepgram would); cached means the phrase
+ * cache, or the audio of a segment this call already synthesised in full for the same text (the machine says a
+ * segment again after a false interruption: it is re-sent, not paid for twice); CLEAR → Clear,
  * forget pending segments (no marks), drop all audio until Cleared, then TTS.CLEARED. Commands before the socket is
  * open (or while it is down) only update our state; the state is sent when the socket opens.
  *
@@ -34,6 +36,7 @@ import type { DeepgramClient, SpeakSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { isRecord, speakConnectArgs } from './deepgram-messages.js';
 import type { PhraseCache } from './phrase-cache.js';
+import { HeldAudio } from './held-audio.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
 
 export interface DeepgramTtsDeps {
@@ -63,7 +66,7 @@ export function createDeepgramTts(deps: DeepgramTtsDeps) {
 
 /** A segment waiting for its mark: Deepgram audio (until Flushed) or a cached phrase queued behind one. */
 type Segment =
-  | { kind: 'deepgram'; segment: string; text: string; audioBytes: number }
+  | { kind: 'deepgram'; segment: string; text: string; audioBytes: number; audio: Buffer[] }
   | { kind: 'cached'; segment: string; audio: Buffer };
 
 type Outgoing = { type: 'Speak'; text: string } | { type: 'Flush' } | { type: 'Clear' };
@@ -84,6 +87,8 @@ class TtsSession {
   private dead = false;
   private stopped = false;
   private chain: Promise<void> = Promise.resolve();
+  /** The audio of this call's last fully synthesised segments, by text (see SAY). */
+  private readonly held = new HeldAudio();
 
   constructor(
     private readonly deps: DeepgramTtsDeps,
@@ -144,13 +149,13 @@ class TtsSession {
 
   private flush(segment: string): void {
     if (this.dead) return this.inOrder(() => this.deps.pipe.sendMark(segment));
-    this.fifo.push({ kind: 'deepgram', segment, text: this.unflushed.join(''), audioBytes: 0 });
+    this.fifo.push({ kind: 'deepgram', segment, text: this.unflushed.join(''), audioBytes: 0, audio: [] });
     this.unflushed = [];
     this.send({ type: 'Flush' });
   }
 
   private say(text: string, segment: string): void {
-    const audio = this.deps.cache?.get(text);
+    const audio = this.deps.cache?.get(text) ?? this.held.get(text);
     if (audio) {
       // Behind any segment still expected from Deepgram; otherwise behind whatever the chain is still forwarding.
       if (this.fifo.length > 0) this.fifo.push({ kind: 'cached', segment, audio });
@@ -230,7 +235,11 @@ class TtsSession {
       this.deps.pipe.sendMark(head.segment, { partial: true });
       this.drainCached();
     }
-    for (const seg of this.fifo) if (seg.kind === 'deepgram') seg.audioBytes = 0;
+    for (const seg of this.fifo) {
+      if (seg.kind !== 'deepgram') continue;
+      seg.audioBytes = 0;
+      seg.audio = [];
+    }
   }
 
   private afterGiveUp(): void {
@@ -285,7 +294,10 @@ class TtsSession {
     this.heardFromDeepgram();
     if (this.stopped || epoch !== this.epoch || this.clearing > 0 || audio.length === 0) return;
     const head = this.fifo[0];
-    if (head?.kind === 'deepgram') head.audioBytes += audio.length;
+    if (head?.kind === 'deepgram') {
+      head.audioBytes += audio.length;
+      head.audio.push(audio);
+    }
     this.markBusy(at);
     this.deps.pipe.sendOutbound(audio);
   }
@@ -306,6 +318,7 @@ class TtsSession {
           return;
         }
         this.fifo.shift();
+        this.held.keep(head.text, head.audio);
         this.deps.pipe.sendMark(head.segment);
         this.drainCached();
         this.settleIdle();
@@ -364,3 +377,4 @@ class TtsSession {
     });
   }
 }
+

@@ -25,6 +25,8 @@ import { callSpeculationSetup } from './call.speculation-actions.js';
 import { llmInputFor } from './history.js';
 import { runningCalls } from './tool-round.js';
 
+const endCall = { type: 'setEndReason', params: { reason: 'end_call' } } as const;
+
 export const callMachine = callSpeculationSetup.createMachine({
   id: 'call',
   context: ({ input }) => initialContext(input),
@@ -185,24 +187,12 @@ export const callMachine = callSpeculationSetup.createMachine({
             'TRANSPORT.AUDIO_STARTED': { actions: 'noteAudioStarted' },
           },
           onDone: [
-            {
-              // end_call after a spoken reply: that reply was the goodbye; do not say a second one.
-              guard: and(['hangupRequested', 'replyWasHeard']),
-              target: '#call.ended',
-              actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }, 'hangUp'],
-            },
-            {
-              guard: 'hangupRequested',
-              target: 'goodbye',
-              actions: ['commitSpeech', { type: 'setEndReason', params: { reason: 'end_call' } }],
-            },
+            // end_call after a spoken reply: that reply was the goodbye; do not say a second one.
+            { guard: and(['hangupRequested', 'replyWasHeard']), target: '#call.ended', actions: ['commitSpeech', endCall, 'hangUp'] },
+            { guard: 'hangupRequested', target: 'goodbye', actions: ['commitSpeech', endCall] },
             // transfer_call: the reply was the announcement; with none heard, a fixed one is said first.
             { guard: and(['transferRequested', 'replyWasHeard']), target: 'transferring.dialing', actions: 'commitSpeech' },
-            {
-              guard: 'transferRequested',
-              target: 'transferring',
-              actions: ['commitSpeech', { type: 'sayPhrase', params: { kind: 'transfer' } }],
-            },
+            { guard: 'transferRequested', target: 'transferring', actions: ['commitSpeech', { type: 'sayPhrase', params: { kind: 'transfer' } }] },
             { target: 'listening', actions: 'commitSpeech' },
           ],
           initial: 'round',
@@ -331,15 +321,49 @@ export const callMachine = callSpeculationSetup.createMachine({
 
         // The cut speech is kept until the state is left: a mark Twilio echoed as played before it got our clear may
         // still be on its way (the caller heard that segment), and it must reach history before the next turn does.
+        // Once silent, a cut speech that may go on waits in `paused` for the caller's words.
         interrupted: {
-          exit: { type: 'commitSpeech', params: { cut: true } },
+          exit: ['keepUnheard', 'commitSpeech'],
           always: { guard: 'turnEnded', target: 'respond' }, // the barge-in itself was a speech_final transcript
-          after: { clearTimeout: 'listening' },
+          after: { clearTimeout: [{ guard: 'mayResume', target: 'paused' }, { target: 'listening' }] },
           on: {
-            'TTS.CLEARED': 'listening',
-            'STT.FINAL': [{ guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' }, { actions: 'keepFinal' }],
+            'TTS.CLEARED': [{ guard: 'mayResume', target: 'paused' }, { target: 'listening' }],
+            'STT.FINAL': [
+              { guard: and(['isBackchannel', 'mayResume']) }, // no words, or fillers: maybe noise (see paused)
+              { guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' },
+              { actions: 'keepFinal' },
+            ],
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
             'TRANSPORT.DTMF': [{ guard: 'isTerminator', target: 'respond', actions: 'keepDigit' }, { actions: 'keepDigit' }],
+          },
+        },
+
+        // A false interruption? The barge-in's words were revised away (an empty or fillers-only final) or never came:
+        // the agent goes on (`resuming`). Real words make it a barge-in after all. What was heard is in history.
+        paused: {
+          after: { falseInterruption: 'resuming' },
+          on: {
+            'STT.FINAL': [
+              { guard: and(['isBackchannel', 'speechFinal']), target: 'resuming' },
+              { guard: 'isBackchannel' }, // fillers so far: wait for the end of the utterance
+              { guard: 'isSpeechFinal', target: 'respond', actions: 'keepFinal' },
+              { target: 'listening', actions: 'keepFinal' },
+            ],
+            // Sound again, or words coming: wait for what they are.
+            'STT.SPEECH_STARTED': { target: 'paused', reenter: true },
+            'STT.INTERIM': { guard: 'callerResumes', target: 'paused', reenter: true },
+            'STT.UTTERANCE_END': 'resuming', // the sound ended and no word was transcribed
+            'TRANSPORT.DTMF': [{ guard: 'isTerminator', target: 'respond', actions: 'keepDigit' }, { target: 'listening', actions: 'keepDigit' }],
+          },
+        },
+
+        // What the false interruption cut off, said again (the caller may cut it off again).
+        resuming: {
+          entry: 'resumeSpeech',
+          after: { phraseTimeout: { target: 'listening', actions: 'commitSpeech' } },
+          on: {
+            'SPEECH.PLAYED_OUT': { target: 'listening', actions: 'commitSpeech' },
+            ...whileAgentTalks('isInterruption'),
           },
         },
 

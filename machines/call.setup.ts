@@ -1,21 +1,10 @@
 /**
- * Types, placeholder children, delays and guards of the call machine, and the actions of the conversation
- * (speech, turns, history). Tool-round actions extend this in `call.tool-actions.ts`; the states live in
+ * The call machine's setup: its children (typed in `call.actors.ts`), delays and guards, and the actions of the
+ * conversation (speech, turns, history, the resume after a false interruption). Tool-round actions extend this in `call.tool-actions.ts`; the states live in
  * `call.machine.ts`; the decisions live in the pure helpers (sentences, reply, heard, barge-in, tool-round, …).
  */
-import {
-  assertEvent,
-  assign,
-  emit,
-  enqueueActions,
-  fromCallback,
-  fromPromise,
-  sendTo,
-  setup,
-  type CallbackActorLogic,
-  type EventObject,
-  type PromiseActorLogic,
-} from 'xstate';
+import { assertEvent, assign, emit, enqueueActions, sendTo, setup, type EventObject } from 'xstate';
+import { placeholderActors } from './call.actors.js';
 import { hasRealWords, isBackchannel, isInterruption } from './barge-in.js';
 import {
   emptyTimestamps,
@@ -24,54 +13,18 @@ import {
   type AgentSpeech,
   type CallContext,
   type CallInput,
-  type ConfigureInput,
   type PhraseKind,
-  type TransferInput,
 } from './context.js';
 import { callDelays } from './delays.js';
 import type { CallEmitted, ErrorSource } from './emitted.js';
-import type { CallEvent, LlmInput, ToolRunInput, TransportCommand, TtsCommand } from './events.js';
+import type { CallEvent, TtsCommand } from './events.js';
 import { cutText, generatedText, heardText, markSegment, nothingPlaying, playedOut } from './heard.js';
 import { appendMessage, appendMessages, turnMessages } from './history.js';
 import type { CallOptions } from './options.js';
 import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply, type SpeechPlan } from './reply.js';
 import { allResultsIn, fillerText, needsToolRound, newRound, roundCancellable } from './tool-round.js';
+import { resumable, resumePlan, unheardTexts } from './resume.js';
 import { callerUtterance, keypadText, restorePending } from './utterance.js';
-
-// ── Children: the server provides the real ones with `callMachine.provide({ actors })`; these types pin them ──
-export type SttInput = { readonly language: string | null };
-export type TtsInput = { readonly voice: string | null };
-export type TransportLogic = CallbackActorLogic<TransportCommand>;
-export type SttLogic = CallbackActorLogic<EventObject, SttInput>;
-export type TtsLogic = CallbackActorLogic<TtsCommand, TtsInput>;
-export type LlmLogic = CallbackActorLogic<EventObject, LlmInput>;
-/** Runs the function-tool calls of one round; reports one TOOL.RESULT per call; stopping it aborts them. */
-export type ToolsLogic = CallbackActorLogic<EventObject, ToolRunInput>;
-/** Resolves to this call's options (the agent's onCallStart overrides applied). */
-export type ConfigureLogic = PromiseActorLogic<CallOptions, ConfigureInput>;
-/** Hands the call to another number (Twilio REST); resolves once Twilio accepted it. */
-export type TransferLogic = PromiseActorLogic<void, TransferInput>;
-export type CallActors = {
-  transport: TransportLogic;
-  stt: SttLogic;
-  tts: TtsLogic;
-  llm: LlmLogic;
-  tools: ToolsLogic;
-  configure: ConfigureLogic;
-  transfer: TransferLogic;
-};
-
-const placeholderActors: CallActors = {
-  transport: fromCallback<TransportCommand>(() => undefined),
-  stt: fromCallback<EventObject, SttInput>(() => undefined),
-  tts: fromCallback<TtsCommand, TtsInput>(() => undefined),
-  llm: fromCallback<EventObject, LlmInput>(() => undefined),
-  tools: fromCallback<EventObject, ToolRunInput>(() => undefined),
-  configure: fromPromise<CallOptions, ConfigureInput>(async ({ input }) => input.options),
-  transfer: fromPromise<void, TransferInput>(async () => {
-    throw new Error('no transfer actor provided');
-  }),
-};
 
 const phraseOption = {
   greeting: 'greeting',
@@ -164,6 +117,11 @@ export const callSetup = setup({
     replyWasHeard: ({ context }) => context.speech.kind === 'reply' && context.speech.segments.some((s) => s.heard === true),
     isFatal: ({ event }) => (event.type === 'STT.ERROR' || event.type === 'TTS.ERROR') && !event.recoverable,
     isPoliteHangup: ({ event }) => event.type === 'CALL.HANGUP' && event.polite === true,
+    speechFinal: ({ event }) => event.type === 'STT.FINAL' && event.speechFinal,
+    /** The cut speech may go on if the barge-in proves to be noise: it was all there, the caller has said nothing
+     * to answer yet, and it does not end the call or hand it over (those replies are not repeated). */
+    mayResume: ({ context: c }) =>
+      c.options.falseInterruptionTimeoutMs > 0 && resumable(c.speech) && c.pending.length === 0 && c.digits === '' && !c.hangupAfterReply && c.transferTo === null,
     // ── tool rounds ──
     needsToolRound: ({ context }) => needsToolRound(context.round),
     toolRoundOverLimit: ({ context }) =>
@@ -312,9 +270,7 @@ export const callSetup = setup({
      * History gets only what the caller heard. A reply commits its whole turn (the utterance, completed tool rounds,
      * the heard text) and reports it; a fixed phrase commits its text if heard.
      */
-    /** `cut`: a barge-in ended the speech (leaving `interrupted`): the reply was interrupted even if, once the clear's
-     * unplayed marks came back, nothing is left playing. */
-    commitSpeech: enqueueActions(({ context, enqueue }, params?: { cut: boolean }) => {
+    commitSpeech: enqueueActions(({ context, enqueue }) => {
       const { speech } = context;
       // An unconfirmed speculative reply was never heard and is never kept.
       if (context.speculation !== null) {
@@ -336,9 +292,17 @@ export const callSetup = setup({
         userText: context.userText,
         assistantText,
         generatedText: generatedText(speech),
-        interrupted: params?.cut === true || !playedOut(speech),
+        // Cut segments echo too (played:false): played out is not enough to say the caller heard it all.
+        interrupted: !playedOut(speech) || speech.segments.some((segment) => segment.heard === false),
         timestamps: context.timestamps,
       });
+    }),
+    /** Leaving `interrupted`: what the caller did not hear, for a resume (see `paused`). */
+    keepUnheard: assign(({ context }) => ({ unheard: resumable(context.speech) ? unheardTexts(context.speech) : [] })),
+    /** The barge-in was noise: say again what it cut off, from the start of the sentence it was cut in. */
+    resumeSpeech: enqueueActions(({ context, enqueue }) => {
+      applyPlan(resumePlan(context.unheard, `resumed-${context.phrases}`), enqueue, context.speech);
+      enqueue.assign({ unheard: [], phrases: context.phrases + 1 });
     }),
     clearPlayback: sendTo('transport', { type: 'TRANSPORT.CLEAR' }),
     /** Stop agent audio that is playing (Twilio clear + TTS Clear); nothing when the line is quiet. */
@@ -399,3 +363,4 @@ export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentS
 }
 
 export { initialContext };
+export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';

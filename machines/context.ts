@@ -26,7 +26,8 @@ export type ConfigureInput = { readonly call: CallInfo; readonly options: CallOp
 export type TransferInput = { readonly callSid: string; readonly to: string };
 
 export type PhraseKind = 'greeting' | 'reprompt' | 'apology' | 'goodbye' | 'transfer' | 'voicemail';
-export type SpeechKind = PhraseKind | 'reply' | 'none';
+/** `resumed`: what a false interruption cut off, said again (its heard text joins the agent's last message). */
+export type SpeechKind = PhraseKind | 'reply' | 'resumed' | 'none';
 
 /**
  * One flushed piece of agent audio. Its Twilio mark is named `name`; `heard` is null until the mark is echoed,
@@ -77,6 +78,11 @@ export type CallContext = {
   /** The utterance the current turn answers (moved out of `pending` when the turn starts). */
   readonly userText: string;
   readonly speech: AgentSpeech;
+  /**
+   * The texts of the segments a barge-in cut off (from the first one the caller did not hear to the end), kept when
+   * `interrupted` is left for `paused`: said again if the barge-in turns out to be noise. Read only there.
+   */
+  readonly unheard: readonly string[];
   /** Fixed phrases said so far; names their segments (`reprompt-2`). */
   readonly phrases: number;
   /** Re-prompts since the caller last took a turn. */
@@ -119,6 +125,7 @@ export function initialContext(input: CallInput): CallContext {
     turn: 0,
     userText: '',
     speech: silentSpeech,
+    unheard: [],
     phrases: 0,
     reprompts: 0,
     hangupAfterReply: false,

@@ -14,6 +14,8 @@ export const callDelays = {
   idleTimeout: ({ context }: { context: CallContext }) => context.options.idleTimeoutMs,
   llmTimeout: ({ context }: { context: CallContext }) => context.options.llmTimeoutMs,
   clearTimeout: ({ context }: { context: CallContext }) => context.options.clearTimeoutMs,
+  /** After a barge-in, this long without real words: it was noise, the agent resumes. */
+  falseInterruption: ({ context }: { context: CallContext }) => context.options.falseInterruptionTimeoutMs,
   phraseTimeout: ({ context }: { context: CallContext }) => phraseTimeoutMs(context.speech),
   /** Keys pressed, then nothing for this long: the digits end the caller's turn. */
   dtmfTimeout: ({ context }: { context: CallContext }) => context.options.dtmfTimeoutMs,

@@ -44,6 +44,12 @@ export interface CallOptions {
   readonly llmTimeoutMs: number;
   /** How long `interrupted` waits for TTS.CLEARED before going back to listening anyway. */
   readonly clearTimeoutMs: number;
+  /**
+   * A barge-in followed by no real words this long after the agent fell silent (no final transcript, an empty one,
+   * or only filler words) was noise (a cough, a TV): the agent goes on from the start of the sentence it was cut
+   * in. 0 = never resume (every barge-in ends the agent's speech).
+   */
+  readonly falseInterruptionTimeoutMs: number;
   /** Tools offered to the model in this call (function tools and the control tools). */
   readonly tools: readonly ToolPolicy[];
   /** The only numbers `transfer_call` may dial, by the name the model uses (never a number the model chose). */
@@ -90,6 +96,7 @@ export const defaultCallOptions = {
   toolFillerText: 'One moment, please.',
   llmTimeoutMs: 8000,
   clearTimeoutMs: 1000,
+  falseInterruptionTimeoutMs: 1500,
   tools: [],
   transferTargets: {},
   maxToolRounds: 5,

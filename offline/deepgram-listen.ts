@@ -7,12 +7,13 @@
  * speech (interim_results); is_final=true speech_final=false Results every maxFinalSpanMs of a long utterance; after
  * `endpointing` ms of silence is_final=true speech_final=true with the remaining words; UtteranceEnd once
  * `utterance_end_ms` passed since the last word (needs interim_results); empty is_final Results during long silence.
+ * Noise (words marked as such by the caller, speech-codec.ts) shows in interim Results and not in final ones.
  * With `burstPhrases` the words come from the script instead of the audio, one phrase per burst (speech-bursts.ts).
  */
 import type { WebSocket } from 'ws';
 import { randomUUID } from 'node:crypto';
 import { FRAME_MS, rms, SPEECH_RMS_THRESHOLD } from '../lib/mulaw.js';
-import { SpeechDecoder } from './speech-codec.js';
+import { isNoiseWord, SpeechDecoder, withoutNoiseMark } from './speech-codec.js';
 import { BurstTranscriber } from './speech-bursts.js';
 import { parseJsonObject, simNow, type SessionContext } from './deepgram-sim-types.js';
 
@@ -236,7 +237,11 @@ export class ListenSession {
   }
 
   private sendResults(kind: { isFinal: boolean; speechFinal: boolean; fromFinalize: boolean }): void {
-    const words = this.words;
+    // Noise words show in interim results and are revised away in the final one (speech-codec.ts, NOISE_MARK).
+    const words = (kind.isFinal ? this.words.filter((w) => !isNoiseWord(w.token)) : this.words).map((w) => ({
+      ...w,
+      token: withoutNoiseMark(w.token),
+    }));
     const tokens = words.map((w) => this.format(w.token));
     const transcript = tokens.join(' ');
     const start = this.spanStartMs / 1000;

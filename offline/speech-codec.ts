@@ -73,3 +73,22 @@ export class SpeechDecoder {
     return this.text;
   }
 }
+
+/**
+ * Noise (a cough, a TV): simulated speech whose words an STT simulator shows in its interim results and then revises
+ * away, so the final transcript is empty, as a real recogniser does with sounds that are not words. Each word carries
+ * this mark in the audio.
+ */
+export const NOISE_MARK = '~';
+
+/** `the dog` → `~the ~dog`: said as noise. */
+export function asNoise(text: string): string {
+  return text
+    .split(/\s+/)
+    .filter((word) => word.length > 0)
+    .map((word) => `${NOISE_MARK}${word}`)
+    .join(' ');
+}
+
+export const isNoiseWord = (token: string): boolean => token.startsWith(NOISE_MARK);
+export const withoutNoiseMark = (token: string): string => (isNoiseWord(token) ? token.slice(NOISE_MARK.length) : token);

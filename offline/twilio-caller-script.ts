@@ -3,6 +3,7 @@
  * a predicate it checks on its 20 ms tick, so a script adds no timers of its own.
  */
 import { BYTES_PER_MS } from '../lib/mulaw.js';
+import { asNoise } from './speech-codec.js';
 import type { AgentCondition, ScriptStep } from './twilio-caller-types.js';
 
 export interface ScriptHost {
@@ -43,14 +44,14 @@ async function runStep(host: ScriptHost, step: ScriptStep): Promise<void> {
     await waitForAgent(host, step.waitForAgent, step.timeoutMs ?? host.waitTimeoutMs);
     return;
   }
-  if ('bargeIn' in step) {
+  if ('bargeIn' in step || 'noise' in step) {
     const timeoutMs = step.timeoutMs ?? host.waitTimeoutMs;
     if (!(await waitForAgent(host, 'speaking', timeoutMs))) return;
     const from = host.playedBytes();
     const bytes = (step.afterMs ?? 0) * BYTES_PER_MS;
     // If the agent stops before `afterMs`, speak anyway: the script goes on, the timeline shows what happened.
     await host.waitUntil(() => host.playedBytes() - from >= bytes || !host.agentPlaying(), timeoutMs);
-    if (!host.ended) await host.speak(step.bargeIn, true);
+    if (!host.ended) await host.speak('noise' in step ? asNoise(step.noise) : step.bargeIn, true);
     return;
   }
   if ('dtmf' in step) return pressKeys(host, step.dtmf, step.gapMs ?? 300);

@@ -24,6 +24,11 @@ export type ScriptStep =
   | { waitForAgent: AgentCondition; timeoutMs?: number }
   /** Wait until agent audio plays, let `afterMs` of it play, then speak over it. */
   | { bargeIn: string; afterMs?: number; timeoutMs?: number }
+  /**
+   * Like bargeIn, but a noise (a cough, a TV): speech energy that the STT shows as these words in its interim
+   * results and then revises away (its final transcript is empty).
+   */
+  | { noise: string; afterMs?: number; timeoutMs?: number }
   /** Send `stop` and close the stream, as Twilio does when the caller hangs up. */
   | { hangup: true }
   /**

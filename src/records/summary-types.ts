@@ -55,7 +55,8 @@ export interface CallerEntry {
  */
 export interface AgentEntry {
   kind: 'agent';
-  source: 'reply' | 'greeting' | 'reprompt' | 'apology' | 'goodbye';
+  /** `resumed`: what a false interruption cut off, said again (README "False interruptions"). */
+  source: 'reply' | 'greeting' | 'reprompt' | 'apology' | 'goodbye' | 'resumed';
   /** The caller turn it answers (null for the greeting and other fixed phrases said outside a turn). */
   turn: number | null;
   heard: string;

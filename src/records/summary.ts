@@ -20,7 +20,7 @@ export type * from './summary-types.js';
 
 type Received = { type: string } & Record<string, unknown>;
 type PhraseSource = Exclude<AgentEntry['source'], 'reply'>;
-const PHRASES: ReadonlySet<string> = new Set<PhraseSource>(['greeting', 'reprompt', 'apology', 'goodbye']);
+const PHRASES: ReadonlySet<string> = new Set<PhraseSource>(['greeting', 'reprompt', 'apology', 'goodbye', 'resumed']);
 
 export interface SummaryOptions {
   callSid: string;
@@ -145,7 +145,7 @@ export class CallSummaryBuilder {
       const entry: AgentEntry = {
         kind: 'agent',
         source: source as PhraseSource,
-        turn: source === 'apology' && this.turn > 0 ? this.turn : null,
+        turn: (source === 'apology' || source === 'resumed') && this.turn > 0 ? this.turn : null,
         heard: '',
         generated: String(cmd['text']),
         interrupted: false,

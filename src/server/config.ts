@@ -120,6 +120,8 @@ const schema = z.object({
     .string()
     .transform((s) => s.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w.length > 0))
     .default([...defaultCallOptions.fillerWords]),
+  /** A barge-in followed by no real words this long was noise: the agent goes on (0 = never). */
+  FALSE_INTERRUPTION_TIMEOUT_MS: int(0, 10000).default(defaultCallOptions.falseInterruptionTimeoutMs),
   IDLE_TIMEOUT_MS: int(1000, 600000).default(defaultCallOptions.idleTimeoutMs),
   MAX_REPROMPTS: int(0, 10).default(defaultCallOptions.maxReprompts),
   DTMF_TIMEOUT_MS: int(200, 30000).default(defaultCallOptions.dtmfTimeoutMs),

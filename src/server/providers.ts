@@ -50,6 +50,7 @@ export function callOptionsFrom(config: Config): CallOptions {
     greetingInterruptible: config.GREETING_INTERRUPTIBLE,
     minInterruptWords: config.MIN_INTERRUPT_WORDS,
     fillerWords: config.FILLER_WORDS,
+    falseInterruptionTimeoutMs: config.FALSE_INTERRUPTION_TIMEOUT_MS,
     idleTimeoutMs: config.IDLE_TIMEOUT_MS,
     maxReprompts: config.MAX_REPROMPTS,
     llmTimeoutMs: config.LLM_TIMEOUT_MS,

@@ -204,6 +204,7 @@ export const ev = {
   final: (text: string, speechFinal: boolean): CallEvent => ({ type: 'STT.FINAL', text, speechFinal, at: at() }),
   interim: (text: string): CallEvent => ({ type: 'STT.INTERIM', text, at: at() }),
   utteranceEnd: (): CallEvent => ({ type: 'STT.UTTERANCE_END', at: at() }),
+  speechStarted: (): CallEvent => ({ type: 'STT.SPEECH_STARTED', at: at() }),
   text: (text: string): CallEvent => ({ type: 'LLM.TEXT', text, at: at() }),
   done: (): CallEvent => ({ type: 'LLM.DONE', at: at() }),
   llmError: (): CallEvent => ({ type: 'LLM.ERROR', message: 'upstream 500', at: at() }),

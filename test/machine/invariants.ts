@@ -49,6 +49,8 @@ export class CallObserver {
   /** Tool calls whose round was cut short: the LLM must never see a result for them. */
   private readonly cancelledCalls = new Set<string>();
   private readonly fillers = new Map<string, number>();
+  /** What the last barge-in cut off (its report's `cut`). */
+  private lastCut = '';
 
   constructor(
     private readonly driver: CallDriver,
@@ -70,6 +72,7 @@ export class CallObserver {
     this.checkPlaybackEnd(step, before, after, where);
     this.checkPlaybackNotOverdue(after, where);
     this.checkNothingLost(step, after, where);
+    this.checkResume(step, before, after, where);
     if (after === 'ended') this.checkEnded(step, before, where);
   }
 
@@ -228,7 +231,7 @@ export class CallObserver {
     const speculative = step.before.context.speculation !== null;
     const agentAudio =
       !speculative &&
-      (['respond.speaking', 'prompting'].includes(before) ||
+      (['respond.speaking', 'prompting', 'resuming'].includes(before) ||
         toolsOverAudio ||
         (before === 'greeting' && (this.options.greetingInterruptible || key)));
     expect(bargedIn, `${where}: barge-in iff real words or a key over interruptible agent audio ("${words ?? (key ? 'key' : '')}")`).toBe(
@@ -252,6 +255,30 @@ export class CallObserver {
         `${where}: barge-in stops the ${child} child (its cleanup ran)`,
       ).toBe(true);
     }
+  }
+
+  /**
+   * A false interruption resumes the cut speech: only from `paused`, only when the caller said no real word (nothing
+   * reaches the model), and what is said again is the end of what the barge-in cut off, from a sentence start
+   * (segments end at sentence ends), so the caller hears the cut sentence again in full.
+   */
+  private checkResume(step: StepRecord, before: string, after: string, where: string): void {
+    const bargeIn = step.emitted.find((event) => event.type === 'call.bargeIn');
+    if (bargeIn?.type === 'call.bargeIn') this.lastCut = bargeIn.cut;
+    const endOfCut = (texts: string, what: string) =>
+      expect(this.lastCut.endsWith(texts), `${where}: ${what} "${texts}" is the end of what was cut ("${this.lastCut}")`).toBe(true);
+    if (after === 'paused' && before === 'interrupted') endOfCut(step.after.context.unheard.join(' '), 'kept');
+    if (after !== 'resuming' || before === 'resuming') return;
+    expect(before, `${where}: a resume follows a pause`).toBe('paused');
+    const event = step.event;
+    expect(event.type === 'STT.FINAL' || event.type === 'STT.INTERIM' ? event.text : '', `${where}: no real words`).not.toBe(WORDS);
+    expect(step.children.some((r) => r.child === 'llm' && r.kind === 'start'), `${where}: the noise is no turn`).toBe(false);
+    expect(step.after.context.pending, `${where}: nothing of the noise is kept`).toEqual([]);
+    const said = step.children
+      .flatMap((r) => (r.child === 'tts' && r.kind === 'command' && r.event.type === 'TTS.SAY' ? [String((r.event as { text?: unknown }).text)] : []))
+      .join(' ');
+    expect(said, `${where}: something is said again`).not.toBe('');
+    endOfCut(said, 'said again');
   }
 
   /** History never holds assistant text the caller did not hear. */
@@ -279,6 +306,10 @@ export class CallObserver {
     if (after === 'respond.speaking' && this.responseEnded) {
       const allEchoed = this.responseSegments.every((segment) => this.echoed.has(segment));
       expect(allEchoed, `${where}: reply played out but still speaking`).toBe(false);
+    }
+    if (after === 'resuming') {
+      const resumed = this.driver.snapshot.context.speech.segments.map((segment) => segment.name);
+      expect(resumed.every((name) => this.echoed.has(name)), `${where}: the resumed speech played out but still waiting`).toBe(false);
     }
     if (['greeting', 'prompting', 'goodbye', 'voicemail'].includes(after)) {
       // (Read from the machine: with a dead TTS child no TTS.SAY reaches the stub.)

@@ -8,6 +8,7 @@ import type { ActorLogic, AnyStateNode } from 'xstate';
 import { getAdjacencyMap, getShortestPaths, type AdjacencyValue } from 'xstate/graph';
 import { callMachine, type CallInput, type CallSnapshot } from '../../machines/call.machine.js';
 import { defaultCallOptions, type CallOptions, type ToolPolicy } from '../../machines/options.js';
+import { resumable } from '../../machines/resume.js';
 import { transitionKey } from './coverage.js';
 import { ev, type ModelEvent } from './harness.js';
 
@@ -247,6 +248,22 @@ export function modelEvents(config: ModelConfig) {
         ev.dtmf('4'),
         ev.dtmf('#'),
       ],
+      // Waiting after a barge-in that may be noise: real words, nothing (an empty final), fillers, silence.
+      paused: () => [
+        ev.final(WORDS, true),
+        ev.final(WORDS, false),
+        ev.final('', true),
+        ev.final(FILLER, true),
+        ev.final(FILLER, false),
+        ev.interim(WORDS),
+        ev.interim(FILLER),
+        ev.utteranceEnd(),
+        ev.speechStarted(),
+        ev.mark('t0-stale', true), // a late echo of the cut speech: already committed, changes nothing
+        ev.dtmf('4'),
+        ev.dtmf('#'),
+      ],
+      resuming: () => [...markEvents(snapshot), ...callerTalksOverAgent(config)],
       goodbye: () => markEvents(snapshot),
     };
     const name = stateName(snapshot);
@@ -272,7 +289,9 @@ export function serializeModelState(snapshot: CallSnapshot): string {
   const round = c.round.calls.map((call) => [call.name, call.outcome === null ? null : call.outcome.ok]);
   return JSON.stringify([
     name,
-    interrupted ? [c.speech.kind === 'reply', marks(null) > 0] : speech,
+    interrupted ? [c.speech.kind === 'reply', marks(null) > 0, marks(true) > 0, resumable(c.speech)] : speech,
+    // Paused with or without part of the cut speech heard (the resume must not repeat that part).
+    name === 'paused' ? c.history.at(-1)?.role ?? null : null,
     interrupted || c.speech.complete,
     c.pending.length > 0,
     c.digits !== '',

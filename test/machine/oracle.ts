@@ -17,7 +17,9 @@ export type OracleFacts = {
 type Event = EventObject & { readonly text?: string; readonly speechFinal?: boolean; readonly digit?: string; readonly polite?: boolean };
 
 const live = (state: string) => !['connecting', 'configuring', 'ended'].includes(state);
-const phraseStates = ['greeting', 'prompting'];
+const phraseStates = ['greeting', 'prompting', 'resuming'];
+/** The filler transcripts the model sends (a fillers-only transcript is no real utterance). */
+const FILLERS = new Set(['uh-huh']);
 
 /** The states `event` may lead to from `before`, or null when the design table does not decide it alone. */
 export function expectedAfter(before: string, event: Event, facts: OracleFacts, options: { readonly dtmfTerminator: string }): readonly string[] | null {
@@ -60,9 +62,20 @@ export function expectedAfter(before: string, event: Event, facts: OracleFacts, 
       if (event.type.startsWith('xstate.after.idleTimeout')) return ['respond.thinking', 'prompting', 'goodbye'];
       return null;
     case 'interrupted':
-      if (event.type === 'TTS.CLEARED' || event.type.startsWith('xstate.after.clearTimeout')) return ['listening'];
+      // Silent now: back to listening, or (a speech with an unheard end, nothing said yet) waiting to see if it was noise.
+      if (event.type === 'TTS.CLEARED' || event.type.startsWith('xstate.after.clearTimeout')) return ['listening', 'paused'];
       if (event.type === 'STT.FINAL' && event.speechFinal === true && event.text !== '') return ['respond.thinking'];
       return null;
+    case 'paused': {
+      // README "False interruptions": real words make it a barge-in; nothing, fillers or silence resume the agent.
+      const words = (event.text ?? '').trim() !== '' && !FILLERS.has(event.text ?? '');
+      if (event.type === 'STT.FINAL' && words) return [event.speechFinal === true ? 'respond.thinking' : 'listening'];
+      if (event.type === 'STT.FINAL') return [event.speechFinal === true ? 'resuming' : 'paused'];
+      if (event.type === 'STT.INTERIM' || event.type === 'STT.SPEECH_STARTED' || event.type === 'TRANSPORT.MARK') return ['paused'];
+      if (event.type === 'STT.UTTERANCE_END' || event.type.startsWith('xstate.after.falseInterruption')) return ['resuming'];
+      if (event.type === 'TRANSPORT.DTMF') return [event.digit === options.dtmfTerminator ? 'respond.thinking' : 'listening'];
+      return null;
+    }
     case 'respond.thinking':
       if (event.type === 'LLM.TEXT') return [event.text?.trim() === '' ? 'respond.thinking' : 'respond.speaking'];
       if (event.type === 'LLM.ERROR' || event.type.startsWith('xstate.after.llmTimeout')) return ['prompting', 'listening'];
@@ -106,6 +119,8 @@ export const DESIGN_STATES = [
   'respond.tooling',
   'prompting',
   'interrupted',
+  'paused',
+  'resuming',
   'transferring.announcing',
   'transferring.dialing',
   'transferring.handedOff',

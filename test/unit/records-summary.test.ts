@@ -103,6 +103,28 @@ describe('call summary', () => {
   });
 });
 
+describe('call summary after a false interruption', () => {
+  it('keeps the resumed part of a cut reply as heard, after the heard part of the reply', () => {
+    const s = buildCallSummary(log([
+      emit(100, { type: 'call.userUtterance', turn: 1, text: 'when do you open', at: at(100) }),
+      { t: 100, state: { respond: 'thinking' } },
+      { t: 900, in: { type: 'STT.INTERIM', text: 'the dog', at: at(900) } },
+      emit(900, { type: 'call.bargeIn', turn: 1, during: 'reply', callerText: 'the dog', heard: 'At nine.', cut: 'On weekends at ten.', at: at(900) }),
+      { t: 950, state: 'interrupted' },
+      emit(1000, { type: 'call.turn', turn: 1, userText: 'when do you open', assistantText: 'At nine.', generatedText: 'At nine. On weekends at ten.', interrupted: true, timestamps: noTimes }),
+      { t: 1000, state: 'paused' },
+      { t: 1300, state: 'resuming' },
+      { t: 1300, to: 'tts', cmd: { type: 'TTS.SAY', text: 'On weekends at ten.', segment: 'resumed-1-1' } },
+      { t: 2500, in: { type: 'TRANSPORT.MARK', name: 'resumed-1-1', played: true, at: at(2500) } },
+    ]), { ended: false });
+    expect(s.conversation.map((e) => (e.kind === 'agent' ? `${e.source}:${e.turn}:${e.heard}` : e.kind))).toEqual([
+      'caller',
+      'reply:1:At nine.',
+      'resumed:1:On weekends at ten.',
+    ]);
+  });
+});
+
 describe('combineInspect', () => {
   it('feeds the recorder and the Stately inspector (an observer object) alike, and is absent when neither is', () => {
     const seen: string[] = [];

@@ -1,0 +1,38 @@
+/** The TTS child's held audio: what a call synthesised in full, re-sent when the same text is said again. */
+import { describe, expect, it } from 'vitest';
+import { HeldAudio } from '../../actors/held-audio.js';
+
+const audio = (bytes: number, fill = 1) => Buffer.alloc(bytes, fill);
+
+describe('HeldAudio', () => {
+  it('finds a segment by its text whatever its spacing, its chunks joined', () => {
+    const held = new HeldAudio();
+    held.keep('On weekends we open at ten. ', [audio(3, 1), audio(2, 2)]);
+    expect(held.get('On weekends  we open at ten.')).toEqual(Buffer.from([1, 1, 1, 2, 2]));
+    expect(held.get('On weekends we open at nine.')).toBeUndefined();
+  });
+
+  it('keeps nothing for an empty text or no audio, and a text said again replaces its audio', () => {
+    const held = new HeldAudio();
+    held.keep('  ', [audio(4)]);
+    held.keep('Hi.', []);
+    expect(held.get('')).toBeUndefined();
+    expect(held.get('Hi.')).toBeUndefined();
+    held.keep('Hi.', [audio(2, 7)]);
+    held.keep('Hi.', [audio(3, 8)]);
+    expect(held.get('Hi.')).toEqual(audio(3, 8));
+  });
+
+  it('forgets the oldest segments beyond its segment and byte bounds', () => {
+    const held = new HeldAudio(2, 10);
+    held.keep('one', [audio(4)]);
+    held.keep('two', [audio(4)]);
+    held.keep('three', [audio(4)]);
+    expect([held.get('one'), held.get('two'), held.get('three')].map((a) => a?.length)).toEqual([undefined, 4, 4]);
+    held.keep('four', [audio(8)]); // 4 + 4 + 8 > 10 bytes: the oldest go until it fits
+    expect([held.get('two'), held.get('three'), held.get('four')].map((a) => a?.length)).toEqual([undefined, undefined, 8]);
+    held.keep('huge', [audio(11)]); // larger than the whole budget: not kept, nothing evicted for it
+    expect(held.get('huge')).toBeUndefined();
+    expect(held.get('four')?.length).toBe(8);
+  });
+});
