@@ -173,7 +173,13 @@ describe('script entries after a tool round', () => {
       { when: 'umbrella', text: 'No umbrella needed.' },
     );
     expect(await reply(weatherRound())).toBe('In Zürich: sunny, 21 degrees.');
-    expect(seen).toEqual([{ lastUserText: 'What is the weather in Zürich?', toolResults: [{ id: 'call_w', name: 'get_weather', content: 'sunny, 21 degrees', isError: false }] }]);
+    expect(seen).toEqual([
+      {
+        lastUserText: 'What is the weather in Zürich?',
+        toolResults: [{ id: 'call_w', name: 'get_weather', content: 'sunny, 21 degrees', isError: false }],
+        toolNames: expect.any(Array), // the tools the request offered (the generic offline model names them)
+      },
+    ]);
     expect(await reply(weatherRound([{ role: 'user', content: 'Do I need an umbrella?' }]))).toBe('No umbrella needed.');
     expect(sim.requests[1]?.toolResults).toEqual([]);
   });
