@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentTurns, call, sims, startStack, type E2eStack } from './harness.js';
+import { CALLER_WORD_MS_DEFAULT } from '../../offline/twilio-caller.js';
 
 const FIRST = 'We open at nine on weekdays.';
 const SECOND = 'On weekends we open at ten in the morning and we close at six in the evening.';
@@ -18,9 +19,8 @@ describe('false interruptions through the server', () => {
   });
 
   it('resumes the cut sentence after a noise, without a turn for it, and keeps the whole reply in history', async () => {
-    stack = await startStack({
-      simulators: { llm: { script: [{ when: 'hours', once: true, text: `${FIRST} ${SECOND} ${THIRD}` }] } },
-    });
+    // At the demo's pace: the noise must land inside the second sentence's audio, timed against real playback.
+    stack = await startStack({ simulators: { llm: { script: [{ when: 'hours', once: true, text: `${FIRST} ${SECOND} ${THIRD}` }] } } }, 'real');
     const { deepgram, llm } = sims(stack);
     const speaks: string[] = [];
     deepgram.observer.on('speak.speak', (e: { text: string }) => speaks.push(e.text));
@@ -37,7 +37,7 @@ describe('false interruptions through the server', () => {
       { say: 'thanks' },
       { waitForAgent: 'reply' },
       { hangup: true },
-    ]);
+    ], { wordMs: CALLER_WORD_MS_DEFAULT });
     expect(record.errors).toEqual([]);
     expect(record.clears).toBeGreaterThanOrEqual(1);
     const bargeIn = stack.events.find((e) => e.type === 'call.bargeIn');
