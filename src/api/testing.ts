@@ -7,7 +7,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startOfflineStack } from '../harness/offline-stack.js';
-import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { callerScript } from '../../offline/twilio-caller-script.js';
 import type { LlmScriptEntry } from '../../offline/llm-script.js';
 import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.js';
@@ -15,8 +14,9 @@ import type { RecordedLlmRequest } from '../../offline/llm.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 import { isAgent, type Agent } from '../agent/agent.js';
 import { loadAgent } from '../agent/agent-loader.js';
+import { transfersOf, type TransferRecord } from '../records/transfers.js';
 
-export type { LlmScriptEntry, ScriptStep };
+export type { LlmScriptEntry, ScriptStep, TransferRecord };
 
 export interface SimulateCallOptions {
   /**
@@ -46,6 +46,11 @@ export interface SimulateCallOptions {
   to?: string;
   /** `call.customParameters`, as the TwiML's `<Stream>` `<Parameter>`s would carry them. */
   customParameters?: Readonly<Record<string, string>>;
+  /**
+   * The local Twilio REST API that transfers go through (default true). false: the server runs as one without
+   * TWILIO_ACCOUNT_SID, so transfer_call is refused (an error result the model sees).
+   */
+  twilioRest?: boolean;
   /** Give up after this long (default 60 s). */
   maxDurationMs?: number;
 }
@@ -67,7 +72,14 @@ export interface SimulatedCallResult {
   /** Everything the caller heard, joined. */
   heardText: string;
   toolCalls: SimulatedToolCall[];
-  /** Who ended it: `server` (the agent hung up), `caller`, or a failure. */
+  /** transfer_call requests: target name, number, and `transferred` / `error` (with the reason) / `pending`. */
+  transfers: TransferRecord[];
+  /**
+   * What the server asked Twilio's REST API to do with this call, in order: a transfer is an update whose `Twiml` is
+   * `<Response><Dial>+1555…</Dial></Response>`.
+   */
+  twilioUpdates: Array<Record<string, string>>;
+  /** Who ended it: `server` (the agent hung up), `caller`, `redirected` (Twilio left the stream: a transfer), or a failure. */
   endedBy: CallRecord['endedBy'];
   /** The machine's end reason (`end_call`, `transferred`, `transport-stop`, …). */
   endReason: string | null;
@@ -85,15 +97,12 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
   const stack = await startOfflineStack({
     agent,
     env: { LLM_PROVIDER: opts.provider ?? 'openai', ...opts.env },
-    simulators: { llm: { script: opts.model ?? [] } },
+    simulators: { llm: { script: opts.model ?? [] }, twilioRest: opts.twilioRest ?? true },
     onCallEvent: (event) => events.push(event),
   });
   try {
     const script = callerScript(opts.caller);
-    const call = placeSimulatedCall({
-      serverUrl: stack.server.localUrl,
-      publicUrl: stack.server.publicUrl,
-      authToken: stack.config.twilioAuthToken,
+    const call = stack.placeCall({
       from: opts.from,
       to: opts.to,
       customParameters: opts.customParameters,
@@ -114,6 +123,8 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
           ? [{ name: e.name, args: e.args, outcome: e.outcome, result: parsedResult(e.content), resultText: e.content, durationMs: Math.round(e.at - e.startedAt) }]
           : [],
       ),
+      transfers: transfersOf(events),
+      twilioUpdates: stack.providers.simulators?.twilio?.calls.find((c) => c.sid === record.callSid)?.updates.map((u) => ({ ...u })) ?? [],
       endedBy: record.endedBy,
       endReason: ended?.reason ?? null,
       events,

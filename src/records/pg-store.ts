@@ -10,7 +10,7 @@ import pg from 'pg';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
 import { inTransaction, LOCK_NAMESPACE, LOCKS, schemaVersion, SCHEMA_VERSION } from './pg-schema.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
-import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
+import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 export interface PgPoolOptions {
   /** Shown in `pg_stat_activity.application_name` (which instance holds a connection). */
@@ -128,7 +128,7 @@ export class PostgresCallStore implements CallStore {
   async getCall(callSid: string): Promise<CallSummary | undefined> {
     const res = await this.pool.query<{ summary: string }>('SELECT summary FROM calls WHERE call_sid = $1', [callSid]);
     const row = res.rows[0];
-    return row === undefined ? undefined : (JSON.parse(row.summary) as CallSummary);
+    return row === undefined ? undefined : withTransfers(JSON.parse(row.summary) as CallSummary);
   }
 
   async getEventLog(callSid: string): Promise<EventLog | undefined> {

@@ -11,7 +11,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FORMAT, type EventLog, type LogEntry } from './event-log.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
-import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
+import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -180,7 +180,7 @@ class SqliteCallStore implements CallStore {
 
   async getCall(callSid: string): Promise<CallSummary | undefined> {
     const row = this.db.prepare<[string], { summary: string }>('SELECT summary FROM calls WHERE call_sid = ?').get(callSid);
-    return row === undefined ? undefined : (JSON.parse(row.summary) as CallSummary);
+    return row === undefined ? undefined : withTransfers(JSON.parse(row.summary) as CallSummary);
   }
 
   async getEventLog(callSid: string): Promise<EventLog | undefined> {

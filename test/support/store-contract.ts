@@ -10,7 +10,7 @@ export function summary(callSid: string, startedAt: number, status: CallSummary[
   return {
     version: 1, callSid, streamSid: null, accountSid: null, direction: '', from: '', to: '', customParameters: {}, agent: null, instance: 'test-1',
     status, startedAt: new Date(startedAt).toISOString(), answeredAt: null, endedAt: null, durationMs: null, endReason: null,
-    answeredBy: null, conversation: [], turns: [], bargeIns: [], errors: [], eventLog: { entries: 0, truncated: false },
+    answeredBy: null, conversation: [], turns: [], bargeIns: [], transfers: [], errors: [], eventLog: { entries: 0, truncated: false },
   };
 }
 

@@ -1,0 +1,43 @@
+/**
+ * transfer_call offline: through the local Twilio REST API the call is handed over (the fake sees the update with
+ * `<Dial>` to the target and stops the caller's stream, as Twilio does); without a REST API the model is told why
+ * before anything is announced, and the caller never hears "transferring".
+ */
+import { describe, expect, it } from 'vitest';
+import { simulateCall, type LlmScriptEntry } from '../../src/api/testing.js';
+import agent from './agents/transfer-agent.js';
+
+const transfer = { name: 'transfer_call', args: { target: 'front desk' } };
+
+describe('simulateCall with a transfer', () => {
+  it('transfers through the local Twilio REST API: endReason transferred, the update dials the target', async () => {
+    const call = await simulateCall({
+      agent,
+      caller: ['Can I talk to a person please'],
+      model: [{ when: /person/i, text: 'Putting you through to the front desk.', toolCall: transfer }],
+    });
+    expect(call.endReason).toBe('transferred');
+    expect(call.endedBy).toBe('redirected');
+    expect(call.transfers).toEqual([{ target: 'front desk', number: '+15550107777', outcome: 'transferred', reason: null }]);
+    expect(call.toolCalls).toEqual([expect.objectContaining({ name: 'transfer_call', outcome: 'ok' })]);
+    expect(call.twilioUpdates).toHaveLength(1);
+    expect(call.twilioUpdates[0]?.['Twiml']).toMatch(/<Dial>\+15550107777<\/Dial>/);
+    expect(call.heardText).toMatch(/Putting you through/);
+    expect(call.heardText).not.toMatch(/Sorry/i);
+  });
+
+  it('without a Twilio REST API: an error result with the reason, and no "transferring" said', async () => {
+    const model: LlmScriptEntry[] = [
+      { when: /person/i, toolCall: transfer },
+      { afterTool: 'transfer_call', text: 'I cannot put you through right now, but I can take a message.' },
+    ];
+    const call = await simulateCall({ agent, twilioRest: false, caller: ['Can I talk to a person please'], model });
+    expect(call.toolCalls).toEqual([expect.objectContaining({ name: 'transfer_call', outcome: 'error' })]);
+    expect(call.toolCalls[0]?.resultText).toMatch(/TWILIO_ACCOUNT_SID/);
+    expect(call.transfers).toEqual([{ target: 'front desk', number: '+15550107777', outcome: 'error', reason: expect.stringMatching(/TWILIO_ACCOUNT_SID/) }]);
+    expect(call.heardText).toMatch(/take a message/);
+    expect(call.heardText).not.toMatch(/transferring/i);
+    expect(call.endReason).not.toBe('transferred');
+    expect(call.twilioUpdates).toEqual([]);
+  });
+});
