@@ -169,12 +169,12 @@ class SqliteCallStore implements CallStore {
            OR EXISTS (SELECT 1 FROM json_each(summary, '$.conversation') AS e
                       WHERE json_extract(e.value, '$.text') LIKE @q ESCAPE '\\' OR json_extract(e.value, '$.heard') LIKE @q ESCAPE '\\'))`;
     const rows = this.db
-      .prepare<{ ms: number; sid: string | null; limit: number; q: string }, { summary: string }>(
+      .prepare<{ ms: number; sid: string | null; limit: number; q: string; status: string | null }, { summary: string }>(
         `SELECT summary FROM calls
-         WHERE (started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)) ${matching}
+         WHERE (started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)) AND (@status IS NULL OR status = @status) ${matching}
          ORDER BY started_at DESC, call_sid DESC LIMIT @limit`,
       )
-      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit, q: `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit, q: `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, status: query.status ?? null });
     return rows.map((row) => listItemOf(JSON.parse(row.summary) as CallSummary));
   }
 

@@ -195,6 +195,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
     publicUrl: config.PUBLIC_URL,
     onSessionsRevoked: () => liveFeed?.close(),
+    inspector: deps.inspector !== undefined,
   });
 
   app.post('/calls', async (req: Request, res: Response) => {

@@ -78,6 +78,21 @@ export function storeContract(name: string, open: () => Promise<CallStore>): voi
       await store.close();
     });
 
+    it('lists only calls of a status when asked (past calls: ended ones), with search and cursor', async () => {
+      const store = await open();
+      const t = 1_800_000_000_000;
+      await store.writeCall({ summary: summary('CAend1', t), eventsJson: '', eventCount: 0 });
+      await store.writeCall({ summary: { ...summary('CAlive', t + 1, 'in-progress'), from: '+15550003333' }, eventsJson: '', eventCount: 0 });
+      await store.writeCall({ summary: { ...summary('CAend2', t + 2), from: '+15550003333' }, eventsJson: '', eventCount: 0 });
+      const sids = async (query: Partial<Parameters<CallStore['listCalls']>[0]>) => (await store.listCalls({ limit: 10, ...query })).map((c) => c.callSid);
+      expect(await sids({})).toEqual(['CAend2', 'CAlive', 'CAend1']);
+      expect(await sids({ status: 'ended' })).toEqual(['CAend2', 'CAend1']);
+      expect(await sids({ status: 'in-progress' })).toEqual(['CAlive']);
+      expect(await sids({ status: 'ended', search: '0003333' })).toEqual(['CAend2']);
+      expect(await sids({ status: 'ended', before: { ms: t + 2 } })).toEqual(['CAend1']);
+      await store.close();
+    });
+
     it('keeps the webhook outbox: claimed with a lease, invisible while claimed, retried later, delivered once', async () => {
       const store = await open();
       await store.writeCall({ summary: summary('CA1', Date.now()), eventsJson: '', eventCount: 0, webhook: { url: 'http://x/hook', body: '{"a":1}' } });
