@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { simulateCall, type LlmScriptEntry } from '../../src/api/testing.js';
 import agent from './agents/transfer-agent.js';
+import { call, eventually, sims, startStack } from './harness.js';
 
 const transfer = { name: 'transfer_call', args: { target: 'front desk' } };
 
@@ -40,4 +41,20 @@ describe('simulateCall with a transfer', () => {
     expect(call.endReason).not.toBe('transferred');
     expect(call.twilioUpdates).toEqual([]);
   });
+});
+
+describe('the offline server and a caller it did not place (npm run call --offline, the softphone)', () => {
+  it('learns the call from its stream, and a transfer ends that stream as Twilio does', async () => {
+    const stack = await startStack({ agent, simulators: { llm: { script: [{ when: /person/i, text: 'Putting you through.', toolCall: transfer }] } } });
+    try {
+      const record = await call(stack, [{ waitForAgent: 'reply' }, { say: 'Can I talk to a person please' }, { waitForAgent: 'reply', timeoutMs: 20_000 }, { pause: 20_000 }]);
+      await eventually(() => stack.events.some((e) => e.type === 'call.ended'), 'call ended');
+      expect(stack.events.find((e) => e.type === 'call.ended')).toMatchObject({ reason: 'transferred' });
+      expect(record.endedBy).toBe('server'); // the stream closed under the caller before its script ended
+      const known = sims(stack).twilio?.calls.find((c) => c.sid === record.callSid);
+      expect(known).toMatchObject({ direction: 'inbound', dialled: '+15550107777' });
+    } finally {
+      await stack.close();
+    }
+  }, 45_000);
 });
