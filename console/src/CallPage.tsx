@@ -33,6 +33,16 @@ export function CallPage({ callSid, inspector, onError }: { callSid: string; ins
         <div>
           <h3>Tool calls</h3>
           {tools.length === 0 ? <p class="muted">None.</p> : <ToolTable tools={tools} />}
+          {call.transfers.length > 0 && (
+            <ul class="transfers">
+              {call.transfers.map((t, i) => (
+                <li key={i} class={`transfer-${t.outcome}`}>
+                  Transfer to {t.target} {t.number !== null && <code>{t.number}</code>}: <span class="outcome">{t.outcome}</span>
+                  {t.reason !== null && <span class="muted"> — {t.reason}</span>}
+                </li>
+              ))}
+            </ul>
+          )}
           <Replay callSid={call.callSid} inspector={inspector} onError={onError} />
         </div>
       </div>

@@ -38,7 +38,7 @@ export interface CallSummary {
   conversation: ConversationEntry[];
   turns: TurnRecord[];
   bargeIns: BargeInRecord[];
-  /** transfer_call requests: target, number, outcome (summaries stored before transfers were recorded lack it). */
+  /** transfer_call requests: target, number, outcome (records stored before transfers were kept read back as []). */
   transfers: TransferRecord[];
   errors: CallErrorRecord[];
   eventLog: { entries: number; truncated: boolean };
