@@ -64,7 +64,8 @@ export function addToolCall(round: ToolRound, event: LlmToolCall, options: CallO
     const allowed = Object.keys(options.transferTargets).join(', ') || 'none';
     if (to === undefined) call = answered(false, errorContent(`Unknown transfer target ${JSON.stringify(target)}. Allowed targets: ${allowed}.`));
     // Refused before anything is announced: the model hears why and tells the caller something true instead.
-    else if (options.transferUnavailable !== null) call = answered(false, errorContent(`Transfer unavailable: ${options.transferUnavailable}`), { transferNumber: to });
+    // (typeof: options recorded before this field existed, replayed from an old event log, lack it.)
+    else if (typeof options.transferUnavailable === 'string') call = answered(false, errorContent(`Transfer unavailable: ${options.transferUnavailable}`), { transferNumber: to });
     else call = answered(true, JSON.stringify({ status: `Transferring to ${String(target)} once your announcement has played.` }), { transferTo: to, transferNumber: to });
   } else {
     call = { ...base, kind: 'function', cancellable: policy.cancelOnInterruption, filler: policy.filler, outcome: null };
