@@ -18,6 +18,9 @@ import { transfersOf, type TransferRecord } from '../records/transfers.js';
 
 export type { LlmScriptEntry, ScriptStep, TransferRecord };
 
+/** How long a caller stays on the line after the last reply when the agent can transfer (see simulateCall). */
+const TRANSFER_GRACE_MS = 3000;
+
 export interface SimulateCallOptions {
   /**
    * The agent object (`import agent from './agent.ts'`): the call runs the very module the test imported, so state
@@ -101,7 +104,11 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
     onCallEvent: (event) => events.push(event),
   });
   try {
-    const script = callerScript(opts.caller);
+    // A transfer starts after its announcement has played, then needs a REST round trip: a caller hanging up the
+    // moment the reply ends (as scripts do) would race it. Callers of an agent with transfer targets stay on the line
+    // a little longer; a transfer (or the agent hanging up) ends the wait at once.
+    const grace: ScriptStep[] = Object.keys(agent.transferTargets ?? {}).length > 0 ? [{ pause: TRANSFER_GRACE_MS }] : [];
+    const script = callerScript([...opts.caller, ...grace]);
     const call = stack.placeCall({
       from: opts.from,
       to: opts.to,
