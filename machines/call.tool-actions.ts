@@ -19,6 +19,7 @@ function finished(turn: number, round: number, call: RoundCall, outcome: ToolFin
     args: call.args,
     outcome,
     content: outcome === 'cancelled' ? '' : (call.outcome?.content ?? ''),
+    ...(call.transferNumber === undefined ? {} : { transferNumber: call.transferNumber }),
     startedAt: call.outcome?.startedAt ?? at,
     at: call.outcome?.at ?? at,
   };

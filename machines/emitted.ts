@@ -60,6 +60,8 @@ export type ToolFinishedEmitted = {
   outcome: 'ok' | 'error' | 'cancelled';
   /** What the model sees ('' when cancelled). */
   content: string;
+  /** transfer_call naming an allowed target: the number it dials (or would have dialled). */
+  transferNumber?: string;
   startedAt: number;
   at: number;
 };

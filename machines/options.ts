@@ -54,6 +54,11 @@ export interface CallOptions {
   readonly tools: readonly ToolPolicy[];
   /** The only numbers `transfer_call` may dial, by the name the model uses (never a number the model chose). */
   readonly transferTargets: Readonly<Record<string, string>>;
+  /**
+   * Why this call cannot transfer (no Twilio REST API configured, …); null = it can. A refused transfer_call is an
+   * error result the model sees, before anything is announced to the caller.
+   */
+  readonly transferUnavailable: string | null;
   /** Inference rounds with tool calls per turn before the agent apologises instead. */
   readonly maxToolRounds: number;
   /** A tool running this long with nothing playing gets its filler said. */
@@ -99,6 +104,7 @@ export const defaultCallOptions = {
   falseInterruptionTimeoutMs: 1500,
   tools: [],
   transferTargets: {},
+  transferUnavailable: null,
   maxToolRounds: 5,
   toolFillerDelayMs: 700,
   voicemailText: 'Hello, we tried to reach you. Please call us back when you can. Goodbye!',

@@ -14,8 +14,10 @@ export type RoundCall = ToolCall & {
   readonly filler: string | null;
   /** null while the tool runs. */
   readonly outcome: ToolOutcome | null;
-  /** For transfer_call: the number of the named target. */
+  /** For transfer_call: the number of the named target, set when the transfer will happen. */
   readonly transferTo?: string;
+  /** For transfer_call naming an allowed target: its number (also when the transfer was refused). */
+  readonly transferNumber?: string;
 };
 
 export type ToolRound = {
@@ -60,10 +62,11 @@ export function addToolCall(round: ToolRound, event: LlmToolCall, options: CallO
     // Own keys only: a model naming "constructor" or "__proto__" must not reach Object.prototype.
     const to = typeof target === 'string' && Object.hasOwn(options.transferTargets, target) ? options.transferTargets[target] : undefined;
     const allowed = Object.keys(options.transferTargets).join(', ') || 'none';
-    call =
-      to === undefined
-        ? answered(false, errorContent(`Unknown transfer target ${JSON.stringify(target)}. Allowed targets: ${allowed}.`))
-        : answered(true, JSON.stringify({ status: `Transferring to ${String(target)} once your announcement has played.` }), { transferTo: to });
+    if (to === undefined) call = answered(false, errorContent(`Unknown transfer target ${JSON.stringify(target)}. Allowed targets: ${allowed}.`));
+    // Refused before anything is announced: the model hears why and tells the caller something true instead.
+    // (typeof: options recorded before this field existed, replayed from an old event log, lack it.)
+    else if (typeof options.transferUnavailable === 'string') call = answered(false, errorContent(`Transfer unavailable: ${options.transferUnavailable}`), { transferNumber: to });
+    else call = answered(true, JSON.stringify({ status: `Transferring to ${String(target)} once your announcement has played.` }), { transferTo: to, transferNumber: to });
   } else {
     call = { ...base, kind: 'function', cancellable: policy.cancelOnInterruption, filler: policy.filler, outcome: null };
   }

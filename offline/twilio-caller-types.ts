@@ -88,7 +88,8 @@ export interface AgentTurn {
 
 export type TranscriptEntry = CallerTurn | AgentTurn;
 
-export type CallEnd = 'server' | 'caller' | 'maxDuration' | 'webhook' | 'no-stream' | 'error';
+/** `redirected`: Twilio left the media stream for new TwiML (a transfer's `<Dial>`): `stop`, then the socket closed. */
+export type CallEnd = 'server' | 'caller' | 'redirected' | 'maxDuration' | 'webhook' | 'no-stream' | 'error';
 
 export interface CallRecord {
   callSid: string;
@@ -164,6 +165,8 @@ export interface SimulatedCall {
   /** Resolves when the stream is over (server closed it, caller hung up, max duration, webhook refused). Never rejects. */
   done: Promise<CallRecord>;
   hangup(): void;
+  /** Twilio left the stream for new TwiML (the REST fake on a transfer): `stop` and close, `endedBy: 'redirected'`. */
+  redirected(): void;
   /** The record, updated live. */
   record: CallRecord;
 }

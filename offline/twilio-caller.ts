@@ -27,8 +27,12 @@ export const CALLER_WORD_MS_DEFAULT = 250;
 
 export function placeSimulatedCall(opts: SimulatedCallOptions): SimulatedCall {
   const call = new SimulatedCallSession(opts);
-  return { done: call.done, hangup: () => call.hangup('caller'), record: call.record };
+  return { done: call.done, hangup: () => call.hangup('caller'), redirected: () => call.hangup('redirected'), record: call.record };
 }
+
+/** The numbers of a simulated call when the test names none. */
+export const DEFAULT_FROM = '+15550001111';
+export const DEFAULT_TO = '+15550002222';
 
 interface Waiter {
   predicate: (at: number) => boolean;
@@ -124,7 +128,7 @@ class SimulatedCallSession implements ScriptHost {
     const publicUrl = (opts.publicUrl ?? opts.serverUrl).replace(/\/$/, '');
     const serverUrl = opts.serverUrl.replace(/\/$/, '');
     const voiceUrl = opts.voiceUrl ?? `${publicUrl}/voice`;
-    const identity = { callSid: record.callSid, accountSid: record.accountSid, from: opts.from ?? '+15550001111', to: opts.to ?? '+15550002222' };
+    const identity = { callSid: record.callSid, accountSid: record.accountSid, from: opts.from ?? DEFAULT_FROM, to: opts.to ?? DEFAULT_TO };
     try {
       const answer = await postVoiceWebhook({
         postUrl: reachableUrl(voiceUrl, serverUrl, publicUrl),

@@ -5,21 +5,32 @@
  * When a call is created, `answer` may pick it up as Twilio would: the callee's leg (a simulated caller) fetches the
  * call's `Url` exactly as given (signed, query string included) and streams; for a call created with async AMD the
  * fake then POSTs `AnsweredBy` to its `AsyncAmdStatusCallback`, signed. `onCallCreated` sees every created call.
+ *
+ * The fake also knows the inbound calls the offline world simulates (`placeInboundCall`, or `knowCall` for a call
+ * whose media stream another process holds), so a transfer (`update` with `<Dial>` TwiML) works offline: as Twilio
+ * does, the fake leaves the call's media stream (`stop`, then the socket closes) and notes whom it dialled.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import { placeSimulatedCall } from './twilio-caller.js';
-import type { CallRecord, ScriptStep, SimulatedCallOptions } from './twilio-caller-types.js';
+import { DEFAULT_FROM, DEFAULT_TO, placeSimulatedCall } from './twilio-caller.js';
+import type { CallRecord, ScriptStep, SimulatedCall, SimulatedCallOptions } from './twilio-caller-types.js';
 import { postVoiceWebhook, reachableUrl } from './twilio-webhook.js';
 
 /** Twilio's AnsweredBy values as they appear on the wire (the simulator speaks the wire; it does not import the server). */
 type TwilioAnsweredBy = 'human' | 'machine_start' | 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other' | 'fax' | 'unknown';
 
+/** What the fake does to a call's media stream when new TwiML replaces it (Twilio stops the stream). */
+export interface CallLeg {
+  endStream(): void;
+}
+
 export interface FakeCall {
   sid: string;
   accountSid: string;
+  /** `inbound` (the offline world's callers) or `outbound-api` (created through the API). */
+  direction: 'inbound' | 'outbound-api';
   to: string;
   from: string;
   url?: string;
@@ -32,6 +43,10 @@ export interface FakeCall {
   amdCallback?: string;
   /** When answered: the callee's leg. */
   record?: Promise<CallRecord>;
+  /** The media stream's end, when the fake knows how to stop it. */
+  leg?: CallLeg;
+  /** The number of the last `<Dial>` an update sent the call to (a transfer). */
+  dialled?: string;
   /** The AMD callback once posted: what was sent and the HTTP status our server answered. */
   amd?: { answeredBy: TwilioAnsweredBy; status: number };
 }
@@ -59,7 +74,15 @@ export interface TwilioRestFakeOptions {
 
 export interface TwilioRestFake {
   readonly url: string;
+  readonly accountSid: string;
   readonly calls: FakeCall[];
+  /** Twilio connects an inbound call: the simulated caller, in this account, known to the REST API. */
+  placeInboundCall(opts: SimulatedCallOptions): SimulatedCall;
+  /**
+   * An inbound call placed elsewhere (another process holds the caller's side): the fake knows it from now on, and
+   * `leg` ends its media stream on a transfer. A call already known keeps its own leg.
+   */
+  knowCall(call: { sid: string; from?: string; to?: string; leg: CallLeg }): void;
   close(): Promise<void>;
 }
 
@@ -89,6 +112,7 @@ export async function startTwilioRestFake(opts: TwilioRestFakeOptions): Promise<
       accountSid: opts.accountSid,
       to: body.To,
       from: body.From,
+      direction: 'outbound-api',
       url: body.Url,
       twiml: body.Twiml,
       status: 'queued',
@@ -133,6 +157,7 @@ export async function startTwilioRestFake(opts: TwilioRestFakeOptions): Promise<
         }
       },
     });
+    call.leg = { endStream: () => placed.redirected() };
     call.record = placed.done.then((record) => {
       clearTimeout(amdTimer);
       call.status = 'completed';
@@ -157,22 +182,54 @@ export async function startTwilioRestFake(opts: TwilioRestFakeOptions): Promise<
       res.status(404).json({ code: 20404, message: 'The requested resource was not found', status: 404 });
       return;
     }
-    call.updates.push(req.body as Record<string, string>);
+    const body = req.body as Record<string, string>;
+    call.updates.push(body);
     res.json(callJson(call));
+    // New instructions replace the running ones: Twilio leaves <Connect><Stream> (the stream stops) and follows them.
+    if (body.Twiml !== undefined || body.Url !== undefined) {
+      call.dialled = body.Twiml === undefined ? call.dialled : (dialledNumber(body.Twiml) ?? call.dialled);
+      call.leg?.endStream();
+    }
   });
+
+  const inbound = (sid: string, from: string, to: string, leg: CallLeg): FakeCall => {
+    const call: FakeCall = { sid, accountSid: opts.accountSid, direction: 'inbound', to, from, status: 'in-progress', updates: [], leg };
+    calls.push(call);
+    return call;
+  };
 
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    accountSid: opts.accountSid,
     calls,
+    placeInboundCall(callerOpts) {
+      const placed = placeSimulatedCall({ ...callerOpts, accountSid: opts.accountSid });
+      const call = inbound(placed.record.callSid, callerOpts.from ?? DEFAULT_FROM, callerOpts.to ?? DEFAULT_TO, { endStream: () => placed.redirected() });
+      call.record = placed.done.then((record) => {
+        call.status = 'completed';
+        return record;
+      });
+      return placed;
+    },
+    knowCall({ sid, from = '', to = '', leg }) {
+      if (!calls.some((c) => c.sid === sid)) inbound(sid, from, to, leg);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** The number a `<Dial>` verb dials (`<Dial>+1555…</Dial>` or `<Dial><Number>+1555…</Number></Dial>`). */
+export function dialledNumber(twiml: string): string | undefined {
+  const dial = /<Dial\b[^>]*>([\s\S]*?)<\/Dial>/.exec(twiml)?.[1];
+  const number = dial?.replace(/<[^>]*>/g, '').trim();
+  return number === undefined || number === '' ? undefined : number;
 }
 
 /** Twilio's JSON shape (snake_case) for the fields the SDK maps. */
@@ -183,7 +240,7 @@ function callJson(call: FakeCall) {
     to: call.to,
     from: call.from,
     status: call.status,
-    direction: 'outbound-api',
+    direction: call.direction,
     api_version: '2010-04-01',
     uri: `/2010-04-01/Accounts/${call.accountSid}/Calls/${call.sid}.json`,
     date_created: new Date().toUTCString(),

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { ConsoleSessionInfo } from '../../src/console/session-types.ts';
 import { getJson, logout, Unauthorized } from './api.ts';
 import { CallPage } from './CallPage.tsx';
 import { LiveCalls } from './LiveCalls.tsx';
@@ -29,6 +30,11 @@ function Console({ onLoggedOut }: { onLoggedOut: () => void }) {
   // The feed stays open on every page: the live count in the header, and no snapshot to wait for when switching back.
   const { calls, status } = useLiveCalls(loggedOut);
   const [error, setError] = useState<string | null>(null);
+  // What this server offers (an inspector to replay calls in), asked once.
+  const [inspector, setInspector] = useState(false);
+  useEffect(() => {
+    getJson<ConsoleSessionInfo>('/session').then((info) => setInspector(info.inspector === true), () => setInspector(false));
+  }, []);
   const onError = (err: unknown) => {
     if (err instanceof Unauthorized) loggedOut();
     else setError(err instanceof Error ? err.message : String(err));
@@ -61,7 +67,7 @@ function Console({ onLoggedOut }: { onLoggedOut: () => void }) {
         )}
         {route.page === 'live' && <LiveCalls calls={calls} status={status} />}
         {route.page === 'calls' && <PastCalls onError={onError} />}
-        {route.page === 'call' && <CallPage callSid={route.callSid} onError={onError} />}
+        {route.page === 'call' && <CallPage callSid={route.callSid} inspector={inspector} onError={onError} />}
       </main>
       {/* The softphone ("Talk to your agent") lives in this side panel, on every page. */}
       <aside class="side">

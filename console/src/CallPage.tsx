@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { CallSummary, ToolEntry } from '../../src/records/summary-types.ts';
 import { getJson } from './api.ts';
-import { duration, ms, when } from './format.ts';
+import { duration, json, ms, resultText, when } from './format.ts';
 import { Replay } from './Replay.tsx';
 import { Timeline } from './Timeline.tsx';
 import { Transcript, type TranscriptLine } from './Transcript.tsx';
 
-export function CallPage({ callSid, onError }: { callSid: string; onError: (err: unknown) => void }) {
+export function CallPage({ callSid, inspector, onError }: { callSid: string; inspector: boolean; onError: (err: unknown) => void }) {
   const [call, setCall] = useState<CallSummary | null>(null);
   useEffect(() => {
     getJson<CallSummary>(`/calls/${encodeURIComponent(callSid)}`).then(setCall, onError);
@@ -18,10 +18,10 @@ export function CallPage({ callSid, onError }: { callSid: string; onError: (err:
       <p>
         <a href="#/calls">← Past calls</a>
       </p>
-      <h2>
+      <h2 class="call-title">
         {call.from || 'unknown'} → {call.to || '?'}
       </h2>
-      <p class="meta">
+      <p class="meta call-meta">
         {when(call.startedAt)} · {duration(call.durationMs)} · {call.agent ?? 'agent'} · {call.direction || 'inbound'} · ended:{' '}
         {call.endReason ?? call.status} · <code>{call.callSid}</code>
       </p>
@@ -33,7 +33,17 @@ export function CallPage({ callSid, onError }: { callSid: string; onError: (err:
         <div>
           <h3>Tool calls</h3>
           {tools.length === 0 ? <p class="muted">None.</p> : <ToolTable tools={tools} />}
-          <Replay callSid={call.callSid} onError={onError} />
+          {call.transfers.length > 0 && (
+            <ul class="transfers">
+              {call.transfers.map((t, i) => (
+                <li key={i} class={`transfer-${t.outcome}`}>
+                  Transfer to {t.target} {t.number !== null && <code>{t.number}</code>}: <span class="outcome">{t.outcome}</span>
+                  {t.reason !== null && <span class="muted"> — {t.reason}</span>}
+                </li>
+              ))}
+            </ul>
+          )}
+          <Replay callSid={call.callSid} inspector={inspector} onError={onError} />
         </div>
       </div>
       <h3>Timeline</h3>
@@ -72,12 +82,12 @@ function ToolTable({ tools }: { tools: readonly ToolEntry[] }) {
           <tr key={t.id} class={`tool-${t.outcome}`}>
             <td>{t.turn}</td>
             <td>
-              <code>
-                {t.name}({JSON.stringify(t.args)})
+              <code class="json">
+                {t.name}({json(t.args)})
               </code>
             </td>
             <td>
-              <span class="outcome">{t.outcome}</span> {t.result}
+              <span class="outcome">{t.outcome}</span> <span class="json">{resultText(t.result)}</span>
             </td>
             <td>{ms(t.durationMs)}</td>
           </tr>

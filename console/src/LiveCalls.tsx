@@ -1,7 +1,7 @@
 import type { LiveCall, LiveLatency, LiveTool } from '../../src/console/feed-types.ts';
 import { Transcript } from './Transcript.tsx';
 import type { FeedStatus } from './live.ts';
-import { ms } from './format.ts';
+import { json, ms, resultText } from './format.ts';
 
 export function LiveCalls({ calls, status }: { calls: readonly LiveCall[]; status: FeedStatus }) {
   return (
@@ -43,11 +43,11 @@ function Tools({ tools }: { tools: readonly LiveTool[] }) {
     <ul class="tools">
       {tools.map((t) => (
         <li key={t.id} class={`tool tool-${t.status}`}>
-          <code>
-            {t.name}({JSON.stringify(t.args)})
+          <code class="json">
+            {t.name}({json(t.args)})
           </code>{' '}
           {t.status === 'running' ? <span class="running">running…</span> : <span>→ {t.status} in {ms(t.durationMs ?? null)}</span>}
-          {t.result !== undefined && t.result !== '' && <div class="result">{t.result}</div>}
+          {t.result !== undefined && t.result !== '' && <div class="result json">{resultText(t.result)}</div>}
         </li>
       ))}
     </ul>

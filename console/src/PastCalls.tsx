@@ -16,7 +16,8 @@ export function PastCalls({ onError }: { onError: (err: unknown) => void }) {
   const [next, setNext] = useState<string | null>(null);
 
   const load = async (before: string | null, query: string): Promise<Page> => {
-    const params = new URLSearchParams({ limit: String(PAGE) });
+    // Ended calls only: a call still running is on the Live calls page, not in the history.
+    const params = new URLSearchParams({ limit: String(PAGE), status: 'ended' });
     if (query.trim() !== '') params.set('search', query.trim());
     if (before !== null) params.set('before', before);
     return getJson<Page>(`/calls?${params.toString()}`);

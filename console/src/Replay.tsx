@@ -13,10 +13,10 @@ type State =
   | { kind: 'refused'; message: string };
 
 /**
- * Replays the call in the Stately inspector the server runs (INSPECT=1). Without one the server refuses with a
- * message, and the command below remains the way: typed where the database is, it opens an inspector of its own.
+ * Replays the call in the Stately inspector the server runs (INSPECT=1). Without one the button is off and the
+ * command below is the way: typed where the database is, it opens an inspector of its own.
  */
-export function Replay({ callSid, onError }: { callSid: string; onError: (err: unknown) => void }) {
+export function Replay({ callSid, inspector, onError }: { callSid: string; inspector: boolean; onError: (err: unknown) => void }) {
   const [speed, setSpeed] = useState(1);
   const [state, setState] = useState<State>({ kind: 'idle' });
   const [copied, setCopied] = useState(false);
@@ -48,7 +48,12 @@ export function Replay({ callSid, onError }: { callSid: string; onError: (err: u
     <div class="replay">
       <h3>Replay in the Stately inspector</h3>
       <p>
-        <button class="replay-start" onClick={start} disabled={busy}>
+        <button
+          class="replay-start"
+          onClick={start}
+          disabled={busy || !inspector}
+          title={inspector ? undefined : 'This server runs no Stately inspector (start it with INSPECT=1)'}
+        >
           Replay in the inspector
         </button>{' '}
         <label>
@@ -68,9 +73,9 @@ export function Replay({ callSid, onError }: { callSid: string; onError: (err: u
           {state.message}
         </p>
       )}
-      <p class="muted">
-        Or run this where the call database is (add <code>--db path</code> unless it is <code>./data/calls.db</code>): it rebuilds the call on the real
-        machine and opens an inspector there.
+      <p class="muted replay-advice">
+        {inspector ? 'Or run' : 'This server runs no inspector (start it with INSPECT=1 to replay here). Run'} this where the call database is (add{' '}
+        <code>--db path</code> unless it is <code>./data/calls.db</code>): it rebuilds the call on the real machine and opens an inspector there.
       </p>
       <pre>
         <code>{command}</code>

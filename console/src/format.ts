@@ -12,3 +12,21 @@ export function when(iso: string): string {
   const d = new Date(iso);
   return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 }
+
+/**
+ * A value as one line of JSON with a space after each `:` and `,` (`{ "order_number": "4271" }`), so a narrow column
+ * wraps it between tokens instead of inside a key or a value.
+ */
+export function json(value: unknown): string {
+  const text = JSON.stringify(value, null, 1) ?? String(value);
+  return text.replace(/\n\s*/g, ' ');
+}
+
+/** A tool result as the model saw it: JSON spaced as `json` does; any other text as it is. */
+export function resultText(content: string): string {
+  try {
+    return json(JSON.parse(content) as unknown);
+  } catch {
+    return content;
+  }
+}

@@ -7,7 +7,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startOfflineStack } from '../harness/offline-stack.js';
-import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { callerScript } from '../../offline/twilio-caller-script.js';
 import type { LlmScriptEntry } from '../../offline/llm-script.js';
 import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.js';
@@ -16,10 +15,14 @@ import type { CallEmitted } from '../../machines/emitted.js';
 import { isAgent, type Agent } from '../agent/agent.js';
 import { loadAgent } from '../agent/agent-loader.js';
 import { callerAtSpeed, simulatorsAtSpeed } from '../harness/sim-speed.js';
+import { transfersOf, type TransferRecord } from '../records/transfers.js';
 
-export type { LlmScriptEntry, ScriptStep };
+export type { LlmScriptEntry, ScriptStep, TransferRecord };
 /** Every event the call machine emitted, as `SimulatedCallResult.events` holds them (turns, tools, barge-ins, the end). */
 export type { CallEmitted };
+
+/** How long a caller stays on the line after the last reply when the agent can transfer (see simulateCall). */
+const TRANSFER_GRACE_MS = 3000;
 
 export interface SimulateCallOptions {
   /**
@@ -49,6 +52,11 @@ export interface SimulateCallOptions {
   to?: string;
   /** `call.customParameters`, as the TwiML's `<Stream>` `<Parameter>`s would carry them. */
   customParameters?: Readonly<Record<string, string>>;
+  /**
+   * The local Twilio REST API that transfers go through (default true). false: the server runs as one without
+   * TWILIO_ACCOUNT_SID, so transfer_call is refused (an error result the model sees).
+   */
+  twilioRest?: boolean;
   /** Give up after this long (default 60 s). */
   maxDurationMs?: number;
   /**
@@ -79,7 +87,14 @@ export interface SimulatedCallResult {
   /** Everything the caller heard, joined. */
   heardText: string;
   toolCalls: SimulatedToolCall[];
-  /** Who ended it: `server` (the agent hung up), `caller`, or a failure. */
+  /** transfer_call requests: target name, number, and `transferred` / `error` (with the reason) / `pending`. */
+  transfers: TransferRecord[];
+  /**
+   * What the server asked Twilio's REST API to do with this call, in order: a transfer is an update whose `Twiml` is
+   * `<Response><Dial>+1555…</Dial></Response>`.
+   */
+  twilioUpdates: Array<Record<string, string>>;
+  /** Who ended it: `server` (the agent hung up), `caller`, `redirected` (Twilio left the stream: a transfer), or a failure. */
   endedBy: CallRecord['endedBy'];
   /** The machine's end reason (`end_call`, `transferred`, `transport-stop`, …). */
   endReason: string | null;
@@ -97,15 +112,16 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
   const stack = await startOfflineStack({
     agent,
     env: { LLM_PROVIDER: opts.provider ?? 'openai', ...opts.env },
-    simulators: simulatorsAtSpeed(speedOf(opts), { llm: { script: opts.model ?? [] } }),
+    simulators: simulatorsAtSpeed(speedOf(opts), { llm: { script: opts.model ?? [] }, twilioRest: opts.twilioRest ?? true }),
     onCallEvent: (event) => events.push(event),
   });
   try {
-    const script = callerScript(opts.caller);
-    const call = placeSimulatedCall({
-      serverUrl: stack.server.localUrl,
-      publicUrl: stack.server.publicUrl,
-      authToken: stack.config.twilioAuthToken,
+    // A transfer starts after its announcement has played, then needs a REST round trip: a caller hanging up the
+    // moment the reply ends (as scripts do) would race it. Callers of an agent with transfer targets stay on the line
+    // a little longer; a transfer (or the agent hanging up) ends the wait at once.
+    const grace: ScriptStep[] = Object.keys(agent.transferTargets ?? {}).length > 0 ? [{ pause: TRANSFER_GRACE_MS }] : [];
+    const script = callerScript([...opts.caller, ...grace]);
+    const call = stack.placeCall({
       from: opts.from,
       to: opts.to,
       customParameters: opts.customParameters,
@@ -127,6 +143,8 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
           ? [{ name: e.name, args: e.args, outcome: e.outcome, result: parsedResult(e.content), resultText: e.content, durationMs: Math.round(e.at - e.startedAt) }]
           : [],
       ),
+      transfers: transfersOf(events),
+      twilioUpdates: stack.providers.simulators?.twilio?.calls.find((c) => c.sid === record.callSid)?.updates.map((u) => ({ ...u })) ?? [],
       endedBy: record.endedBy,
       endReason: ended?.reason ?? null,
       events,

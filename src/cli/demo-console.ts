@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { offlineConfig, startOfflineStack } from '../harness/offline-stack.js';
 import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
-import { placeSimulatedCall, type SimulatedCall } from '../../offline/twilio-caller.js';
+import type { SimulatedCall } from '../../offline/twilio-caller.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 import { styleFor } from '../../offline/transcript-print.js';
 import { createLogger } from '../../lib/logger.js';
@@ -42,9 +42,7 @@ export async function runConsoleDemo(env: NodeJS.ProcessEnv, agentFile: string |
   const place = (): void => {
     if (stopping) return;
     const n = placed++;
-    const call = placeSimulatedCall({
-      serverUrl: stack.server.localUrl,
-      authToken: config.twilioAuthToken,
+    const call = stack.placeCall({
       from: `+1555010${String(1000 + (n % 9000)).padStart(4, '0')}`,
       script: SCRIPTS[n % SCRIPTS.length] ?? demoCallerScript(),
       maxDurationMs: 90_000,

@@ -25,7 +25,6 @@ import { offlineConfig, startOfflineStack } from '../harness/offline-stack.js';
 import { createLogger } from '../../lib/logger.js';
 import { startInspector } from '../server/inspector.js';
 import { startupFailureText } from '../server/startup-error.js';
-import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { callerScript } from '../../offline/twilio-caller-script.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
@@ -126,11 +125,8 @@ async function main(): Promise<number> {
     console.log('');
   }
 
-  const call = placeSimulatedCall({
-    serverUrl: server.localUrl,
-    // With PUBLIC_URL set the server checks signatures against it, as it would behind a proxy.
-    publicUrl: server.publicUrl,
-    authToken: config.twilioAuthToken,
+  // With PUBLIC_URL set the server checks signatures against it, as it would behind a proxy.
+  const call = stack.placeCall({
     script: callerSteps,
     maxDurationMs: 60000,
     onEvent: liveTranscriptPrinter(style),

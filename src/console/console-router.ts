@@ -10,6 +10,7 @@ import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
 import { InMemorySessionKeys, type ConsoleSessionKeys } from './session-keys.js';
+import type { ConsoleSessionInfo } from './session-types.js';
 import { sameOriginJsonPosts } from './same-origin.js';
 import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
 
@@ -46,6 +47,8 @@ export interface ConsoleOptions {
   sessionTtlMs?: number;
   /** Every session was just ended (logout): streams opened with them end too (the live feed's). */
   onSessionsRevoked?: () => void;
+  /** The server runs a Stately inspector (INSPECT=1): the page offers replays in it only then. */
+  inspector?: boolean;
   /** The sessions' server key and revocation generation (default: this process's memory). */
   sessionKeys?: ConsoleSessionKeys;
 }
@@ -129,7 +132,10 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   };
   const api = Router();
   api.use(requireSession);
-  api.get('/session', (_req, res) => res.json(sessionOf(res)));
+  api.get('/session', (_req, res) => {
+    const info: ConsoleSessionInfo = { expiresAt: sessionOf(res).expiresAt, inspector: opts.inspector ?? false };
+    res.json(info);
+  });
   for (const routes of opts.apiRoutes) api.use(routes);
   api.use((_req, res) => res.status(404).json({ error: 'no such console endpoint' }));
   router.use('/api', api);

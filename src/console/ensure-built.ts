@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const SOURCES = ['console', 'src/console/feed-types.ts', 'src/records/summary-types.ts'].map((p) => path.join(root, p));
+const SOURCES = ['console', 'src/console/feed-types.ts', 'src/console/replay-types.ts', 'src/console/session-types.ts', 'src/records/summary-types.ts', 'src/records/transfers.ts'].map((p) => path.join(root, p));
 const BUILT = path.join(root, 'dist/console/index.html');
 
 function newestMtime(file: string): number {

@@ -128,6 +128,9 @@ export class LiveCallView {
       if (m.role === 'user' && m.content !== '') lines.push({ role: 'caller', text: m.content });
       if (m.role === 'assistant' && m.content !== '') lines.push({ role: 'agent', text: m.content });
     }
+    // Tools of the turns already over stay on the card (history keeps their calls and results; durations are gone).
+    const tools = toolsOf(ctx.history);
+    tools.forEach((tool, i) => this.tools.set(tool.id, i));
     if (inRespond(s.value) && ctx.userText !== '') lines.push({ role: 'caller', text: ctx.userText });
     const call: LiveCall = {
       callSid: info.callSid,
@@ -138,7 +141,7 @@ export class LiveCallView {
       startedAt: this.now(),
       state: stateLabel(s.value),
       lines,
-      tools: [],
+      tools,
       latency: null,
     };
     this.call = call;
@@ -263,6 +266,27 @@ function assistantTextAdded(before: CallContext['history'], after: CallContext['
   if (after.length > before.length) return last.content;
   const previous = before.at(-1);
   return previous?.role === 'assistant' && last.content.startsWith(previous.content) ? last.content.slice(previous.content.length).trim() : '';
+}
+
+/** The tool calls of finished rounds, from history: each call with its result (one per call id). */
+function toolsOf(history: CallContext['history']): LiveTool[] {
+  const results = new Map<string, { content: string; isError: boolean }>();
+  for (const m of history) if (m.role === 'tool') results.set(m.toolCallId, { content: m.content, isError: m.isError });
+  const tools: LiveTool[] = [];
+  for (const m of history) {
+    if (m.role !== 'assistant') continue;
+    for (const call of m.toolCalls ?? []) {
+      const result = results.get(call.id);
+      tools.push({
+        id: call.id,
+        name: call.name,
+        args: { ...call.args },
+        status: result === undefined ? 'running' : result.isError ? 'error' : 'ok',
+        ...(result === undefined ? {} : { result: shorten(result.content) }),
+      });
+    }
+  }
+  return tools;
 }
 
 function span(a: number | null, b: number | null): number | null {

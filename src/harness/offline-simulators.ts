@@ -11,6 +11,8 @@ import { isDefaultAgent } from '../agent/agent-loader.js';
 import { loadOfflineScenario } from './offline-scenario.js';
 import { startOrdersApi, type OrdersApi } from '../../agents/front-desk-orders-api.js';
 import { parseBurstPhrases } from '../../offline/speech-bursts.js';
+import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
+import { newSid } from '../../offline/twilio-webhook.js';
 
 /** Which agent runs, and the scenario file whose model steps the simulated LLM follows (OFFLINE_SCRIPT). */
 export interface OfflineModelChoice {
@@ -29,24 +31,27 @@ export async function offlineModelScript(choice: OfflineModelChoice): Promise<Ll
 }
 
 /**
- * Deepgram and LLM simulators, and the local orders API the example agent calls. ORDERS_API_URL is pointed at it
- * unless the operator set it (the example agent reads it when a tool runs).
+ * Deepgram and LLM simulators, the local orders API the example agent calls, and — unless the operator configured a
+ * Twilio account (`twilio` null) — the local Twilio REST API, so transfers work offline. ORDERS_API_URL is pointed at
+ * the orders API unless the operator set it (the example agent reads it when a tool runs).
  */
 export async function startOfflineSimulators(
   sim: { deepgram?: DeepgramSimOptions; llm?: LlmSimOptions } = {},
   model: OfflineModelChoice = {},
-): Promise<{ deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi }> {
+  twilio: { authToken: string } | null = null,
+): Promise<{ deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi; twilio?: TwilioRestFake }> {
   const script = sim.llm?.script ?? (await offlineModelScript(model));
-  const [deepgram, llm, orders] = await Promise.all([
+  const [deepgram, llm, orders, rest] = await Promise.all([
     // Burst mode is the one simulator setting `npm start` takes from the environment (to talk from the console).
     startDeepgramSimulator({ burstPhrases: parseBurstPhrases(process.env['DEEPGRAM_SIM_BURST_PHRASES']), ...sim.deepgram }),
     startLlmSimulator({ ...sim.llm, script }),
     startOrdersApi(),
+    twilio === null ? undefined : startTwilioRestFake({ accountSid: newSid('AC'), authToken: twilio.authToken }),
   ]);
   // Ours to point (unset, or set by an earlier offline stack of this process): the newest stack's API.
   const current = process.env['ORDERS_API_URL'];
   if (current === undefined || current === ownUrl) process.env['ORDERS_API_URL'] = ownUrl = orders.url;
-  return { deepgram, llm, orders };
+  return { deepgram, llm, orders, ...(rest === undefined ? {} : { twilio: rest }) };
 }
 
 let ownUrl: string | undefined;

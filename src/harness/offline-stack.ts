@@ -8,6 +8,11 @@ import { createMetrics, type Metrics } from '../server/metrics.js';
 import { createProviders, type Providers, type SimulatorOptions } from '../server/providers.js';
 import { startServer, type RunningServer, type ServerDeps } from '../server/server.js';
 import type { CallInspector } from '../server/inspector.js';
+import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import type { SimulatedCall, SimulatedCallOptions } from '../../offline/twilio-caller-types.js';
+
+/** A simulated call to this stack: where the server listens and the token it checks are filled in. */
+export type StackCallOptions = Omit<SimulatedCallOptions, 'serverUrl' | 'authToken'> & Partial<Pick<SimulatedCallOptions, 'serverUrl' | 'authToken'>>;
 
 export interface OfflineStack {
   config: Config;
@@ -15,6 +20,11 @@ export interface OfflineStack {
   metrics: Metrics;
   providers: Providers;
   server: RunningServer;
+  /**
+   * Dial the server as a simulated Twilio caller. Through the local Twilio REST API when it runs, so the call is one
+   * Twilio knows: a transfer then stops this caller's stream as Twilio would.
+   */
+  placeCall(opts: StackCallOptions): SimulatedCall;
   close(): Promise<void>;
 }
 
@@ -68,6 +78,11 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
     metrics,
     providers,
     server,
+    placeCall(callOpts) {
+      const full: SimulatedCallOptions = { serverUrl: server.localUrl, publicUrl: server.publicUrl, authToken: config.twilioAuthToken, ...callOpts };
+      const rest = providers.simulators?.twilio;
+      return rest === undefined ? placeSimulatedCall(full) : rest.placeInboundCall(full);
+    },
     async close() {
       await server.close();
       await providers.close();

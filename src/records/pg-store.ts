@@ -10,7 +10,7 @@ import pg from 'pg';
 import { eventLogFromChunks, type EventLog } from './event-log.js';
 import { inTransaction, LOCK_NAMESPACE, LOCKS, schemaVersion, SCHEMA_VERSION } from './pg-schema.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
-import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
+import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 export interface PgPoolOptions {
   /** Shown in `pg_stat_activity.application_name` (which instance holds a connection). */
@@ -74,8 +74,8 @@ WITH c AS (
 SELECT 1`;
 
 /** The search of the SQLite store, on the summary's JSON: callSid, either number, any transcript text. */
-const SEARCH_SQL = `AND (call_sid ILIKE $4 OR (summary::jsonb)->>'from' ILIKE $4 OR (summary::jsonb)->>'to' ILIKE $4
-  OR EXISTS (SELECT 1 FROM jsonb_array_elements((summary::jsonb)->'conversation') AS e WHERE e->>'text' ILIKE $4 OR e->>'heard' ILIKE $4))`;
+const SEARCH_SQL = `AND (call_sid ILIKE $5 OR (summary::jsonb)->>'from' ILIKE $5 OR (summary::jsonb)->>'to' ILIKE $5
+  OR EXISTS (SELECT 1 FROM jsonb_array_elements((summary::jsonb)->'conversation') AS e WHERE e->>'text' ILIKE $5 OR e->>'heard' ILIKE $5))`;
 
 type OutboxRow = { id: string; call_sid: string; url: string; body: string; attempts: number };
 
@@ -113,12 +113,14 @@ export class PostgresCallStore implements CallStore {
     const search = query.search?.trim() ?? '';
     const res = await this.pool.query<{ summary: string }>(
       `SELECT summary FROM calls
-       WHERE (started_at < $1::float8 OR (started_at = $1::float8 AND $2::text IS NOT NULL AND call_sid < $2::text)) ${search === '' ? '' : SEARCH_SQL}
+       WHERE (started_at < $1::float8 OR (started_at = $1::float8 AND $2::text IS NOT NULL AND call_sid < $2::text))
+         AND ($4::text IS NULL OR status = $4::text) ${search === '' ? '' : SEARCH_SQL}
        ORDER BY started_at DESC, call_sid DESC LIMIT $3`,
       [
         query.before?.ms ?? Number.MAX_VALUE,
         query.before?.callSid ?? null,
         query.limit,
+        query.status ?? null,
         ...(search === '' ? [] : [`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`]),
       ],
     );
@@ -128,7 +130,7 @@ export class PostgresCallStore implements CallStore {
   async getCall(callSid: string): Promise<CallSummary | undefined> {
     const res = await this.pool.query<{ summary: string }>('SELECT summary FROM calls WHERE call_sid = $1', [callSid]);
     const row = res.rows[0];
-    return row === undefined ? undefined : (JSON.parse(row.summary) as CallSummary);
+    return row === undefined ? undefined : withTransfers(JSON.parse(row.summary) as CallSummary);
   }
 
   async getEventLog(callSid: string): Promise<EventLog | undefined> {

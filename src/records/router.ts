@@ -1,5 +1,5 @@
 /**
- * `GET /calls?limit=&before=&search=`, `GET /calls/:callSid`, `GET /calls/:callSid/events`, behind the CALLS_API_TOKEN
+ * `GET /calls?limit=&before=&search=&status=`, `GET /calls/:callSid`, `GET /calls/:callSid/events`, behind the CALLS_API_TOKEN
  * bearer token (disabled without one: call data is never public), failed tokens throttled per address and for the
  * token (429). Only GET routes: `POST /calls` (outbound calls) stays with the server.
  */
@@ -101,8 +101,13 @@ export function callReadRoutes(opts: StoreReadOptions, guard: RequestHandler): R
       return;
     }
     const search = typeof req.query.search === 'string' ? req.query.search.slice(0, 200) : undefined;
+    const status = req.query.status;
+    if (status !== undefined && status !== 'ended' && status !== 'in-progress') {
+      res.status(400).json({ error: 'status must be ended or in-progress' });
+      return;
+    }
     await read(res, async (store) => {
-      const calls = await store.listCalls({ limit, before, search });
+      const calls = await store.listCalls({ limit, before, search, ...(status === undefined ? {} : { status }) });
       const last = calls.at(-1);
       // Keyset cursor: start time and callSid of the last row (two calls can start in the same millisecond).
       res.json({ calls, next: calls.length === limit && last !== undefined ? `${Date.parse(last.startedAt)}:${last.callSid}` : null });

@@ -11,7 +11,7 @@ import { deflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { eventLogFromChunks, type EventLog } from './event-log.js';
 import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
-import { listItemOf, type CallListItem, type CallSummary } from './summary-types.js';
+import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -169,18 +169,18 @@ class SqliteCallStore implements CallStore {
            OR EXISTS (SELECT 1 FROM json_each(summary, '$.conversation') AS e
                       WHERE json_extract(e.value, '$.text') LIKE @q ESCAPE '\\' OR json_extract(e.value, '$.heard') LIKE @q ESCAPE '\\'))`;
     const rows = this.db
-      .prepare<{ ms: number; sid: string | null; limit: number; q: string }, { summary: string }>(
+      .prepare<{ ms: number; sid: string | null; limit: number; q: string; status: string | null }, { summary: string }>(
         `SELECT summary FROM calls
-         WHERE (started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)) ${matching}
+         WHERE (started_at < @ms OR (started_at = @ms AND @sid IS NOT NULL AND call_sid < @sid)) AND (@status IS NULL OR status = @status) ${matching}
          ORDER BY started_at DESC, call_sid DESC LIMIT @limit`,
       )
-      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit, q: `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+      .all({ ms: query.before?.ms ?? Number.MAX_VALUE, sid: query.before?.callSid ?? null, limit: query.limit, q: `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, status: query.status ?? null });
     return rows.map((row) => listItemOf(JSON.parse(row.summary) as CallSummary));
   }
 
   async getCall(callSid: string): Promise<CallSummary | undefined> {
     const row = this.db.prepare<[string], { summary: string }>('SELECT summary FROM calls WHERE call_sid = ?').get(callSid);
-    return row === undefined ? undefined : (JSON.parse(row.summary) as CallSummary);
+    return row === undefined ? undefined : withTransfers(JSON.parse(row.summary) as CallSummary);
   }
 
   async getEventLog(callSid: string): Promise<EventLog | undefined> {

@@ -29,6 +29,8 @@ export interface CallListQuery {
   before?: { ms: number; callSid?: string };
   /** Only calls whose callSid, number (from/to) or transcript contains it (case-insensitive, wildcards literal). */
   search?: string;
+  /** Only calls with this status (`ended`: the history, without calls still running). */
+  status?: 'in-progress' | 'ended';
 }
 
 /** One post-call webhook delivery, claimed by this process until it marks the outcome (or the claim's lease ends). */

@@ -4,6 +4,10 @@
  * Times: ISO strings for the call's start/answer/end; `atMs` = ms since the media stream was accepted.
  */
 
+import type { TransferRecord } from './transfers.js';
+
+export type { TransferRecord };
+
 export const CALL_SUMMARY_VERSION = 1;
 
 export interface CallSummary {
@@ -34,6 +38,8 @@ export interface CallSummary {
   conversation: ConversationEntry[];
   turns: TurnRecord[];
   bargeIns: BargeInRecord[];
+  /** transfer_call requests: target, number, outcome (records stored before transfers were kept read back as []). */
+  transfers: TransferRecord[];
   errors: CallErrorRecord[];
   eventLog: { entries: number; truncated: boolean };
 }
@@ -141,6 +147,11 @@ export interface CallListItem {
   endReason: string | null;
   turns: number;
   bargeIns: number;
+}
+
+/** A summary stored before transfers were recorded reads as one with none. */
+export function withTransfers(summary: CallSummary): CallSummary {
+  return Array.isArray(summary.transfers) ? summary : { ...summary, transfers: [] };
 }
 
 export function listItemOf(summary: CallSummary): CallListItem {

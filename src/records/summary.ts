@@ -15,6 +15,7 @@ import {
   type TurnLatency,
   type TurnRecord,
 } from './summary-types.js';
+import { TransferTracker } from './transfers.js';
 
 export type * from './summary-types.js';
 
@@ -36,6 +37,7 @@ export class CallSummaryBuilder {
   private readonly repliedTurns = new Set<number>();
   private readonly phrases = new Map<string, AgentEntry>();
   private readonly tools = new Map<string, ToolEntry>();
+  private readonly transfers = new TransferTracker();
   private readonly llmRequestAt = new Map<number, number>();
   private turn = 0;
   private inRespond = false;
@@ -68,6 +70,7 @@ export class CallSummaryBuilder {
       conversation: [],
       turns: [],
       bargeIns: [],
+      transfers: [],
       errors: [],
       eventLog: { entries: 0, truncated: false },
     };
@@ -107,6 +110,7 @@ export class CallSummaryBuilder {
       conversation: s.conversation.map((e) => ({ ...e })),
       turns: [...s.turns],
       bargeIns: s.bargeIns.map((b) => ({ ...b })),
+      transfers: this.transfers.list(),
       errors: [...s.errors],
       eventLog: { ...s.eventLog },
     };
@@ -161,6 +165,7 @@ export class CallSummaryBuilder {
   }
 
   private emitted(e: CallEmitted, t: number): void {
+    this.transfers.add(e);
     const rel = (at: number | null): number => (at === null ? t : round(at - this.opts.t0));
     switch (e.type) {
       case 'call.started':

@@ -18,6 +18,7 @@ import type { DeepgramSimulator } from '../../offline/deepgram.js';
 import type { DeepgramSimOptions } from '../../offline/deepgram-sim-types.js';
 import type { LlmSimulator, LlmSimOptions } from '../../offline/llm.js';
 import type { OrdersApi } from '../../agents/front-desk-orders-api.js';
+import type { TwilioRestFake } from '../../offline/twilio-rest.js';
 import { defaultCallOptions, type CallOptions } from '../../machines/options.js';
 
 export interface Providers {
@@ -36,7 +37,13 @@ export interface Providers {
   readonly ttsModel: string;
   readonly callOptions: CallOptions;
   /** Present when offline: the in-process simulators (the demo and tests look at what they saw). */
-  readonly simulators?: { deepgram: DeepgramSimulator; llm: LlmSimulator; orders: OrdersApi };
+  readonly simulators?: {
+    deepgram: DeepgramSimulator;
+    llm: LlmSimulator;
+    orders: OrdersApi;
+    /** The local Twilio REST API (transfers), unless the operator configured TWILIO_ACCOUNT_SID. */
+    twilio?: TwilioRestFake;
+  };
   close(): Promise<void>;
 }
 
@@ -88,6 +95,8 @@ export function fluxOptionsFrom(config: Config): FluxSttOptions {
 export interface SimulatorOptions {
   deepgram?: DeepgramSimOptions;
   llm?: LlmSimOptions;
+  /** false: no local Twilio REST API (as a server without TWILIO_ACCOUNT_SID: transfers are unavailable). */
+  twilioRest?: boolean;
 }
 
 export async function createProviders(config: Config, log: Logger, sim: SimulatorOptions = {}, metrics?: Metrics): Promise<Providers> {
@@ -101,8 +110,9 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
 
   if (config.offline) {
     const { startOfflineSimulators } = await import('../harness/offline-simulators.js');
-    const { deepgram, llm, orders } = await startOfflineSimulators(sim, { agentFile: config.AGENT, scriptFile: config.OFFLINE_SCRIPT });
-    simulators = { deepgram, llm, orders };
+    const rest = config.TWILIO_ACCOUNT_SID === undefined && sim.twilioRest !== false ? { authToken: config.twilioAuthToken } : null;
+    simulators = await startOfflineSimulators(sim, { agentFile: config.AGENT, scriptFile: config.OFFLINE_SCRIPT }, rest);
+    const { deepgram, llm } = simulators;
     deepgramKey = 'offline';
     deepgramUrl = deepgram.url;
     credentials = {
@@ -114,6 +124,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
       sttEngine: config.STT_ENGINE,
       llm: config.LLM_PROVIDER === 'openai' ? llm.openaiBaseUrl : llm.anthropicBaseUrl,
       llmProvider: config.LLM_PROVIDER,
+      ...(simulators.twilio === undefined ? {} : { twilioRest: simulators.twilio.url }),
     });
   }
 
@@ -157,7 +168,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
       }
     },
     async close() {
-      if (simulators) await Promise.all([simulators.deepgram.close(), simulators.llm.close(), simulators.orders.close()]);
+      if (simulators) await Promise.all([simulators.deepgram.close(), simulators.llm.close(), simulators.orders.close(), simulators.twilio?.close()]);
     },
   };
 }

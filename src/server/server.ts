@@ -85,10 +85,22 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const { config, log, metrics } = deps;
   const agent = deps.agent ?? defineAgent({ name: 'default', systemPrompt: defaultCallOptions.systemPrompt, greeting: defaultCallOptions.greeting });
   const explicit = { systemPrompt: config.SYSTEM_PROMPT, greeting: config.GREETING };
+  // One REST client for outbound calls and transfers, when the account is configured.
+  const twilioRest =
+    config.TWILIO_ACCOUNT_SID === undefined
+      ? undefined
+      : createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
+  // Offline with no account configured: transfers go to the local Twilio REST API, which knows the simulated calls.
+  const offlineRest = deps.providers.simulators?.twilio;
+  const transferRest = twilioRest ?? (offlineRest && createTwilioRestClient(offlineRest.accountSid, config.twilioAuthToken, offlineRest.url));
   const callDeps: CallDeps = {
     ...deps,
     agent,
-    callOptions: agentCallOptions(agent, deps.providers.callOptions, explicit),
+    callOptions: {
+      ...agentCallOptions(agent, deps.providers.callOptions, explicit),
+      // Known before any call: the model is told at once, and the caller never hears an announcement that fails.
+      transferUnavailable: transferRest === undefined ? 'transfers need TWILIO_ACCOUNT_SID (the Twilio REST API is not configured)' : null,
+    },
     logTranscripts: deps.logTranscripts ?? config.LOG_TRANSCRIPTS,
   };
   await deps.providers.warmPhrases(agentPhrases(callDeps.callOptions, agent));
@@ -112,11 +124,6 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const liveCalls = new LiveCalls(log);
   const commands = new CallCommands(liveCalls, shared, log, metrics);
   await commands.listen();
-  // One REST client for outbound calls and transfers, when the account is configured.
-  const twilioRest =
-    config.TWILIO_ACCOUNT_SID === undefined
-      ? undefined
-      : createTwilioRestClient(config.TWILIO_ACCOUNT_SID, config.twilioAuthToken, config.TWILIO_API_BASE_URL);
   let draining = false;
   /** The drain has stopped waiting: a stream arriving now would only be cut, so it is refused at the handshake. */
   let closing = false;
@@ -249,6 +256,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
     publicUrl: config.PUBLIC_URL,
     onSessionsRevoked: () => liveFeed?.close(),
+    inspector: deps.inspector !== undefined,
   });
 
   // POST /calls (outbound), /calls/:callSid/hangup and /calls/:callSid/transfer.
@@ -339,7 +347,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     let callSid: string | undefined;
     let durationLimit: NodeJS.Timeout | undefined;
     const call = startCall(ws, { ...callDeps, records }, {
-      twilioRest,
+      twilioRest: transferRest,
       authorizeStart: async (start) => {
         if (ticketCallSid !== undefined && start.callSid !== ticketCallSid) return { ok: false, reason: 'ticket-other-call' };
         const decision = await authorizeStreamStart(streamTokens, start);
@@ -357,6 +365,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
         release();
         callSid = sid;
         void commands.register(sid, call);
+        // A caller from another process (npm run call --offline, the console's softphone): the local Twilio API
+        // learns the call, and ends its stream on a transfer as Twilio does (the socket closes).
+        offlineRest?.knowCall({ sid, leg: { endStream: () => ws.close(1000) } });
         if (config.MAX_CALL_DURATION_MS > 0) {
           durationLimit = setTimeout(() => {
             metrics.callsEndedAtLimit.inc();

@@ -115,9 +115,9 @@ describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', (
     expect(await page.textContent('.tool-table')).toContain('lookup_order');
     expect(await page.textContent('.replay pre')).toBe(`npm run replay -- ${callSid} --inspect`);
     await screenshot(page, 'console-timeline');
-    // This server runs no inspector: the button says so, and the command stays.
-    await page.click('button.replay-start');
-    expect(await page.textContent('.replay-refused')).toContain('INSPECT=1');
+    // This server runs no inspector: the button is off, the advice says how to get one, and the command stays.
+    expect(await page.locator('button.replay-start').isDisabled()).toBe(true);
+    expect(await page.textContent('.replay-advice')).toContain('INSPECT=1');
     expect(await page.textContent('.replay pre')).toBe(`npm run replay -- ${callSid} --inspect`);
   });
 });

@@ -72,6 +72,8 @@ describe('replaying a past call from the console', () => {
   });
 
   it("replays the call into the server's inspector: its machine, its events in order; one line at start and end", async () => {
+    // The page learns from the session that this server runs an inspector (it offers the replay button only then).
+    expect(await get<{ inspector: boolean }>('/session')).toMatchObject({ inspector: true });
     const log = await get<EventLog>(`/calls/${callSid}/events`);
     const recorded = log.entries.flatMap((e) => ('in' in e ? [e] : []));
     inspected.length = 0; // the live call's own inspection ended with it
@@ -105,6 +107,7 @@ describe('replaying a past call from the console', () => {
   it('without the inspector: 409 with the command to run where the database is', async () => {
     stack = await start(false);
     await login();
+    expect(await get<{ inspector: boolean }>('/session')).toMatchObject({ inspector: false });
     const res = await replay(callSid, { speed: 4 });
     expect(res.status).toBe(409);
     const body = (await res.json()) as { error: string; command: string };

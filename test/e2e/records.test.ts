@@ -222,6 +222,7 @@ function emptySummary(callSid: string): CallSummary {
     conversation: [],
     turns: [],
     bargeIns: [],
+    transfers: [],
     errors: [],
     eventLog: { entries: 1, truncated: false },
   };

@@ -10,7 +10,7 @@ export function summary(callSid: string, startedAt: number, status: CallSummary[
   return {
     version: 1, callSid, streamSid: null, accountSid: null, direction: '', from: '', to: '', customParameters: {}, agent: null, instance: 'test-1',
     status, startedAt: new Date(startedAt).toISOString(), answeredAt: null, endedAt: null, durationMs: null, endReason: null,
-    answeredBy: null, conversation: [], turns: [], bargeIns: [], errors: [], eventLog: { entries: 0, truncated: false },
+    answeredBy: null, conversation: [], turns: [], bargeIns: [], transfers: [], errors: [], eventLog: { entries: 0, truncated: false },
   };
 }
 
@@ -75,6 +75,21 @@ export function storeContract(name: string, open: () => Promise<CallStore>): voi
       expect(await sids('pasta_maker')).toEqual([]);
       expect(await sids('caller')).toEqual([]); // a JSON key, not something said
       expect(await sids('7654321', { ms: t + 1 })).toEqual(['CAaaa']);
+      await store.close();
+    });
+
+    it('lists only calls of a status when asked (past calls: ended ones), with search and cursor', async () => {
+      const store = await open();
+      const t = 1_800_000_000_000;
+      await store.writeCall({ summary: summary('CAend1', t), eventsJson: '', eventCount: 0 });
+      await store.writeCall({ summary: { ...summary('CAlive', t + 1, 'in-progress'), from: '+15550003333' }, eventsJson: '', eventCount: 0 });
+      await store.writeCall({ summary: { ...summary('CAend2', t + 2), from: '+15550003333' }, eventsJson: '', eventCount: 0 });
+      const sids = async (query: Partial<Parameters<CallStore['listCalls']>[0]>) => (await store.listCalls({ limit: 10, ...query })).map((c) => c.callSid);
+      expect(await sids({})).toEqual(['CAend2', 'CAlive', 'CAend1']);
+      expect(await sids({ status: 'ended' })).toEqual(['CAend2', 'CAend1']);
+      expect(await sids({ status: 'in-progress' })).toEqual(['CAlive']);
+      expect(await sids({ status: 'ended', search: '0003333' })).toEqual(['CAend2']);
+      expect(await sids({ status: 'ended', before: { ms: t + 2 } })).toEqual(['CAend1']);
       await store.close();
     });
 

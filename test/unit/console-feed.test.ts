@@ -93,6 +93,23 @@ describe('LiveCallView', () => {
     expect(sent[0]?.type === 'call' && sent[0].call.lines.map((l) => l.text)).toEqual(['Hello!', 'Hi', 'How can I help?', 'Where is my order?']);
   });
 
+  it('keeps the tools of turns already over when it joins a call (a console reconnecting)', () => {
+    const { v, sent } = view();
+    const history = [
+      { role: 'user' as const, content: 'Where is order 4271?' },
+      { role: 'assistant' as const, content: 'Let me check.', toolCalls: [{ id: 'c1', name: 'lookup_order', args: { order_number: '4271' } }] },
+      { role: 'tool' as const, toolCallId: 'c1', name: 'lookup_order', content: '{"status":"shipped"}', isError: false },
+      { role: 'assistant' as const, content: 'It has shipped.' },
+    ];
+    v.snapshot({ value: live('listening'), context: { ...started, history } });
+    expect(sent[0]?.type === 'call' && sent[0].call.tools).toEqual([
+      { id: 'c1', name: 'lookup_order', args: { order_number: '4271' }, status: 'ok', result: '{"status":"shipped"}' },
+    ]);
+    // The same call's later result for that id updates the line instead of adding one.
+    v.emitted({ type: 'call.toolFinished', turn: 1, round: 1, id: 'c1', name: 'lookup_order', args: { order_number: '4271' }, outcome: 'ok', content: 'x', startedAt: 1, at: 2 });
+    expect(sent[1]?.type === 'tool' && sent[1].tool.id).toBe('c1');
+  });
+
   it('labels states as a person reads them', () => {
     expect(stateLabel('connecting')).toBe('connecting');
     expect(stateLabel({ live: 'listening' })).toBe('listening');

@@ -15,7 +15,7 @@ function summary(callSid: string): CallSummary {
   return {
     version: 1, callSid, streamSid: null, accountSid: null, direction: '', from: '', to: '', customParameters: {}, agent: null, instance: null,
     status: 'ended', startedAt: new Date().toISOString(), answeredAt: null, endedAt: null, durationMs: null, endReason: null,
-    answeredBy: null, conversation: [], turns: [], bargeIns: [], errors: [], eventLog: { entries: 0, truncated: false },
+    answeredBy: null, conversation: [], turns: [], bargeIns: [], transfers: [], errors: [], eventLog: { entries: 0, truncated: false },
   };
 }
 

@@ -16,6 +16,20 @@ function log(entries: LogEntry[]) {
 }
 
 describe('call summary', () => {
+  it('records transfers: target, number and outcome (refused with its reason, failed at Twilio, done)', () => {
+    const finished = (t: number, id: string, outcome: 'ok' | 'error', content: string) =>
+      emit(t, { type: 'call.toolFinished', turn: 1, round: 1, id, name: 'transfer_call', args: { target: 'desk' }, outcome, content, transferNumber: '+15550107777', startedAt: at(t), at: at(t) });
+    const refused = buildCallSummary(log([finished(10, 'a', 'error', '{"error":"Transfer unavailable: no REST API"}'), emit(20, { type: 'call.ended', reason: 'caller' })]));
+    expect(refused.transfers).toEqual([{ target: 'desk', number: '+15550107777', outcome: 'error', reason: 'Transfer unavailable: no REST API' }]);
+    const failed = buildCallSummary(log([
+      finished(10, 'a', 'ok', '{"status":"Transferring"}'),
+      emit(15, { type: 'call.error', source: 'transfer', message: 'The requested resource was not found', recoverable: false }),
+      finished(30, 'b', 'ok', '{"status":"Transferring"}'),
+      emit(40, { type: 'call.ended', reason: 'transferred' }),
+    ]));
+    expect(failed.transfers.map((t) => [t.outcome, t.reason])).toEqual([['error', 'The requested resource was not found'], ['transferred', null]]);
+  });
+
   it('keeps metadata, phrases as heard, replies, tools, DTMF, AMD and the end', () => {
     const s = buildCallSummary(log([
       { t: 0, state: 'connecting' },
