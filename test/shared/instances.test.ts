@@ -19,8 +19,7 @@ import type { FeedMessage } from '../../src/console/feed-types.js';
 
 const ACCOUNT = 'AC' + 'd'.repeat(32);
 const AUTH = 'offline-simulator-auth-token';
-const API = 'instances-test-calls-api-token-32-chars';
-const CONSOLE_PW = 'instances-test-console-password-32ch';
+const API = 'calls-secret';
 
 const stacks: E2eStack[] = [];
 let rest: TwilioRestFake | undefined;
@@ -160,7 +159,7 @@ describe.skipIf(!has('redis'))('many instances, one Redis', () => {
   });
 
   it("a console on C shows the live calls of A and B with their diffs; a dead instance's calls leave the view", async () => {
-    const { prefix, stacks: [a, b, c] } = await instances(['A', 'B', 'C'], { CONSOLE_PASSWORD: CONSOLE_PW });
+    const { prefix, stacks: [a, b, c] } = await instances(['A', 'B', 'C'], { CONSOLE_PASSWORD: 'pw-console' });
     if (a === undefined || b === undefined || c === undefined) throw new Error('three instances');
     const feed = await openFeed(c);
     const sidA = newCallSid();
@@ -202,7 +201,7 @@ describe.skipIf(!has('redis'))('many instances, one Redis', () => {
 });
 
 async function openFeed(s: E2eStack): Promise<{ messages: FeedMessage[]; close(): void }> {
-  const login = await fetch(`${s.server.localUrl}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: CONSOLE_PW }) });
+  const login = await fetch(`${s.server.localUrl}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: 'pw-console' }) });
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
   const controller = new AbortController();
   const res = await fetch(`${s.server.localUrl}/console/api/live`, { headers: { Cookie: cookie }, signal: controller.signal });
