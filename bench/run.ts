@@ -8,6 +8,9 @@
  *   npm run bench -- --compare <revA> <revB>       both revisions back to back, ratios B/A
  *   npm run bench -- --floor --concurrency 100      also the bare orchestrator floor (bench/floor-orchestrator.ts),
  *                                                   same run, ratios server / floor
+ *   npm run bench -- --instances 1,2 -c 50,100   through nginx (deploy/nginx.conf) in front of N instances sharing a
+ *                    private redis-server and a fresh PostgreSQL database: the levels per instance count, PostgreSQL
+ *                    row writes and Redis commands per call (bench/cluster.ts)
  *   npm run bench -- --stt nova,flux               voice-to-voice latency per STT engine (flux = eager off and on)
  *                    [--calls 12] [--turns 6] [--hesitation-ms 250]
  *
@@ -15,7 +18,9 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runBench, type BenchOptions } from './bench.js';
+import os from 'node:os';
+import { gitRev, runBench, type BenchOptions } from './bench.js';
+import { clusterReport, runClusterBench } from './cluster.js';
 import { ratioTable, runCompare } from './compare.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { markdownTable, notes, writeResult } from './report.js';
@@ -37,6 +42,8 @@ interface Args {
   stt: SttVariant[] | null;
   calls: number;
   hesitationMs: number;
+  /** Cluster mode: instance counts behind nginx (null = one server, no nginx). */
+  instances: number[] | null;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -52,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     stt: null,
     calls: 12,
     hesitationMs: 250,
+    instances: null,
   };
   let concurrencyGiven = false;
   let turnsGiven = false;
@@ -79,6 +87,11 @@ function parseArgs(argv: string[]): Args {
     } else if (a === '--hesitation-ms') {
       args.hesitationMs = Number(value());
       if (!Number.isFinite(args.hesitationMs) || args.hesitationMs < 0) throw new Error('--hesitation-ms takes a non-negative number');
+    } else if (a === '--instances') {
+      args.instances = value()
+        .split(',')
+        .map((s) => Number(s.trim()));
+      if (args.instances.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--instances takes positive integers, e.g. 1,2');
     } else if (a === '--quick') args.quick = true;
     else if (a === '--cpu-prof') args.cpuProf = true;
     else if (a === '--floor') args.floor = true;
@@ -113,6 +126,7 @@ function parseStt(value: string): SttVariant[] {
 function usage(): string {
   return (
     'usage: npm run bench -- [--concurrency 1,50,100,200,400] [--turns 3] [--quick] [--cpu-prof] [--ramp-ms N] [--out dir] [--compare revA revB] [--floor]\n' +
+    '       npm run bench -- --instances 1,2 [--concurrency 50,100] [--turns 3] [--ramp-ms N]  (needs nginx, redis-server, PostgreSQL)\n' +
     '       npm run bench -- --stt nova|flux|nova,flux [--calls 12] [--turns 6] [--hesitation-ms 250] [--quick] [--out dir]'
   );
 }
@@ -134,6 +148,22 @@ async function main(): Promise<void> {
       voiceNotes(result),
       '',
       `Run took ${result.durationS.toFixed(0)} s. Results: ${path.relative(process.cwd(), file)}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return;
+  }
+
+  if (args.instances) {
+    const levels = await runClusterBench({ cwd: repo, instances: args.instances, concurrency: args.concurrency, turns: args.turns, rampMs: args.rampMs, log });
+    const rev = gitRev(repo);
+    const lines = [
+      '',
+      `## Cluster benchmark ${rev} — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+      '',
+      'Through nginx (deploy/nginx.conf); Redis (private redis-server) and PostgreSQL (fresh database) shared by the instances;',
+      'the load generator and simulators share the cores.',
+      '',
+      clusterReport(levels),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     return;

@@ -27,6 +27,8 @@ export interface ServerOptions {
   entry?: string;
   /** Arguments after the entry point. */
   entryArgs?: string[];
+  /** Listen here (behind a proxy that was configured first); default a free port. */
+  port?: number;
 }
 
 export interface CpuTimes {
@@ -77,7 +79,7 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startServerProcess(opts: ServerOptions): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const recordsDir = mkdtempSync(path.join(os.tmpdir(), 'bench-records-'));
   const env: NodeJS.ProcessEnv = {

@@ -81,7 +81,7 @@ export class WebhookOutbox {
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private pumping = false;
+  private pumping: Promise<void> | undefined;
   private again = false;
   private stopped = false;
 
@@ -98,11 +98,11 @@ export class WebhookOutbox {
   /** Something was queued, or it is time to look: deliver what is due. */
   kick(): void {
     if (this.stopped) return;
-    if (this.pumping) {
+    if (this.pumping !== undefined) {
       this.again = true;
       return;
     }
-    void this.pump();
+    this.pumping = this.pump().finally(() => (this.pumping = undefined));
   }
 
   /** Aborts deliveries in flight (given back to the outbox, due at once for the next start or instance) and stops the timer. */
@@ -110,6 +110,9 @@ export class WebhookOutbox {
     this.stopped = true;
     clearTimeout(this.timer);
     this.abort.abort();
+    // A pump caught mid-claim hands its rows to deliveries that see the abort and give them back: wait for those too,
+    // or the rows stay claimed by a process that is gone until their lease runs out.
+    await this.pumping;
     await Promise.allSettled([...this.inFlight.values()]);
   }
 
@@ -129,7 +132,6 @@ export class WebhookOutbox {
   }
 
   private async pump(): Promise<void> {
-    this.pumping = true;
     try {
       await this.trim();
       do {
@@ -157,8 +159,6 @@ export class WebhookOutbox {
       this.opts.metrics.storeErrors.inc({ op: 'webhook' });
       this.opts.log.warn('webhook outbox unavailable; retrying in 5 s', { error: errorMessage(err) });
       this.wakeIn(5000);
-    } finally {
-      this.pumping = false;
     }
   }
 

@@ -193,13 +193,17 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     const params = formParams(req.body);
     if (!signedByTwilio(req, res, '/voice', params)) return;
     res.type('text/xml');
-    const refuse = (reason: string, message: string, status = 200): void => {
+    // 503: this instance did nothing for the call, so a balancer (nginx proxy_next_upstream http_503) gives it to the
+    // next instance, and answers the polite TwiML itself when every instance says no. One process alone (no shared
+    // state: nobody else could take the call) answers the polite TwiML with 200 while it drains, so that Twilio says
+    // it instead of its "application error"; at capacity it answers 503 all the same (Twilio's fallback URL applies).
+    const alone = shared.kind === 'memory';
+    const refuse = (reason: string, message: string, status = alone ? 200 : 503): void => {
       metrics.callsRejected.inc({ reason });
       throttle.warn(log, `voice:${reason}`, message, { callSid: params.CallSid, reason });
       res.status(status).send(unavailableTwiml());
     };
     if (draining) return refuse('draining', 'call refused while draining');
-    // 503: a balancer (nginx proxy_next_upstream http_503) tries the next instance; alone, Twilio's fallback applies.
     if (admission.atCapacity()) return refuse('at-capacity', 'call refused: at MAX_CONCURRENT_CALLS', 503);
     if (!shared.isUp()) return refuse('shared-state-down', 'call refused: shared state (Redis) unreachable');
     // An outbound call's signed URL says whether it runs answering-machine detection, and its voicemail text.
@@ -328,6 +332,10 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
       }
     }
     if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
+    // With shared state a stream's token is as good on any instance: a draining one passes new streams to the others
+    // (nginx retries the handshake on 503), else round robin would keep handing it calls and the drain never ends.
+    // Alone, it takes the streams of the calls it answered before the drain (they have nowhere else to go).
+    if (draining && shared.kind !== 'memory') return refuse('503 Service Unavailable', 'draining', 'media stream refused: draining (another instance takes it)');
     if (admission.atCapacity()) return refuse('503 Service Unavailable', 'at-capacity', 'media stream refused: at MAX_CONCURRENT_CALLS');
     // Fail closed: the stream token's single use cannot be checked without the shared state.
     if (!shared.isUp()) return refuse('503 Service Unavailable', 'shared-state-down', 'media stream refused: shared state (Redis) unreachable');

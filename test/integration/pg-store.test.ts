@@ -149,6 +149,36 @@ describe.skipIf(!enabled)('PostgreSQL call store', () => {
     }
   });
 
+  it('an outbox stopped while it claims (a draining instance exiting): the row is given back before stop() resolves, not left leased', async () => {
+    const store = await freshStore('stopping');
+    await store.writeCall({ summary: summary('CAstop', Date.now()), eventsJson: '', eventCount: 0, webhook: { url: 'http://127.0.0.1:9/never', body: '{}' } });
+    const stopping = pool('stopping');
+    // The stop comes while the claim's answer is on its way back: claimed in the database, not yet seen by the outbox.
+    let claimStarted!: () => void;
+    const claiming = new Promise<void>((resolve) => (claimStarted = resolve));
+    let letThrough!: () => void;
+    const gate = new Promise<void>((resolve) => (letThrough = resolve));
+    class SlowClaims extends PostgresCallStore {
+      override async claimDeliveries(nowMs: number, limit: number, leaseMs: number) {
+        const claimed = await super.claimDeliveries(nowMs, limit, leaseMs);
+        claimStarted();
+        await gate;
+        return claimed;
+      }
+    }
+    const outbox = new WebhookOutbox(new SlowClaims(stopping, 'stopping'), { secret: 's3cret', log: silentLogger, metrics: createRecordMetrics(new Registry()) });
+    outbox.kick();
+    await claiming;
+    const stopped = outbox.stop();
+    setTimeout(letThrough, 50);
+    await stopped;
+    await stopping.end(); // the server closes its pool once the outbox has stopped
+    await new Promise((r) => setTimeout(r, 200));
+    const row = await db.query<{ next_attempt_at: number; attempts: number }>("SELECT next_attempt_at, attempts FROM webhook_outbox WHERE call_sid = 'CAstop'");
+    expect(row.rows[0]?.attempts).toBe(0);
+    expect(row.rows[0]?.next_attempt_at).toBeLessThanOrEqual(Date.now()); // due at once for another instance
+  });
+
   it('PostgreSQL unreachable: writes wait in a bounded queue (overflow counted and logged once), then land when it is back', async () => {
     await freshStore('setup'); // migrated, empty
     const port = await freePort();

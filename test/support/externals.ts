@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { inject } from 'vitest';
+import { NGINX_PATH } from './nginx.js';
 
 export type ExternalName = 'chromium' | 'nginx' | 'postgres' | 'redis';
 export type Externals = Record<ExternalName, boolean>;
@@ -19,7 +20,7 @@ declare module 'vitest' {
 }
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const NGINX_PATH = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
+export { NGINX_PATH };
 /** The machine's services (tests create their own databases / key prefixes on them). */
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { NGINX_PATH } from './externals.js';
 
+/** Debian's nginx (here, not in externals.ts, so that the bench can start nginx outside vitest). */
+export const NGINX_PATH = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
 const DEPLOY_DIR = path.resolve(import.meta.dirname, '../../deploy');
 export const NGINX_CONF = path.join(DEPLOY_DIR, 'nginx.conf');
 export const NGINX_INSTANCES_CONF = path.join(DEPLOY_DIR, 'nginx-instances.conf');
