@@ -1,11 +1,18 @@
 /**
  * Console sessions: a signed cookie `<expiresAtMs>.<generation>.<nonce>.<mac>`, stateless apart from the server key
- * and the revocation generation (session-keys.ts). The MAC key is HMAC(server key, hash of the password): the password
+ * and the revocation generation (src/shared/console-state.ts: in memory, or in Redis so every instance accepts a
+ * session and a logout on one ends it on all). The MAC key is HMAC(server key, hash of the password): the password
  * cannot be guessed offline from a cookie, changing it still logs every session out, and a logout (a new generation)
  * makes every earlier cookie worthless.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ConsoleSessionKeys, SessionKeyState } from './session-keys.js';
+import type { ConsoleSessionState } from '../shared/console-state.js';
+
+/** What a session is signed with now: the shared random key and the revocation generation. */
+interface SessionKeyState {
+  key: Buffer;
+  generation: number;
+}
 
 export const SESSION_COOKIE = 'console_session';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -20,7 +27,7 @@ export class SessionSigner {
   private readonly passwordHash: Buffer;
 
   constructor(
-    private readonly keys: ConsoleSessionKeys,
+    private readonly keys: ConsoleSessionState,
     password: string,
     private readonly ttlMs = SESSION_TTL_MS,
   ) {
@@ -29,7 +36,7 @@ export class SessionSigner {
 
   /** A new session cookie value, valid `ttlMs` from `nowMs`. */
   async issue(nowMs: number): Promise<{ value: string; expiresAt: number }> {
-    const state = await this.keys.current();
+    const state = await this.current();
     const expiresAt = nowMs + this.ttlMs;
     const payload = `${expiresAt}.${state.generation}.${randomBytes(12).toString('base64url')}`;
     return { value: `${payload}.${this.mac(state, payload)}`, expiresAt };
@@ -39,7 +46,7 @@ export class SessionSigner {
   async verify(value: string | undefined, nowMs: number): Promise<ConsoleSession | undefined> {
     const m = COOKIE.exec(value ?? '');
     if (!m) return undefined;
-    const state = await this.keys.current();
+    const state = await this.current();
     const expected = Buffer.from(this.mac(state, `${m[1]}.${m[2]}.${m[3]}`));
     const given = Buffer.from(m[4] ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
@@ -51,6 +58,11 @@ export class SessionSigner {
   /** Ends every session (logout). */
   async revokeAll(): Promise<void> {
     await this.keys.revokeAll();
+  }
+
+  private async current(): Promise<SessionKeyState> {
+    const [key, generation] = await Promise.all([this.keys.sessionSecret(), this.keys.revocation()]);
+    return { key, generation };
   }
 
   private mac(state: SessionKeyState, payload: string): string {

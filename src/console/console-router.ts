@@ -9,7 +9,7 @@ import type { Logger } from '../../lib/logger.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { consoleAssetsDir } from './assets.js';
 import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type ConsoleSession } from './auth.js';
-import { InMemorySessionKeys, type ConsoleSessionKeys } from './session-keys.js';
+import { MemoryConsoleSessionState, type ConsoleSessionState } from '../shared/console-state.js';
 import type { ConsoleSessionInfo } from './session-types.js';
 import { sameOriginJsonPosts } from './same-origin.js';
 import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
@@ -50,7 +50,7 @@ export interface ConsoleOptions {
   /** The server runs a Stately inspector (INSPECT=1): the page offers replays in it only then. */
   inspector?: boolean;
   /** The sessions' server key and revocation generation (default: this process's memory). */
-  sessionKeys?: ConsoleSessionKeys;
+  sessionKeys?: ConsoleSessionState;
 }
 
 export interface ConsoleMount {
@@ -66,7 +66,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   if (opts.password === undefined) return undefined;
   const password = opts.password;
   const now = opts.now ?? Date.now;
-  const signer = new SessionSigner(opts.sessionKeys ?? new InMemorySessionKeys(), password, opts.sessionTtlMs);
+  const signer = new SessionSigner(opts.sessionKeys ?? new MemoryConsoleSessionState(), password, opts.sessionTtlMs);
   // 5 failed logins a minute per address, then 429 until the oldest leaves the minute (and see FailedAuthThrottle).
   const throttle = opts.loginThrottle;
   const logThrottle = new LogThrottle();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { StreamTokens } from '../twilio/stream-token.js';
 import { STREAM_TOKEN_PARAMETER } from '../twilio/stream-token.js';
-import { SlidingWindowLimit } from '../../lib/sliding-window.js';
+import { MemorySlidingWindow, type SlidingWindow } from '../shared/sliding-window.js';
 import { MemoryTicketStore, type TicketCheck, type TicketStore } from '../shared/ticket-store.js';
 
 /** The WebSocket subprotocol prefix that carries a ticket (the server echoes the whole subprotocol). */
@@ -76,6 +76,8 @@ export interface SoftphoneRouteDeps {
   streamTokens: StreamTokens;
   draining: () => boolean;
   now?: () => number;
+  /** Grants per address per minute (default: this process's memory; the server passes the shared window). */
+  grantWindow?: SlidingWindow;
 }
 
 /** What `POST /softphone` returns: everything the page needs to open `/media` and send its `start`. */
@@ -92,7 +94,8 @@ export interface SoftphoneGrant {
 /** `POST /softphone` (mounted under `/console/api`, behind the console's session check). */
 export function softphoneRouter(deps: SoftphoneRouteDeps): Router {
   const router = Router();
-  const limit = new SlidingWindowLimit(TICKETS_PER_MINUTE, 60_000);
+  // Per address, on every instance together when the window is shared (Redis): spreading grants over instances gains nothing.
+  const limit = deps.grantWindow ?? new MemorySlidingWindow(TICKETS_PER_MINUTE, 60_000);
   const now = deps.now ?? Date.now;
   router.post('/softphone', async (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store');
@@ -100,7 +103,14 @@ export function softphoneRouter(deps: SoftphoneRouteDeps): Router {
       res.status(503).json({ error: 'server is draining' });
       return;
     }
-    if (!limit.take(req.ip ?? req.socket.remoteAddress ?? '', now())) {
+    let allowed: boolean;
+    try {
+      allowed = await limit.take(req.ip ?? req.socket.remoteAddress ?? '', now());
+    } catch {
+      res.status(503).json({ error: 'shared state (Redis) unreachable: try again in a moment' });
+      return;
+    }
+    if (!allowed) {
       res.set('Retry-After', '60').status(429).json({ error: `at most ${TICKETS_PER_MINUTE} softphone calls a minute` });
       return;
     }

@@ -34,7 +34,7 @@ import { CallCommands } from './call-commands.js';
 import { callsApi } from './calls-api.js';
 import { Admission } from './admission.js';
 import { formParams, headerValue, queryOf } from './http-params.js';
-import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
+import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, TICKETS_PER_MINUTE, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
@@ -142,7 +142,12 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     sharedStateUp: () => shared.isUp(),
   });
   const outboundGuard = new OutboundGuard(config.OUTBOUND_CALLS_PER_MINUTE, config.OUTBOUND_ALLOWED_PREFIXES);
-  const softphoneRoutes = softphoneRouter({ tickets: softphoneTickets, streamTokens, draining: () => draining });
+  const softphoneRoutes = softphoneRouter({
+    tickets: softphoneTickets,
+    streamTokens,
+    draining: () => draining,
+    grantWindow: shared.window('softphone-grants', TICKETS_PER_MINUTE, 60_000),
+  });
   // Lines a peer can trigger (refused upgrades, rejected streams) are rate-limited; /metrics has the exact counts.
   const throttle = new LogThrottle();
   let notifyChange: () => void = () => {};
@@ -260,6 +265,9 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     secureCookie: (config.PUBLIC_URL ?? '').startsWith('https:'),
     publicUrl: config.PUBLIC_URL,
     onSessionsRevoked: () => liveFeed?.close(),
+    // One signing key and revocation counter for every instance sharing the state: a session from one is good on
+    // all, and a logout on one ends it on all.
+    sessionKeys: shared.consoleSessions,
     inspector: deps.inspector !== undefined,
   });
 

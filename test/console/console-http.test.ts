@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { silentLogger } from '../../lib/logger.js';
 import { SESSION_COOKIE, SessionSigner } from '../../src/console/auth.js';
-import { InMemorySessionKeys } from '../../src/console/session-keys.js';
+import { MemoryConsoleSessionState } from '../../src/shared/console-state.js';
 import { mountConsole } from '../../src/console/console-router.js';
 import { LiveFeed } from '../../src/console/live-feed.js';
 import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
@@ -44,7 +44,7 @@ describe('console access', () => {
       expect((await fetch(`${url}/console/api${p}`)).status, p).toBe(401);
     }
     // Signed with the right password but another server key: only this server's key makes a session.
-    const forged = (await new SessionSigner(new InMemorySessionKeys(), PASSWORD).issue(Date.now())).value;
+    const forged = (await new SessionSigner(new MemoryConsoleSessionState(), PASSWORD).issue(Date.now())).value;
     for (const value of [forged, 'garbage', `${Date.now() + 100000}.0.abc.${'x'.repeat(43)}`]) {
       const res = await fetch(`${url}/console/api/session`, { headers: { Cookie: `${SESSION_COOKIE}=${value}` } });
       expect(res.status).toBe(401);

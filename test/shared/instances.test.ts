@@ -200,6 +200,22 @@ describe.skipIf(!has('redis'))('many instances, one Redis', () => {
   });
 });
 
+describe.skipIf(!has('redis'))('console sessions across instances', () => {
+  it('a session from one instance is good on the others, and a logout on one ends it on all', async () => {
+    const { stacks: [a, b] } = await instances(['A', 'B'], { CONSOLE_PASSWORD: 'instances-test-console-password-32!' });
+    if (a === undefined || b === undefined) throw new Error('two instances');
+    const login = await fetch(`${a.server.localUrl}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: 'instances-test-console-password-32!' }) });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const session = (s: E2eStack) => fetch(`${s.server.localUrl}/console/api/session`, { headers: { Cookie: cookie } }).then((r) => r.status);
+    expect(await session(b)).toBe(200); // issued by A, accepted by B
+    const logout = await fetch(`${b.server.localUrl}/console/logout`, { method: 'POST', headers: { Cookie: cookie, 'Content-Type': 'application/json' }, body: '{}' });
+    expect(logout.status).toBeLessThan(300);
+    expect(await session(a)).toBe(401); // logged out on B, refused on A too
+    expect(await session(b)).toBe(401);
+  });
+});
+
 async function openFeed(s: E2eStack): Promise<{ messages: FeedMessage[]; close(): void }> {
   const login = await fetch(`${s.server.localUrl}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: 'instances-test-console-password-32!' }) });
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';

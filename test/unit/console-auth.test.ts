@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { cookieValue, passwordMatches, SESSION_TTL_MS, SessionSigner } from '../../src/console/auth.js';
 import { SlidingWindowLimit } from '../../lib/sliding-window.js';
-import { InMemorySessionKeys } from '../../src/console/session-keys.js';
+import { MemoryConsoleSessionState } from '../../src/shared/console-state.js';
 
 describe('SessionSigner', () => {
   const t = 1_800_000_000_000;
 
   it('accepts its own cookie until it expires, 12 h by default', async () => {
-    const signer = new SessionSigner(new InMemorySessionKeys(), 'secret');
+    const signer = new SessionSigner(new MemoryConsoleSessionState(), 'secret');
     const { value, expiresAt } = await signer.issue(t);
     expect(expiresAt).toBe(t + SESSION_TTL_MS);
     expect(await signer.verify(value, t + 1000)).toEqual({ expiresAt });
@@ -17,11 +17,11 @@ describe('SessionSigner', () => {
   });
 
   it('refuses a cookie of another server key or password, a tampered expiry, generation or MAC, and garbage', async () => {
-    const keys = new InMemorySessionKeys();
+    const keys = new MemoryConsoleSessionState();
     const signer = new SessionSigner(keys, 'secret');
     const { value } = await signer.issue(t);
     const [expiry, generation, nonce, mac] = value.split('.');
-    expect(await new SessionSigner(new InMemorySessionKeys(), 'secret').verify(value, t)).toBeUndefined();
+    expect(await new SessionSigner(new MemoryConsoleSessionState(), 'secret').verify(value, t)).toBeUndefined();
     expect(await new SessionSigner(keys, 'other secret').verify(value, t)).toBeUndefined();
     expect(await signer.verify(`${Number(expiry) + 1000}.${generation}.${nonce}.${mac}`, t)).toBeUndefined();
     expect(await signer.verify(`${expiry}.${Number(generation) + 1}.${nonce}.${mac}`, t)).toBeUndefined();
@@ -31,7 +31,7 @@ describe('SessionSigner', () => {
   });
 
   it('issues a different value per login; revokeAll ends every earlier session, later ones work', async () => {
-    const signer = new SessionSigner(new InMemorySessionKeys(), 'secret');
+    const signer = new SessionSigner(new MemoryConsoleSessionState(), 'secret');
     const [a, b] = [await signer.issue(t), await signer.issue(t)];
     expect(a.value).not.toBe(b.value);
     await signer.revokeAll();
