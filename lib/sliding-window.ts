@@ -1,6 +1,6 @@
 /**
  * Events per key (a client address) in a sliding window, for the throttles: failed logins and bearer tokens
- * (failed-auth-throttle.ts), softphone grants. Bounded memory: keys are kept in order of their last event, the quiet ones are dropped as others record,
+ * (src/shared/failed-auth-throttle.ts, through the shared state's windows), softphone grants. Bounded memory: keys are kept in order of their last event, the quiet ones are dropped as others record,
  * and at most `maxKeys` are remembered (the least recent go first).
  */
 export class SlidingWindowLimit {

@@ -12,7 +12,7 @@ import { cookieValue, passwordMatches, SESSION_COOKIE, SessionSigner, type Conso
 import { MemoryConsoleSessionState, type ConsoleSessionState } from '../shared/console-state.js';
 import type { ConsoleSessionInfo } from './session-types.js';
 import { sameOriginJsonPosts } from './same-origin.js';
-import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import type { FailedAuthThrottle } from '../shared/failed-auth-throttle.js';
 
 /** Everything the page loads comes from this server; nothing is sent to a third party. */
 const CSP = [
@@ -81,7 +81,7 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
   router.post('/login', async (req: Request, res: Response) => {
     // The client's address: behind a proxy only with TRUST_PROXY (else every client is the proxy).
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const verdict = throttle.check(address, now());
+    const verdict = await throttle.check(address, now());
     if (verdict.refused) {
       logThrottle.warn(opts.log, `console:login-throttled-${verdict.by}`, 'console login refused: too many failed attempts', { remote: address, by: verdict.by });
       res.status(429).set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000))).json({ error: 'too many failed logins; try again in a minute' });
@@ -90,12 +90,12 @@ export function mountConsole(app: Express, opts: ConsoleOptions): ConsoleMount |
     const body: unknown = req.body;
     const given = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).password : undefined;
     if (!passwordMatches(given, password)) {
-      throttle.failed(address, now());
+      await throttle.failed(address, now());
       logThrottle.warn(opts.log, 'console:login-failed', 'console login failed: wrong password', { remote: address });
       res.status(401).json({ error: 'wrong password' });
       return;
     }
-    throttle.succeeded(address); // a correct password clears the address's failures
+    await throttle.succeeded(address); // a correct password clears the address's failures
     const session = await signer.issue(now());
     res.cookie(SESSION_COOKIE, session.value, {
       httpOnly: true,

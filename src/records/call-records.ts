@@ -6,7 +6,7 @@
  */
 import type { Router } from 'express';
 import { errorMessage, type Logger } from '../../lib/logger.js';
-import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import type { FailedAuthThrottle } from '../shared/failed-auth-throttle.js';
 import type { Registry } from 'prom-client';
 import { createRecordMetrics, type RecordMetrics } from './record-metrics.js';
 import type { EventLog } from './event-log.js';

@@ -5,7 +5,7 @@
  */
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { errorMessage, type Logger } from '../../lib/logger.js';
-import type { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import type { FailedAuthThrottle } from '../shared/failed-auth-throttle.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { bearerMatches } from './bearer.js';
 import type { RecordMetrics } from './record-metrics.js';
@@ -29,11 +29,12 @@ export interface RecordsRouterOptions {
 export function callRecordsRouter(opts: RecordsRouterOptions): Router {
   const check = bearerCheck(opts.throttle, opts.log, opts.now);
   const authorize = (req: Request, res: Response, next: NextFunction): void => {
-    if (opts.token === undefined) {
+    const token = opts.token;
+    if (token === undefined) {
       res.status(404).json({ error: 'GET /calls is disabled: set CALLS_API_TOKEN to enable it' });
       return;
     }
-    if (check(req, res, opts.token)) next();
+    check(req, res, token).then((ok) => ok && next(), next);
   };
   return callReadRoutes(opts, authorize);
 }
@@ -42,23 +43,23 @@ export function callRecordsRouter(opts: RecordsRouterOptions): Router {
  * The bearer check of the calls API (`GET /calls…` here, `POST /calls` in the server): true when the token is right;
  * otherwise it has answered 401, or 429 while the caller's address (or the token, see FailedAuthThrottle) is throttled.
  */
-export function bearerCheck(throttle: FailedAuthThrottle, log: Logger, now: () => number = Date.now): (req: Request, res: Response, token: string) => boolean {
+export function bearerCheck(throttle: FailedAuthThrottle, log: Logger, now: () => number = Date.now): (req: Request, res: Response, token: string) => Promise<boolean> {
   const lines = new LogThrottle();
-  return (req, res, token) => {
+  return async (req, res, token) => {
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
-    const verdict = throttle.check(address, now());
+    const verdict = await throttle.check(address, now());
     if (verdict.refused) {
       lines.warn(log, `bearer:throttled-${verdict.by}`, 'calls API refused: too many wrong bearer tokens', { remote: address, by: verdict.by });
       res.status(429).set('Retry-After', String(Math.ceil(verdict.retryAfterMs / 1000))).json({ error: 'too many wrong bearer tokens; try again in a minute' });
       return false;
     }
     if (!bearerMatches(req.header('Authorization'), token)) {
-      throttle.failed(address, now());
+      await throttle.failed(address, now());
       lines.warn(log, 'bearer:wrong', 'calls API refused: missing or wrong bearer token', { remote: address });
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer token' });
       return false;
     }
-    throttle.succeeded(address);
+    await throttle.succeeded(address);
     return true;
   };
 }

@@ -21,7 +21,7 @@ export interface CallsApiDeps {
   publicUrl: () => string;
   draining: () => boolean;
   /** The bearer check with its failed-attempt throttle (shared with the records API and the console login). */
-  checkBearer: (req: Request, res: Response, token: string) => boolean;
+  checkBearer: (req: Request, res: Response, token: string) => Promise<boolean>;
   /** Rate and destination limits of outbound calls (a leaked token cannot run up a bill). */
   outboundGuard: OutboundGuard;
   throttle: LogThrottle;
@@ -39,7 +39,7 @@ export function callsApi(deps: CallsApiDeps): Router {
       res.status(404).json({ error: `${req.path} is disabled: set CALLS_API_TOKEN to enable it` });
       return;
     }
-    if (deps.checkBearer(req, res, token)) next();
+    deps.checkBearer(req, res, token).then((ok) => ok && next(), next);
   };
 
   router.post('/calls', authorized, async (req: Request, res: Response) => {

@@ -28,7 +28,7 @@ import { now } from '../../lib/clock.js';
 import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from '../twilio/amd.js';
 import { startCallRecords, type CallRecordHooks } from '../records/call-records.js';
 import { bearerCheck } from '../records/router.js';
-import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthThrottle } from '../shared/failed-auth-throttle.js';
 import { createSharedState, type SharedState } from '../shared/shared-state.js';
 import { CallCommands } from './call-commands.js';
 import { callsApi } from './calls-api.js';
@@ -156,8 +156,11 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
   const consolePassword = config.CONSOLE_PASSWORD ?? config.CALLS_API_TOKEN;
   // Failed attempts are counted per secret: when the calls API token is also the console password, one throttle
   // covers /calls and the login, so neither is a way around the other's limit.
-  const bearerThrottle = new FailedAuthThrottle();
-  const loginThrottle = consolePassword === config.CALLS_API_TOKEN ? bearerThrottle : new FailedAuthThrottle();
+  // The counts are in the shared state, so spreading guesses over instances gains nothing.
+  const authThrottle = (secret: string) =>
+    new FailedAuthThrottle(DEFAULT_FAILED_AUTH_LIMITS, (name, limit, windowMs) => shared.window(`auth-${secret}-${name}`, limit, windowMs));
+  const bearerThrottle = authThrottle('calls-api');
+  const loginThrottle = consolePassword === config.CALLS_API_TOKEN ? bearerThrottle : authThrottle('console');
   const checkBearer = bearerCheck(bearerThrottle, log);
   const records = startCallRecords({ config, log, metrics, agent: agent.name, onCallEnd: agent.onCallEnd, bearerThrottle, ...deps.recordOptions });
 

@@ -16,6 +16,8 @@ export interface SlidingWindow {
   take(key: string, nowMs: number): Promise<boolean>;
   /** Forgets `key`'s events (a login that succeeded). */
   forget(key: string): Promise<void>;
+  /** Events of `key` still in the window (at most the limit). */
+  count(key: string, nowMs: number): Promise<number>;
 }
 
 /** One process: the same bounded window the process-local throttles use (lib/sliding-window.ts), behind the async contract. */
@@ -41,6 +43,10 @@ export class MemorySlidingWindow implements SlidingWindow {
   async forget(key: string): Promise<void> {
     this.window.forget(key);
   }
+
+  async count(key: string, nowMs: number): Promise<number> {
+    return this.window.count(key, nowMs);
+  }
 }
 
 /**
@@ -51,10 +57,11 @@ const WINDOW = new RedisScript(`
 local now, window, limit, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local n = redis.call('ZCARD', KEYS[1])
-if mode ~= 'record' and n >= limit then
+if (mode == 'check' or mode == 'take') and n >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
   return math.max(1, tonumber(oldest[2]) + window - now)
 end
+if mode == 'count' then return n end
 if mode == 'check' then return 0 end
 redis.call('ZADD', KEYS[1], now, ARGV[5])
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -limit - 1)
@@ -87,7 +94,11 @@ export class RedisSlidingWindow implements SlidingWindow {
     await this.link.client.del(this.key(key));
   }
 
-  private async run(key: string, nowMs: number, mode: 'check' | 'record' | 'take'): Promise<number> {
+  async count(key: string, nowMs: number): Promise<number> {
+    return this.run(key, nowMs, 'count');
+  }
+
+  private async run(key: string, nowMs: number, mode: 'check' | 'record' | 'take' | 'count'): Promise<number> {
     const member = `${nowMs}.${randomBytes(6).toString('base64url')}`;
     const reply = await WINDOW.run(this.link.client, [this.key(key)], [nowMs, this.windowMs, this.limit, mode, member]);
     return Number(reply);

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
-import { DEFAULT_FAILED_AUTH_LIMITS } from '../../lib/failed-auth-throttle.js';
+import { DEFAULT_FAILED_AUTH_LIMITS } from '../../src/shared/failed-auth-throttle.js';
 
 const TOKEN = 'calls-api-token-of-at-least-32-chars';
 const PASSWORD = 'console-password-of-at-least-32-chars';

@@ -9,7 +9,7 @@ import { SESSION_COOKIE, SessionSigner } from '../../src/console/auth.js';
 import { MemoryConsoleSessionState } from '../../src/shared/console-state.js';
 import { mountConsole } from '../../src/console/console-router.js';
 import { LiveFeed } from '../../src/console/live-feed.js';
-import { FailedAuthThrottle } from '../../lib/failed-auth-throttle.js';
+import { FailedAuthThrottle } from '../../src/shared/failed-auth-throttle.js';
 
 const PASSWORD = 'console-test-password-of-32-chars';
 

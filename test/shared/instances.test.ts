@@ -214,6 +214,15 @@ describe.skipIf(!has('redis'))('console sessions across instances', () => {
     expect(await session(a)).toBe(401); // logged out on B, refused on A too
     expect(await session(b)).toBe(401);
   });
+
+  it('failed logins count on every instance together: five wrong on A, the sixth on B is refused', async () => {
+    const { stacks: [a, b] } = await instances(['A', 'B'], { CONSOLE_PASSWORD: 'instances-test-console-password-32!' });
+    if (a === undefined || b === undefined) throw new Error('two instances');
+    const attempt = (s: E2eStack) =>
+      fetch(`${s.server.localUrl}/console/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: 'wrong' }) }).then((r) => r.status);
+    for (let i = 0; i < 5; i++) expect(await attempt(a)).toBe(401);
+    expect(await attempt(b)).toBe(429);
+  });
 });
 
 async function openFeed(s: E2eStack): Promise<{ messages: FeedMessage[]; close(): void }> {

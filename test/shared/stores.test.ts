@@ -122,6 +122,8 @@ for (const [kind, make] of [
       await wa.record('1.2.3.4', t + 2);
       expect(await wb.take('1.2.3.4', t + 3)).toBe(false);
       expect(await wa.retryAfterMs('1.2.3.4', t + 10)).toBe(60_000 - 10);
+      expect(await wb.count('1.2.3.4', t + 10)).toBe(3); // what both instances counted
+      expect(await wb.count('5.6.7.8', t + 10)).toBe(0);
       expect(await wb.retryAfterMs('5.6.7.8', t + 10)).toBe(0);
       expect(await wb.take('1.2.3.4', t + 60_000)).toBe(true); // the first left the window
       await wa.forget('1.2.3.4');
