@@ -318,7 +318,7 @@ class TtsSession {
           return;
         }
         this.fifo.shift();
-        this.held.keep(head.text, head.audio);
+        this.held.keep(head.text, head.audio, head.segment);
         this.deps.pipe.sendMark(head.segment);
         this.drainCached();
         this.settleIdle();

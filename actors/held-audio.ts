@@ -1,17 +1,27 @@
 /**
- * The audio of the last few segments a call synthesised in full, by their text (whitespace-insensitive), so that a
- * segment said again is re-sent rather than synthesised again. Bounded: the oldest go first.
+ * The audio of the current reply's segments that a call synthesised in full, by their text (whitespace-insensitive),
+ * so that a segment said again (a reply resumed after a false interruption) is re-sent rather than synthesised again.
+ * Only the reply being spoken can be resumed, so a segment of another turn (segment ids are `t<turn>-…`) lets the
+ * earlier ones go: what a live call holds is one reply at most (a per-call budget, test/budget/budgets.ts).
+ * Bounded besides: the oldest go first.
  */
 export class HeldAudio {
   private readonly byText = new Map<string, Buffer>();
   private bytes = 0;
+  private turn: string | undefined;
 
   constructor(
-    private readonly maxSegments = 16,
-    private readonly maxBytes = 1_000_000,
+    private readonly maxSegments = 8,
+    private readonly maxBytes = 256_000,
   ) {}
 
-  keep(text: string, chunks: readonly Buffer[]): void {
+  keep(text: string, chunks: readonly Buffer[], segment = ''): void {
+    const turn = /^t\d+-/.exec(segment)?.[0];
+    if (turn !== this.turn) {
+      this.byText.clear();
+      this.bytes = 0;
+      this.turn = turn;
+    }
     const key = HeldAudio.key(text);
     const audio = Buffer.concat(chunks);
     if (key === '' || audio.length === 0 || audio.length > this.maxBytes) return;

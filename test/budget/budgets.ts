@@ -17,7 +17,10 @@ export const PER_CALL_BUDGETS = {
    * Heap retained per live call (after GC, data only: objects, arrays, closures, strings — not the code V8 keeps
    * compiling), the call idle between turns after four agent turns, records on.
    */
-  retainedHeapBytesPerLiveCall: 140 * 1024, // measured 114 KB (165 KB while each call built its own machine)
+  // Measured 114 KB (165 KB while each call built its own machine); 141 KB once a resumable reply's audio is held
+  // (false-interruption resume re-sends the unheard part instead of paying TTS again: actors/held-audio.ts keeps the
+  // current reply only — 215 KB when it kept the last 16 segments of any turn, which this budget caught).
+  retainedHeapBytesPerLiveCall: 150 * 1024,
   /** Heap still retained per call once the calls have ended (after GC): what leaks. */
   retainedHeapBytesPerEndedCall: 16 * 1024, // measured −7 KB (noise around zero)
   /** Active timers per live call idle between turns (idle timeout, keep-alives, watchdogs). */
