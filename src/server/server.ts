@@ -10,22 +10,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import express, { type Request, type Response } from 'express';
+import express from 'express';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Config } from './config.js';
 import { startCall, type CallDeps, type CallHandle } from './call-session.js';
 import { defineAgent, type Agent } from '../agent/agent.js';
 import { agentCallOptions, agentPhrases } from '../agent/agent-runtime.js';
 import { defaultCallOptions } from '../../machines/options.js';
-import { connectStreamTwiml, isValidTwilioSignature, streamUrlFor, unavailableTwiml } from '../twilio/twiml.js';
+import { isValidTwilioSignature, streamUrlFor } from '../twilio/twiml.js';
 import { createTwilioRestClient } from '../twilio/twilio-rest.js';
 import { listenError } from './startup-error.js';
-import { authorizeStreamStart, deriveStreamTokenSecret, STREAM_TOKEN_PARAMETER, StreamTokens } from '../twilio/stream-token.js';
+import { authorizeStreamStart, deriveStreamTokenSecret, StreamTokens } from '../twilio/stream-token.js';
 import { drainCalls, type DrainResult } from './drain.js';
 import { LogThrottle } from '../../lib/log-throttle.js';
 import { LiveCalls } from './live-calls.js';
-import { now } from '../../lib/clock.js';
-import { amdStreamParameters, answeredByOf, isTwilioAnsweredBy } from '../twilio/amd.js';
 import { startCallRecords, type CallRecordHooks } from '../records/call-records.js';
 import { bearerCheck } from '../records/router.js';
 import { DEFAULT_FAILED_AUTH_LIMITS, FailedAuthThrottle } from '../shared/failed-auth-throttle.js';
@@ -33,12 +31,13 @@ import { createSharedState, type SharedState } from '../shared/shared-state.js';
 import { CallCommands } from './call-commands.js';
 import { callsApi } from './calls-api.js';
 import { Admission } from './admission.js';
-import { formParams, headerValue, queryOf } from './http-params.js';
+import { headerValue } from './http-params.js';
 import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, TICKETS_PER_MINUTE, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
 import { jsonErrorHandler } from './error-handler.js';
+import { twilioWebhooks } from './twilio-webhooks.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { PendingStreams } from './pending-streams.js';
 import { errorMessage } from '../../lib/logger.js';
@@ -186,63 +185,22 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     res.send(await metrics.registry.metrics());
   });
 
-  /** Twilio signs the full URL it calls (query string included) + the POST parameters. */
-  const signedByTwilio = (req: Request, res: Response, path: string, params: Record<string, string>): boolean => {
-    const signature = req.header('X-Twilio-Signature');
-    if (isValidTwilioSignature(config.twilioAuthToken, signature, `${publicUrl}${path}${queryOf(req.originalUrl)}`, params)) return true;
-    const reason = signature ? 'bad-signature' : 'no-signature';
-    metrics.callsRejected.inc({ reason });
-    throttle.warn(log, `webhook:${reason}`, 'webhook refused: bad or missing X-Twilio-Signature', { path, reason });
-    res.status(403).type('text/plain').send('Forbidden');
-    return false;
-  };
-
-  app.post('/voice', async (req: Request, res: Response) => {
-    const params = formParams(req.body);
-    if (!signedByTwilio(req, res, '/voice', params)) return;
-    res.type('text/xml');
-    // 503: this instance did nothing for the call, so a balancer (nginx proxy_next_upstream http_503) gives it to the
-    // next instance, and answers the polite TwiML itself when every instance says no. One process alone (no shared
-    // state: nobody else could take the call) answers the polite TwiML with 200 while it drains, so that Twilio says
-    // it instead of its "application error"; at capacity it answers 503 all the same (Twilio's fallback URL applies).
-    const alone = shared.kind === 'memory';
-    const refuse = (reason: string, message: string, status = alone ? 200 : 503): void => {
-      metrics.callsRejected.inc({ reason });
-      throttle.warn(log, `voice:${reason}`, message, { callSid: params.CallSid, reason });
-      res.status(status).send(unavailableTwiml());
-    };
-    if (draining) return refuse('draining', 'call refused while draining');
-    if (admission.atCapacity()) return refuse('at-capacity', 'call refused: at MAX_CONCURRENT_CALLS', 503);
-    if (!shared.isUp()) return refuse('shared-state-down', 'call refused: shared state (Redis) unreachable');
-    // An outbound call's signed URL says whether it runs answering-machine detection, and its voicemail text.
-    const amd = amdStreamParameters(new URLSearchParams(queryOf(req.originalUrl)));
-    let token: string;
-    try {
-      token = (await streamTokens.mint(params.CallSid ?? '')).token;
-    } catch {
-      return refuse('shared-state-down', 'call refused: shared state (Redis) unreachable');
-    }
-    log.info('call webhook', { callSid: params.CallSid, direction: params.Direction, amd: amd.length > 0 });
-    res.send(connectStreamTwiml(publicUrl, params, { name: STREAM_TOKEN_PARAMETER, value: token }, ...amd));
-  });
-
-  // Async AMD result of an outbound call: who answered, for the live call's machine.
-  app.post('/amd', async (req: Request, res: Response) => {
-    const params = formParams(req.body);
-    if (!signedByTwilio(req, res, '/amd', params)) return;
-    const callSid = params.CallSid ?? '';
-    const raw = params.AnsweredBy ?? '';
-    const answeredBy = isTwilioAnsweredBy(raw) ? answeredByOf(raw) : 'unknown';
-    metrics.amdResults.inc({ answered_by: isTwilioAnsweredBy(raw) ? raw : 'other' });
-    const delivery = await commands.deliver(callSid, { type: 'CALL.ANSWERED_BY', answeredBy, at: now() });
-    log.info('answering machine detection', {
-      callSid,
-      answeredBy: raw,
-      detectionMs: params.MachineDetectionDuration === undefined ? undefined : Number(params.MachineDetectionDuration),
-      delivery,
-    });
-    res.status(204).end();
-  });
+  // POST /voice (TwiML) and POST /amd (the answering-machine result), both signed by Twilio.
+  app.use(
+    twilioWebhooks({
+      config,
+      log,
+      metrics,
+      throttle,
+      publicUrl: () => publicUrl,
+      draining: () => draining,
+      alone: shared.kind === 'memory',
+      sharedUp: () => shared.isUp(),
+      atCapacity: () => admission.atCapacity(),
+      mintToken: async (callSid) => (await streamTokens.mint(callSid)).token,
+      deliver: (callSid, event) => commands.deliver(callSid, event),
+    }),
+  );
 
   app.use(records.router); // GET /calls, /calls/:callSid, /calls/:callSid/events
 
