@@ -4,36 +4,12 @@
  * MAX_CALL_DURATION_MS hears the goodbye phrase and is hung up.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import twilio from 'twilio';
-import { WebSocket } from 'ws';
-import { eventually, startStack, type E2eStack } from './harness.js';
+import { eventually, mediaUpgradeStatus, signedVoice, startStack, type E2eStack } from './harness.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 
 const AUTH = 'offline-simulator-auth-token';
 
-async function voice(s: E2eStack): Promise<{ status: number; body: string }> {
-  const params = { CallSid: 'CA' + '7'.repeat(32), From: '+15550001111', To: '+15550002222' };
-  const url = `${s.server.publicUrl}/voice`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(AUTH, url, params) },
-    body: new URLSearchParams(params).toString(),
-  });
-  return { status: res.status, body: await res.text() };
-}
 
-function upgradeStatus(s: E2eStack): Promise<number> {
-  const url = s.server.publicUrl.replace('http', 'ws') + '/media';
-  const ws = new WebSocket(url, { headers: { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(AUTH, url, {}) } });
-  return new Promise((resolve) => {
-    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    ws.on('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.on('error', () => {});
-  });
-}
 
 const readyz = async (s: E2eStack) => {
   const res = await fetch(`${s.server.localUrl}/readyz`);
@@ -54,11 +30,11 @@ describe('admission control', () => {
     const up = placeSimulatedCall({ serverUrl: s.server.localUrl, authToken: AUTH, script: [{ waitForAgent: 'reply' }, { pause: 1000 }, { hangup: true }] }).done;
     await eventually(() => s.events.some((e) => e.type === 'call.started'), 'one call up');
 
-    const refused = await voice(s);
+    const refused = await signedVoice(s);
     expect(refused.status).toBe(503);
     expect(refused.body).toContain('<Say>');
     expect(refused.body).not.toContain('<Stream');
-    expect(await upgradeStatus(s)).toBe(503);
+    expect(await mediaUpgradeStatus(s)).toBe(503);
     expect(await readyz(s)).toMatchObject({ status: 503, body: { ready: false, reasons: ['at-capacity'], activeCalls: 1 } });
     expect((await fetch(`${s.server.localUrl}/healthz`)).status).toBe(200); // alive all the same
     const text = await (await fetch(`${s.server.localUrl}/metrics`)).text();
@@ -68,7 +44,7 @@ describe('admission control', () => {
     await up;
     await eventually(() => s.server.activeCalls() === 0, 'the call is over');
     expect((await readyz(s)).status).toBe(200);
-    expect((await voice(s)).body).toContain('<Stream');
+    expect((await signedVoice(s)).body).toContain('<Stream');
   });
 
   it('/readyz says 503 while draining', async () => {

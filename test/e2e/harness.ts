@@ -7,6 +7,8 @@ import type { InspectionEvent } from 'xstate';
 import type { CallInspector } from '../../src/server/inspector.js';
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import twilio from 'twilio';
+import { WebSocket } from 'ws';
 import { fastCaller, fastSimulators } from '../support/sim-speed.js';
 
 export interface E2eStack extends OfflineStack {
@@ -85,4 +87,30 @@ export function captureLogger(lines: LogLine[]): winston.Logger {
     },
   });
   return winston.createLogger({ level: 'info', transports: [new winston.transports.Stream({ stream })] });
+}
+
+/** A `POST /voice` signed as Twilio signs it: the status and the TwiML the server answered. */
+export async function signedVoice(s: OfflineStack, callSid = 'CA' + 'f'.repeat(32)): Promise<{ status: number; body: string }> {
+  const params = { CallSid: callSid, From: '+15550001111', To: '+15550002222' };
+  const url = `${s.server.publicUrl}/voice`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(s.config.twilioAuthToken, url, params) },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+/** The HTTP status of a signed `/media` upgrade: 101 when the stream is accepted, the refusal's status otherwise. */
+export function mediaUpgradeStatus(s: OfflineStack): Promise<number> {
+  const url = s.server.publicUrl.replace('http', 'ws') + '/media';
+  const ws = new WebSocket(url, { headers: { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(s.config.twilioAuthToken, url, {}) } });
+  return new Promise((resolve) => {
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('error', () => {});
+  });
 }

@@ -7,10 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import twilio from 'twilio';
-import { WebSocket } from 'ws';
 import { has } from '../support/externals.js';
-import { call, captureLogger, eventually, startStack, type E2eStack, type LogLine } from '../e2e/harness.js';
+import { call, captureLogger, eventually, mediaUpgradeStatus, signedVoice, startStack, type E2eStack, type LogLine } from '../e2e/harness.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 
 const AUTH = 'offline-simulator-auth-token';
@@ -50,29 +48,7 @@ async function stopRedis(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function voice(s: E2eStack): Promise<{ status: number; body: string }> {
-  const params = { CallSid: 'CA' + 'f'.repeat(32), From: '+15550001111', To: '+15550002222' };
-  const url = `${s.server.publicUrl}/voice`;
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(AUTH, url, params) },
-    body: new URLSearchParams(params).toString(),
-  });
-  return { status: res.status, body: await res.text() };
-}
 
-function upgradeStatus(s: E2eStack): Promise<number> {
-  const url = s.server.publicUrl.replace('http', 'ws') + '/media';
-  const ws = new WebSocket(url, { headers: { 'X-Twilio-Signature': twilio.getExpectedTwilioSignature(AUTH, url, {}) } });
-  return new Promise((resolve) => {
-    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    ws.on('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.on('error', () => {});
-  });
-}
 
 const readyz = async (s: E2eStack) => {
   const res = await fetch(`${s.server.localUrl}/readyz`);
@@ -108,11 +84,11 @@ describe.skipIf(!has('redis'))('Redis down and back', () => {
     await stopRedis(redis);
     await eventually(() => lines.some((l) => /unreachable/.test(l.message)), 'the down line', 5000);
 
-    const refused = await voice(s);
+    const refused = await signedVoice(s);
     expect(refused.status).toBe(503); // a balancer tries the next instance; the body is the polite TwiML all the same
     expect(refused.body).toContain('<Say>');
     expect(refused.body).not.toContain('<Stream');
-    expect(await upgradeStatus(s)).toBe(503);
+    expect(await mediaUpgradeStatus(s)).toBe(503);
     expect(await readyz(s)).toEqual({ status: 503, body: expect.objectContaining({ reasons: ['shared-state-down'] }) });
     const during = await (await fetch(`${s.server.localUrl}/metrics`)).text();
     expect(during).toMatch(/^voice_shared_state_up 0$/m);
