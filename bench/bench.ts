@@ -23,6 +23,8 @@ export interface BenchOptions {
   latencies?: ProviderLatencies;
   /** Run this instead of the checkout's built server (the bare orchestrator floor); nothing is built. */
   server?: { entry: string; args: string[]; nodeFlags: string[]; label: string };
+  /** The checkout's server, already built (its dist/src/cli/main.js); default: build it now. */
+  builtEntry?: string;
   /** Directory for the server's V8 CPU profile (node --cpu-prof), written when the server exits. */
   cpuProfileDir?: string;
   log?: (line: string) => void;
@@ -34,8 +36,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const latencies = opts.latencies ?? defaultLatencies;
   const wordMs = opts.wordMs ?? 200;
   const quietMs = opts.quietMs ?? 500;
-  if (opts.server === undefined) log(`building the server in ${opts.cwd} (the bench runs the built JavaScript, as production does)`);
-  const entry = opts.server?.entry ?? buildServer(opts.cwd);
+  if (opts.server === undefined && opts.builtEntry === undefined) log(`building the server in ${opts.cwd} (the bench runs the built JavaScript, as production does)`);
+  const entry = opts.server?.entry ?? opts.builtEntry ?? buildServer(opts.cwd);
   const world = await startWorld(latencies);
   const server = await startServerProcess({
     cwd: opts.cwd,

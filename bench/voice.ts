@@ -47,6 +47,8 @@ export const realisticTimings: VoiceTimings = {
 
 export interface VoiceBenchOptions {
   cwd: string;
+  /** The checkout's server, already built (its dist/src/cli/main.js); default: each variant's server builds it. */
+  builtEntry?: string;
   variants: SttVariant[];
   /** Calls per variant, all up at once (ramped over `rampMs`). */
   calls: number;
@@ -156,6 +158,7 @@ async function runVariant(variant: SttVariant, opts: RunOptions, t: VoiceTimings
   const env = variantEnv(variant);
   const server = await startServerProcess({
     cwd: opts.cwd,
+    entry: opts.builtEntry,
     deepgramUrl: deepgram.url,
     openaiBaseUrl: tap.openaiBaseUrl,
     authToken: AUTH_TOKEN,

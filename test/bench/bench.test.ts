@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runBench } from '../../bench/bench.js';
 import { markdownTable, writeResult, type BenchResult } from '../../bench/report.js';
 import { defaultLatencies } from '../../bench/world.js';
+import { builtServer } from '../support/built-server.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -18,6 +19,7 @@ describe('npm run bench (smoke)', () => {
   it('runs two calls through the server process with no failures and writes a well-formed result', async () => {
     const result = await runBench({
       cwd: repo,
+      builtEntry: await builtServer(),
       concurrency: [2],
       turns: 2,
       warmUpCalls: 0,

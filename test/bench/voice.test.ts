@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runVoiceBench, realisticTimings, type VoiceBenchResult } from '../../bench/voice.js';
 import { voiceTable, writeVoiceResult } from '../../bench/voice-report.js';
+import { builtServer } from '../support/built-server.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -17,6 +18,7 @@ describe('npm run bench -- --stt (smoke)', () => {
   it('measures every answered question on nova and on flux with eager end of turn, and counts eager ends', async () => {
     const result = await runVoiceBench({
       cwd: repo,
+      builtEntry: await builtServer(),
       variants: ['nova', 'flux-eager'],
       calls: 1,
       turns: 3,

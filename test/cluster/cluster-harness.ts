@@ -5,7 +5,7 @@
  * database, and one set of provider simulators in this process at the tests' speed (the instances use real provider
  * clients pointed at them, as the bench does).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startOfflineSimulators } from '../../src/harness/offline-simulators.js';
@@ -44,11 +44,6 @@ export interface ClusterOptions {
   /** Environment of every instance, over the harness's. */
   env?: Record<string, string>;
   simulators?: SimulatorOptions;
-}
-
-/** Compiles the production build (incremental) so the instances run today's code. */
-export function buildServer(): void {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 }
 
 export async function waitFor(check: () => Promise<boolean> | boolean, what: string, ms = 15_000): Promise<void> {

@@ -15,7 +15,8 @@ import type { CallRecord, ScriptStep } from '../../offline/twilio-caller-types.j
 import { has, REDIS_URL } from '../support/externals.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { fastCaller, fastSimulators, simMs } from '../support/sim-speed.js';
-import { buildServer, CLUSTER_AUTH_TOKEN, logLines, metric, startCluster, waitFor, type Cluster, type Instance } from './cluster-harness.js';
+import { CLUSTER_AUTH_TOKEN, logLines, metric, startCluster, waitFor, type Cluster, type Instance } from './cluster-harness.js';
+import { builtServer } from '../support/built-server.js';
 
 const API_TOKEN = 'cluster-calls-api-token-of-32-chars!';
 const WEBHOOK_SECRET = 'cluster-webhook-secret-of-32-chars!!';
@@ -48,7 +49,7 @@ describe.skipIf(!enabled)('a cluster behind nginx, with PostgreSQL and Redis', (
   const deliveries: Delivery[] = [];
 
   beforeAll(async () => {
-    buildServer();
+    await builtServer(); // the instances run today's code: the run's one production build
     db = await createTestDatabase();
     redis = new Redis(REDIS_URL);
     receiver = http.createServer((req, res) => {

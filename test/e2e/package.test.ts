@@ -4,8 +4,8 @@
  * simulated call through the `voice-call-orchestrator` command, and `tsc` type-checks a user's file against the
  * shipped declarations. One pack, one install (dependencies from the local npm cache, `--prefer-offline`).
  *
- * The build goes to a staging copy (same package.json, same build config, another outDir): process.test.ts builds
- * the checkout's dist/ at the same time, and two compilers writing one directory could tear files.
+ * The build is the run's one production build of the checkout (test/support/built-server.ts), copied into a staging
+ * directory with the package's own files and packed from there, so nothing is written into the checkout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
@@ -14,6 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { builtServer } from '../support/built-server.js';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
@@ -33,9 +34,10 @@ let installMs = 0;
 beforeAll(async () => {
   fs.mkdirSync(stage);
   for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) fs.copyFileSync(path.join(root, file), path.join(stage, file));
-  // `npm run build` = tsc with tsconfig.build.json + the console page (globalSetup builds dist/console when stale).
-  await run(node, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(stage, 'dist'), '--tsBuildInfoFile', path.join(work, 'tsbuildinfo')], { cwd: root });
-  fs.cpSync(path.join(root, 'dist/console'), path.join(stage, 'dist/console'), { recursive: true });
+  // `npm run build` = tsc with tsconfig.build.json (the run's shared build) + the console page (globalSetup builds
+  // dist/console when stale); package.json's `files` decides what of it is packed.
+  await builtServer();
+  fs.cpSync(path.join(root, 'dist'), path.join(stage, 'dist'), { recursive: true });
   const { stdout } = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: stage });
   packed = (JSON.parse(stdout) as (typeof packed)[])[0]!;
 

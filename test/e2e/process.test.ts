@@ -1,14 +1,15 @@
 /**
  * The production process, as documented: `npm run build`, then `node dist/src/cli/main.js` as the process that receives
- * signals (what a Dockerfile CMD in exec form or a systemd unit runs). Built once for this file.
+ * signals (what a Dockerfile CMD in exec form or a systemd unit runs). Built once per test run, shared with the other
+ * files that run the build.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import twilio from 'twilio';
 import { OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/server/config.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import { builtServer } from '../support/built-server.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -16,9 +17,8 @@ const node = process.execPath;
 const entry = ['dist/src/cli/main.js'];
 
 beforeAll(async () => {
-  // `npm run build` without npm's own start-up: tsc with the build config (incremental, so a rebuild is quick).
-  await promisify(execFile)(node, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
-}, 240_000);
+  await builtServer(); // `npm run build`'s tsc, once per test run (test/support/built-server.ts)
+}, 300_000);
 
 function start(env: Record<string, string>) {
   // CALL_RECORDS off: a test must not create ./data/calls.db in the checkout.

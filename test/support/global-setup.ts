@@ -2,12 +2,16 @@
  * vitest globalSetup: probe what the tests need from outside npm once, and (re)build the console page if stale.
  * Both projects (vitest.config.ts) list it; the work and the notice line happen once per run (one process).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildConsoleIfStale } from '../../src/console/ensure-built.js';
 import { missingNotice, probeExternals, type Externals } from './externals.js';
 
 const ONCE = Symbol.for('voice-call-orchestrator.test.global-setup');
-type Holder = { [ONCE]?: Promise<Externals> };
+const BUILD_DIR = Symbol.for('voice-call-orchestrator.test.build-run-dir');
+type Holder = { [ONCE]?: Promise<Externals>; [BUILD_DIR]?: string };
 
 async function probeAndBuild(): Promise<Externals> {
   const found = await probeExternals();
@@ -25,4 +29,13 @@ export default async function setup(project: TestProject): Promise<void> {
   const holder = globalThis as Holder;
   holder[ONCE] ??= probeAndBuild();
   project.provide('externals', await holder[ONCE]);
+  // One directory for the whole run (both projects): the shared production build (test/support/built-server.ts).
+  holder[BUILD_DIR] ??= mkdtempSync(path.join(os.tmpdir(), 'vco-test-build-'));
+  project.provide('buildRunDir', holder[BUILD_DIR]);
+}
+
+export function teardown(): void {
+  const holder = globalThis as Holder;
+  if (holder[BUILD_DIR] !== undefined) rmSync(holder[BUILD_DIR], { recursive: true, force: true });
+  delete holder[BUILD_DIR];
 }
