@@ -1,13 +1,17 @@
 /** `npm run call`: a real process placing an outbound call through the twilio client (against the local REST fake). */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { builtCli, builtServer } from '../support/built-server.js';
 import { startTwilioRestFake, type TwilioRestFake } from '../../offline/twilio-rest.js';
+
+// The CLI runs from the run's one production build (test/support/built-server.ts), as the package's bin does.
+beforeAll(() => builtServer(), 300_000);
 
 const ACCOUNT = 'AC' + 'b'.repeat(32);
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/call-cli.ts', ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [builtCli('src/cli/call-cli.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -2,9 +2,13 @@
  * `npm run call -- --offline …` against a real `npm start` child process with no keys: the command the server's
  * offline line suggests places a whole call with the simulated Twilio caller and prints both sides.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { builtCli, builtServer } from '../support/built-server.js';
 import net from 'node:net';
+
+// The CLI runs from the run's one production build (test/support/built-server.ts), as the package's bin does.
+beforeAll(() => builtServer(), 300_000);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -17,7 +21,7 @@ async function freePort(): Promise<number> {
 }
 
 function spawnTs(entry: string, args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, [builtCli(entry), ...args], {
     env: { PATH: process.env.PATH ?? '', CALL_RECORDS: 'off', ...env }, // a test must not write ./data/calls.db
     stdio: ['ignore', 'pipe', 'pipe'],
   });

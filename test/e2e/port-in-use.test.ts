@@ -1,11 +1,15 @@
 /** A port already taken stops `npm start` and the demo with one line naming the variable and the fix, exit 1. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { builtCli, builtServer } from '../support/built-server.js';
 import net from 'node:net';
+
+// The CLI runs from the run's one production build (test/support/built-server.ts), as the package's bin does.
+beforeAll(() => builtServer(), 300_000);
 
 function run(entry: string, env: Record<string, string>): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    const child = spawn(process.execPath, [builtCli(entry)], {
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', CALL_RECORDS: 'off', ...env }, // no ./data/calls.db
       stdio: ['ignore', 'ignore', 'pipe'],
     });

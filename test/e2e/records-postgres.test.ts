@@ -5,6 +5,7 @@
  * at start the server runs its calls anyway and writes their records when the database comes.
  */
 import { spawn } from 'node:child_process';
+import { builtCli, builtServer } from '../support/built-server.js';
 import http from 'node:http';
 import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,9 @@ import type { CallListItem, CallSummary } from '../../src/records/summary-types.
 import { has } from '../support/externals.js';
 import { createTestDatabase, freePort, startProxy, type TestDatabase } from '../support/postgres.js';
 import { call, startStack } from './harness.js';
+
+// The CLI runs from the run's one production build (test/support/built-server.ts), as the package's bin does.
+beforeAll(() => builtServer(), 300_000);
 
 const TOKEN = 'records-pg-token-of-32-characters!';
 const WEBHOOK_SECRET = 'records-pg-webhook-secret-32-chars!';
@@ -71,7 +75,7 @@ describe.skipIf(!enabled)('call records in PostgreSQL (DATABASE_URL)', () => {
     }
 
     // The replay tool reads the same database (nothing else: no --db, no file).
-    const replay = spawn(process.execPath, ['--import', 'tsx', 'src/cli/replay-cli.ts', callSid], {
+    const replay = spawn(process.execPath, [builtCli('src/cli/replay-cli.ts'), callSid], {
       env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
     });
     let out = '';

@@ -5,13 +5,17 @@
  * which running it as `nobody` did not.
  */
 import { spawn } from 'node:child_process';
+import { builtCli, builtServer } from '../support/built-server.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFLINE_TWILIO_AUTH_TOKEN } from '../../src/server/config.js';
 import { openSqliteStore } from '../../src/records/sqlite-store.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+
+// The CLI runs from the run's one production build (test/support/built-server.ts), as the package's bin does.
+beforeAll(() => builtServer(), 300_000);
 
 const SETPRIV = '/usr/bin/setpriv'; // util-linux, essential on Debian
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'records-ro-'));
@@ -25,7 +29,7 @@ describe('a read-only call database', () => {
     const asRoot = process.getuid?.() === 0;
     if (asRoot && !fs.existsSync(SETPRIV)) throw new Error(`${SETPRIV} is missing (apt-get install util-linux): root needs it to drop its capabilities`);
 
-    const server = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
+    const server = [process.execPath, builtCli('src/cli/main.ts')];
     const [command = '', ...args] = asRoot ? [SETPRIV, '--bounding-set=-all', '--inh-caps=-all', '--', ...server] : server;
     const child = spawn(command, args, {
       env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', CALL_DB_PATH: db, CALLS_API_TOKEN: 'records-readonly-test-token-0123456789' },
