@@ -272,11 +272,6 @@ export const callSetup = setup({
      */
     commitSpeech: enqueueActions(({ context, enqueue }) => {
       const { speech } = context;
-      // An unconfirmed speculative reply was never heard and is never kept.
-      if (context.speculation !== null) {
-        enqueue.assign({ speech: silentSpeech });
-        return;
-      }
       if (speech.kind !== 'reply') {
         enqueue.assign({ history: appendMessage(context.history, 'assistant', heardText(speech)), speech: silentSpeech });
         return;

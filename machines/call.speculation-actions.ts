@@ -13,7 +13,6 @@ const at = (event: { type: string }): number => ('at' in event && typeof event.a
 
 export const callSpeculationSetup = callToolSetup.extend({
   guards: {
-    speculative: ({ context }) => context.speculation !== null,
     /** The end of turn repeats the eager transcript (Flux does; an empty one adds nothing to it). */
     confirmsEager: ({ context, event }) =>
       event.type === 'STT.FINAL' &&
@@ -42,11 +41,11 @@ export const callSpeculationSetup = callToolSetup.extend({
     /**
      * A reply still speculative is given up (resumed turn, another transcript, an error, a goodbye): its held audio and
      * TTS queue are dropped, nothing of it is kept, and what the caller said before it is pending again. Every
-     * transition that leaves `respond` for a live state runs it (a no-op when nothing is speculative); one that ends
-     * the call does not need it.
+     * transition that leaves `speculating` for a live state other than the confirmed reply runs it; one that ends the
+     * call does not need it.
      */
     discardSpeculation: enqueueActions(({ context, event, enqueue }) => {
-      if (context.speculation === null) return;
+      if (context.speculation === null) return; // not reached: `speculating` always has one
       enqueue.sendTo('transport', { type: 'TRANSPORT.CLEAR' });
       enqueue.sendTo('tts', { type: 'TTS.CLEAR' });
       enqueue.assign({

@@ -151,7 +151,7 @@ export class CallObserver {
   }
 
   private checkLlmChild(after: string, where: string): void {
-    const inference = after === 'respond.thinking' || after === 'respond.speaking';
+    const inference = ['respond.thinking', 'respond.speaking', 'respond.speculating.thinking', 'respond.speculating.speaking'].includes(after);
     expect(this.driver.snapshot.children.llm !== undefined, `${where}: llm child exists only during inference`).toBe(inference);
     // One LLM stream at a time at most (it may have failed and be answered by an apology meanwhile).
     expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inference ? 1 : 0);

@@ -99,7 +99,7 @@ function actorError(id: string): ModelEvent {
 /** Marks for every segment still waiting for its echo: played (heard) and cleared (not heard). A speculative
  * reply's audio is held at the transport: none of its marks can come back. */
 function markEvents(snapshot: CallSnapshot): ModelEvent[] {
-  if (snapshot.context.speculation !== null) return [];
+  if (speculating(snapshot)) return [];
   return snapshot.context.speech.segments
     .filter((segment) => segment.heard === null)
     .flatMap((segment) => [ev.mark(segment.name, true), ev.mark(segment.name, false)]);
@@ -156,8 +156,10 @@ const llmSideEvents = (snapshot: CallSnapshot, spoken: boolean): ModelEvent[] =>
 
 /** How a speculative reply ends: the turn resumes, or ends with another transcript (the same one is WORDS). */
 function speculationEnds(snapshot: CallSnapshot): ModelEvent[] {
-  return snapshot.context.speculation === null ? [] : [ev.turnResumed(), ev.final(OTHER, true)];
+  return speculating(snapshot) ? [ev.turnResumed(), ev.final(OTHER, true)] : [];
 }
+
+const speculating = (snapshot: CallSnapshot): boolean => snapshot.matches({ live: { respond: { round: 'speculating' } } });
 
 /** One result (ok or error) for each call the tool runner still runs. */
 function toolResults(snapshot: CallSnapshot): ModelEvent[] {
@@ -225,6 +227,9 @@ export function modelEvents(config: ModelConfig) {
         ...callerTalksOverAgent(config),
         ...speculationEnds(snapshot),
       ],
+      // A held reply: the same events as its confirmed counterpart (its marks cannot come back while it is held).
+      'respond.speculating.thinking': () => byState['respond.thinking']?.() ?? [],
+      'respond.speculating.speaking': () => byState['respond.speaking']?.() ?? [],
       'respond.tooling': () => [
         ...toolResults(snapshot),
         ...markEvents(snapshot),
