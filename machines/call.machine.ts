@@ -21,14 +21,13 @@ import {
   reportLlmError,
   whileAgentTalks,
 } from './call.transitions.js';
-import { initialContext } from './call.setup.js';
-import { callSpeculationSetup } from './call.speculation-actions.js';
+import { callSetup, initialContext } from './call.setup.js';
 import { llmInputFor } from './history.js';
 import { runningCalls } from './tool-round.js';
 
 const endCall = { type: 'setEndReason', params: { reason: 'end_call' } } as const;
 
-export const callMachine = callSpeculationSetup.createMachine({
+export const callMachine = callSetup.createMachine({
   id: 'call',
   context: ({ input }) => initialContext(input),
   invoke: {

@@ -1,28 +1,31 @@
 /**
- * The call machine's setup: its children (typed in `call.actors.ts`), delays and guards, and the actions of the
- * conversation (speech, turns, history, the resume after a false interruption). Tool-round actions extend this in `call.tool-actions.ts`; the states live in
+ * The call machine's one setup: its children (typed in `call.actors.ts`), delays, and the guards and actions of the
+ * conversation (speech, turns, history, the resume after a false interruption), with those of the tool rounds
+ * (`call.tool-actions.ts`) and of speculative replies (`call.speculation-actions.ts`) spread in. The states live in
  * `call.machine.ts`; the decisions live in the pure helpers (sentences, reply, heard, barge-in, tool-round, …).
  */
 import { assertEvent, assign, emit, enqueueActions, sendTo, setup, type EventObject } from 'xstate';
+import { applyPlan, enqueueCall } from './call.action-helpers.js';
 import { placeholderActors } from './call.actors.js';
+import { speculationActions, speculationGuards } from './call.speculation-actions.js';
+import { toolActions, toolGuards } from './call.tool-actions.js';
 import { hasRealWords, isBackchannel, isInterruption } from './barge-in.js';
 import {
   emptyTimestamps,
   initialContext,
   silentSpeech,
-  type AgentSpeech,
   type CallContext,
   type CallInput,
   type PhraseKind,
 } from './context.js';
 import { callDelays } from './delays.js';
 import type { CallEmitted, ErrorSource } from './emitted.js';
-import type { CallEvent, TtsCommand } from './events.js';
+import type { CallEvent } from './events.js';
 import { cutText, generatedText, heardText, markSegment, nothingPlaying, playedOut } from './heard.js';
 import { appendMessage, appendMessages, turnMessages } from './history.js';
 import type { CallOptions } from './options.js';
-import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply, type SpeechPlan } from './reply.js';
-import { allResultsIn, fillerText, needsToolRound, newRound, roundCancellable } from './tool-round.js';
+import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply } from './reply.js';
+import { newRound } from './tool-round.js';
 import { resumable, resumePlan, unheardTexts } from './resume.js';
 import { callerUtterance, keypadText, restorePending } from './utterance.js';
 
@@ -122,16 +125,8 @@ export const callSetup = setup({
      * to answer yet, and it does not end the call or hand it over (those replies are not repeated). */
     mayResume: ({ context: c }) =>
       c.options.falseInterruptionTimeoutMs > 0 && resumable(c.speech) && c.pending.length === 0 && c.digits === '' && !c.hangupAfterReply && c.transferTo === null,
-    // ── tool rounds ──
-    needsToolRound: ({ context }) => needsToolRound(context.round),
-    toolRoundOverLimit: ({ context }) =>
-      needsToolRound(context.round) && context.round.index >= context.options.maxToolRounds,
-    toolResultsIn: ({ context }) => allResultsIn(context.round),
-    roundCancellable: ({ context }) => roundCancellable(context.round),
-    callerSpokeDuringTools: ({ context }) => context.callerSpokeDuringTools,
-    fillerDue: ({ context }) => context.fillerDue,
-    /** The running tools want a filler said (a tool waiting for key presses does not). */
-    fillerWanted: ({ context }) => fillerText(context.round, context.options) !== '',
+    ...toolGuards,
+    ...speculationGuards,
   },
   actions: {
     rememberStart: assign(({ event }) => {
@@ -161,7 +156,7 @@ export const callSetup = setup({
     }),
     /** The `configure` child's output: this call's options. */
     applyCallOptions: assign((_, params: { options: CallOptions }) => ({ options: params.options })),
-    sayPhrase: enqueueActions(({ context, enqueue }, params: { kind: PhraseKind }) => {
+    sayPhrase: enqueueActions<CallContext, CallEvent, { kind: PhraseKind }, CallEvent, never, never, never, never, CallEmitted>(({ context, enqueue }, params) => {
       const segment = params.kind === 'greeting' ? 'greeting' : `${params.kind}-${context.phrases}`;
       // A voicemail given with the outbound call (the Voicemail stream parameter) wins over the agent's.
       const perCall = params.kind === 'voicemail' ? context.call?.customParameters['Voicemail'] : undefined;
@@ -212,12 +207,12 @@ export const callSetup = setup({
       reprompts: 0,
     })),
     /** A speculative turn is reported once it is confirmed (see confirmSpeculation). */
-    emitUserUtterance: enqueueActions(({ context, enqueue }) => {
+    emitUserUtterance: enqueueCall(({ context, enqueue }) => {
       if (context.speculation !== null) return;
       enqueue.emit({ type: 'call.userUtterance', turn: context.turn, text: context.userText, at: context.timestamps.userSpeechEndAt });
     }),
     /** Before startTurn moves them into the utterance: the keys of this turn, for records and logs. */
-    emitDtmf: enqueueActions(({ context, enqueue }) => {
+    emitDtmf: enqueueCall(({ context, enqueue }) => {
       if (context.digits === '') return;
       enqueue.emit({ type: 'call.dtmf', turn: context.turn + 1, digits: context.digits, at: context.endOfTurnAt ?? context.lastFinalAt ?? 0 });
     }),
@@ -225,7 +220,7 @@ export const callSetup = setup({
      * The caller went on talking before they heard anything of this turn: if nothing of it happened (no completed
      * tool round), their utterance goes back in front of what they said since; otherwise the turn is kept.
      */
-    abandonTurn: enqueueActions(({ context, enqueue }) => {
+    abandonTurn: enqueueCall(({ context, enqueue }) => {
       if (context.rounds.length === 0 && !context.speech.segments.some((segment) => segment.heard === true)) {
         enqueue.assign({ pending: restorePending(context.userText, context.pending), userText: '', speech: silentSpeech });
       } else {
@@ -239,21 +234,21 @@ export const callSetup = setup({
       assertEvent(event, 'LLM.TEXT');
       return { timestamps: { ...context.timestamps, llmFirstTextAt: context.timestamps.llmFirstTextAt ?? event.at } };
     }),
-    speakReply: enqueueActions(({ context, event, enqueue }) => {
+    speakReply: enqueueCall(({ context, event, enqueue }) => {
       assertEvent(event, 'LLM.TEXT');
       applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue, context.speech);
       enqueue.assign({ round: { ...context.round, text: context.round.text + event.text } });
     }),
-    finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue, context.speech)),
+    finishReply: enqueueCall(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue, context.speech)),
     /** A tool round ends: flush what the model said before its calls; more of the reply follows. */
-    endRoundSpeech: enqueueActions(({ context, enqueue }) =>
+    endRoundSpeech: enqueueCall(({ context, enqueue }) =>
       applyPlan(finishReply(context.speech, context.turn, false), enqueue, context.speech),
     ),
-    apologizeAfterReply: enqueueActions(({ context, enqueue }) =>
+    apologizeAfterReply: enqueueCall(({ context, enqueue }) =>
       applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue, context.speech),
     ),
     /** A mark echo; the last one of a finished speech raises SPEECH.PLAYED_OUT. */
-    noteMark: enqueueActions(({ context, event, enqueue }) => {
+    noteMark: enqueueCall(({ context, event, enqueue }) => {
       assertEvent(event, 'TRANSPORT.MARK');
       applyPlan({ speech: markSegment(context.speech, event.name, event.played), commands: [] }, enqueue, context.speech);
     }),
@@ -270,7 +265,7 @@ export const callSetup = setup({
      * History gets only what the caller heard. A reply commits its whole turn (the utterance, completed tool rounds,
      * the heard text) and reports it; a fixed phrase commits its text if heard.
      */
-    commitSpeech: enqueueActions(({ context, enqueue }) => {
+    commitSpeech: enqueueCall(({ context, enqueue }) => {
       const { speech } = context;
       if (speech.kind !== 'reply') {
         enqueue.assign({ history: appendMessage(context.history, 'assistant', heardText(speech)), speech: silentSpeech });
@@ -295,13 +290,13 @@ export const callSetup = setup({
     /** Leaving `interrupted`: what the caller did not hear, for a resume (see `paused`). */
     keepUnheard: assign(({ context }) => ({ unheard: resumable(context.speech) ? unheardTexts(context.speech) : [] })),
     /** The barge-in was noise: say again what it cut off, from the start of the sentence it was cut in. */
-    resumeSpeech: enqueueActions(({ context, enqueue }) => {
+    resumeSpeech: enqueueCall(({ context, enqueue }) => {
       applyPlan(resumePlan(context.unheard, `resumed-${context.phrases}`), enqueue, context.speech);
       enqueue.assign({ unheard: [], phrases: context.phrases + 1 });
     }),
     clearPlayback: sendTo('transport', { type: 'TRANSPORT.CLEAR' }),
     /** Stop agent audio that is playing (Twilio clear + TTS Clear); nothing when the line is quiet. */
-    silenceAgent: enqueueActions(({ context, enqueue }) => {
+    silenceAgent: enqueueCall(({ context, enqueue }) => {
       if (nothingPlaying(context.speech)) return;
       enqueue.sendTo('transport', { type: 'TRANSPORT.CLEAR' });
       enqueue.sendTo('tts', { type: 'TTS.CLEAR' });
@@ -338,24 +333,10 @@ export const callSetup = setup({
       return { endReason: `hangup: ${event.reason}` };
     }),
     emitEnded: emit(({ context }) => ({ type: 'call.ended' as const, reason: context.endReason ?? 'goodbye' })),
+    ...toolActions,
+    ...speculationActions,
   },
 });
-
-export type PlanEnqueue = {
-  assign: (values: { speech: SpeechPlan['speech'] }) => void;
-  sendTo: (to: 'tts', command: TtsCommand) => void;
-  raise: (event: { type: 'SPEECH.PLAYED_OUT' }) => void;
-};
-
-/** Store the new speech state, send its TTS commands in order, and raise SPEECH.PLAYED_OUT when this change ended
- * playback (a speech with no segment, a silent reply, was never playing). */
-export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentSpeech): void {
-  enqueue.assign({ speech: plan.speech });
-  for (const command of plan.commands) enqueue.sendTo('tts', command);
-  if (plan.speech !== before && plan.speech.segments.length > 0 && !playedOut(before) && playedOut(plan.speech)) {
-    enqueue.raise({ type: 'SPEECH.PLAYED_OUT' });
-  }
-}
 
 export { initialContext };
 export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';

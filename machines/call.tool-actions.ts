@@ -1,13 +1,25 @@
 /**
- * The tool loop's actions, added to the call setup: collect the model's tool calls, report them, record the tool
- * runner's results, complete or cancel a round, and say a filler while a slow tool runs.
+ * The tool loop's guards and actions, spread into the call setup: collect the model's tool calls, report them, record
+ * the tool runner's results, complete or cancel a round, and say a filler while a slow tool runs.
  */
-import { assertEvent, assign, emit, enqueueActions } from 'xstate';
-import { applyPlan, callSetup } from './call.setup.js';
+import { assertEvent } from 'xstate';
+import { applyPlan, assignCall, emitCall, enqueueCall, type CallArgs } from './call.action-helpers.js';
 import type { CallContext } from './context.js';
 import type { ToolFinishedEmitted } from './emitted.js';
 import { sayWithinReply } from './reply.js';
-import { addToolCall, fillerText, hangupRequested, newRound, recordToolResult, runningCalls, transferTarget, type RoundCall } from './tool-round.js';
+import {
+  addToolCall,
+  allResultsIn,
+  fillerText,
+  hangupRequested,
+  needsToolRound,
+  newRound,
+  recordToolResult,
+  roundCancellable,
+  runningCalls,
+  transferTarget,
+  type RoundCall,
+} from './tool-round.js';
 
 function finished(turn: number, round: number, call: RoundCall, outcome: ToolFinishedEmitted['outcome'], at: number): ToolFinishedEmitted {
   return {
@@ -31,10 +43,20 @@ function newSegments(context: CallContext): string[] {
   return context.speech.segments.map((segment) => segment.name).filter((name) => !earlier.has(name));
 }
 
-export const callToolSetup = callSetup.extend({
-  actions: {
+export const toolGuards = {
+  needsToolRound: ({ context }: CallArgs) => needsToolRound(context.round),
+  toolRoundOverLimit: ({ context }: CallArgs) => needsToolRound(context.round) && context.round.index >= context.options.maxToolRounds,
+  toolResultsIn: ({ context }: CallArgs) => allResultsIn(context.round),
+  roundCancellable: ({ context }: CallArgs) => roundCancellable(context.round),
+  callerSpokeDuringTools: ({ context }: CallArgs) => context.callerSpokeDuringTools,
+  fillerDue: ({ context }: CallArgs) => context.fillerDue,
+  /** The running tools want a filler said (a tool waiting for key presses does not). */
+  fillerWanted: ({ context }: CallArgs) => fillerText(context.round, context.options) !== '',
+};
+
+export const toolActions = {
     /** LLM.TOOL_CALL: a control tool or a refused call is answered at once; end_call/transfer_call take effect after the reply. */
-    noteToolCall: assign(({ context, event }) => {
+    noteToolCall: assignCall(({ context, event }) => {
       assertEvent(event, 'LLM.TOOL_CALL');
       const round = addToolCall(context.round, event, context.options);
       return {
@@ -44,7 +66,7 @@ export const callToolSetup = callSetup.extend({
       };
     }),
     /** LLM.DONE: every call of the round is reported; those already answered are reported finished too. */
-    emitToolCalls: enqueueActions(({ context, event, enqueue }) => {
+    emitToolCalls: enqueueCall(({ context, event, enqueue }) => {
       assertEvent(event, 'LLM.DONE');
       const { turn, round } = context;
       for (const call of round.calls) {
@@ -53,7 +75,7 @@ export const callToolSetup = callSetup.extend({
         if (call.outcome !== null) enqueue.emit(finished(turn, round.index, call, call.outcome.ok ? 'ok' : 'error', event.at));
       }
     }),
-    noteToolResult: enqueueActions(({ context, event, enqueue }) => {
+    noteToolResult: enqueueCall(({ context, event, enqueue }) => {
       assertEvent(event, 'TOOL.RESULT');
       const round = recordToolResult(context.round, event);
       if (round === context.round) return;
@@ -62,7 +84,7 @@ export const callToolSetup = callSetup.extend({
       if (call) enqueue.emit(finished(context.turn, round.index, call, event.ok ? 'ok' : 'error', event.at));
     }),
     /** Every result is in: the round (with the segments said during it) joins the turn; a new round starts. */
-    completeRound: assign(({ context }) => ({
+    completeRound: assignCall(({ context }) => ({
       rounds: [...context.rounds, { ...context.round, segments: newSegments(context) }],
       round: newRound(context.round.index + 1, context.speech.segments.length),
       fillerDue: false,
@@ -71,7 +93,7 @@ export const callToolSetup = callSetup.extend({
      * The caller cut the round short: running tools are reported cancelled and their calls dropped (the model never
      * sees them); calls that had already finished are facts and stay, as a round of their own.
      */
-    cancelRound: enqueueActions(({ context, event, enqueue }) => {
+    cancelRound: enqueueCall(({ context, event, enqueue }) => {
       const at = 'at' in event && typeof event.at === 'number' ? event.at : 0;
       const running = runningCalls(context.round);
       for (const call of running) enqueue.emit(finished(context.turn, context.round.index, call, 'cancelled', at));
@@ -79,18 +101,17 @@ export const callToolSetup = callSetup.extend({
       if (done.length > 0) enqueue.assign({ rounds: [...context.rounds, { ...context.round, calls: done, segments: newSegments(context) }] });
       enqueue.assign({ round: newRound(context.round.index + 1, context.speech.segments.length), fillerDue: false });
     }),
-    sayFiller: enqueueActions(({ context, enqueue }) => {
+    sayFiller: enqueueCall(({ context, enqueue }) => {
       const segment = `t${context.turn}-filler${context.round.index}`;
       applyPlan(sayWithinReply(context.speech, fillerText(context.round, context.options), segment), enqueue, context.speech);
       enqueue.assign({ fillerDue: false });
     }),
-    markFillerDue: assign({ fillerDue: true }),
-    noteCallerSpoke: assign({ callerSpokeDuringTools: true }),
-    reportToolRoundLimit: emit(({ context }) => ({
+    markFillerDue: assignCall({ fillerDue: true }),
+    noteCallerSpoke: assignCall({ callerSpokeDuringTools: true }),
+    reportToolRoundLimit: emitCall(({ context }) => ({
       type: 'call.error' as const,
       source: 'llm' as const,
       message: `the model asked for tools in ${context.round.index} rounds; the limit is ${context.options.maxToolRounds}`,
       recoverable: false,
     })),
-  },
-});
+};
