@@ -97,6 +97,7 @@ export const callMachine = callSetup.createMachine({
           { guard: and(['isPoliteHangup', stateIn('#call.live.goodbye')]) }, // the goodbye is already being said
         ],
         'TRANSPORT.MARK': { actions: 'noteMark' },
+        'STT.CONNECTED': { actions: 'emitSttConnected' }, // reported (a reconnect is logged with what was replayed)
         'STT.UTTERANCE_END': { guard: 'hasPending', actions: 'markEndOfTurn' },
         // We can no longer hear (STT) or speak fresh text (TTS; the goodbye may still come from the phrase cache).
         'STT.ERROR': [

@@ -182,6 +182,10 @@ export const callSetup = setup({
     }),
     /** Key presses while tools run go to them (a tool may be waiting for the caller to type a number). */
     forwardDigitToTools: sendTo('tools', ({ event }) => event),
+    emitSttConnected: emit(({ event }) => {
+      assertEvent(event, 'STT.CONNECTED');
+      return { type: 'call.sttConnected' as const, resentBytes: event.resentBytes, at: event.at };
+    }),
     emitAnsweredBy: emit(({ event }) => {
       assertEvent(event, 'CALL.ANSWERED_BY');
       return { type: 'call.answeredBy' as const, answeredBy: event.answeredBy, at: event.at };

@@ -173,6 +173,7 @@ const everywhere = (name: string): ModelEvent[] =>
 
 const liveEverywhere = (): ModelEvent[] => [
   ev.answeredBy('human'), // a late verdict: only reported
+  ev.sttConnected(3200), // a reconnect: only reported
   ev.stop(),
   ev.hangup(),
   ev.hangup(true),
