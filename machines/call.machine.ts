@@ -195,7 +195,7 @@ export const callMachine = callSetup.createMachine({
               invoke: {
                 id: 'llm',
                 src: 'llm',
-                input: ({ context }) => llmInputFor(context.options, context.history, context.userText, context.rounds),
+                input: ({ context }) => llmInputFor(context.options, context.history, context.turn.userText, context.tools.rounds),
                 onError: [
                   { guard: 'turnHasSpoken', actions: [reportLlmError, 'apologizeAfterReply'] },
                   { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
@@ -292,7 +292,7 @@ export const callMachine = callSetup.createMachine({
               invoke: {
                 id: 'tools',
                 src: 'tools',
-                input: ({ context }) => ({ calls: runningCalls(context.round).map(({ id, name, args }) => ({ id, name, args })) }),
+                input: ({ context }) => ({ calls: runningCalls(context.tools.round).map(({ id, name, args }) => ({ id, name, args })) }),
                 onError: { target: PROMPTING, actions: [{ type: 'reportError', params: { source: 'tools' } }, 'cancelRound', 'commitSpeech', apology] },
               },
               after: {
@@ -400,7 +400,7 @@ export const callMachine = callSetup.createMachine({
               invoke: {
                 id: 'transfer',
                 src: 'transfer',
-                input: ({ context }) => ({ callSid: context.call?.callSid ?? '', to: context.transferTo ?? '' }),
+                input: ({ context }) => ({ callSid: context.call?.callSid ?? '', to: context.turn.transferTo ?? '' }),
                 onDone: { target: 'handedOff', actions: { type: 'setEndReason', params: { reason: 'transferred' } } },
                 onError: { target: PROMPTING, actions: [{ type: 'reportError', params: { source: 'transfer' } }, apology] },
               },
