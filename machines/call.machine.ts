@@ -263,6 +263,7 @@ export const callMachine = callSetup.createMachine({
                   },
                   initial: 'thinking',
                   states: {
+                    // Confirmed before any text, the reply waits in the round's `thinking`, whose LLM timeout starts then.
                     thinking: {
                       after: { llmTimeout: { target: LISTENING, actions: ['reportLlmTimeout', 'discardSpeculation'] } },
                       on: {
