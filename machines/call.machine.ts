@@ -12,6 +12,7 @@ import {
   cancelsTools,
   failed,
   fatalUnlessSayingGoodbye,
+  GOODBYE,
   INTERRUPTED,
   interruptsAudioOnly,
   interruptsTools,
@@ -20,14 +21,13 @@ import {
   reportLlmError,
   whileAgentTalks,
 } from './call.transitions.js';
-import { initialContext } from './call.setup.js';
-import { callSpeculationSetup } from './call.speculation-actions.js';
+import { callSetup, initialContext } from './call.setup.js';
 import { llmInputFor } from './history.js';
 import { runningCalls } from './tool-round.js';
 
 const endCall = { type: 'setEndReason', params: { reason: 'end_call' } } as const;
 
-export const callMachine = callSpeculationSetup.createMachine({
+export const callMachine = callSetup.createMachine({
   id: 'call',
   context: ({ input }) => initialContext(input),
   invoke: {
@@ -74,7 +74,7 @@ export const callMachine = callSpeculationSetup.createMachine({
           input: ({ context }) => ({ language: context.options.language }),
           onError: [
             { guard: stateIn('#call.live.goodbye'), actions: { type: 'reportError', params: { source: 'stt' } } },
-            { target: '.goodbye', actions: ['discardSpeculation', ...failed('stt')] },
+            { target: '.goodbye', actions: [...failed('stt')] },
           ],
         },
         {
@@ -92,19 +92,20 @@ export const callMachine = callSpeculationSetup.createMachine({
           {
             guard: and(['isPoliteHangup', not(stateIn('#call.live.goodbye'))]),
             target: '.goodbye',
-            actions: ['noteHangupReason', 'discardSpeculation', 'silenceAgent', 'commitSpeech'],
+            actions: ['noteHangupReason', 'silenceAgent', 'commitSpeech'],
           },
           { guard: and(['isPoliteHangup', stateIn('#call.live.goodbye')]) }, // the goodbye is already being said
         ],
         'TRANSPORT.MARK': { actions: 'noteMark' },
+        'STT.CONNECTED': { actions: 'emitSttConnected' }, // reported (a reconnect is logged with what was replayed)
         'STT.UTTERANCE_END': { guard: 'hasPending', actions: 'markEndOfTurn' },
         // We can no longer hear (STT) or speak fresh text (TTS; the goodbye may still come from the phrase cache).
         'STT.ERROR': [
-          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: ['discardSpeculation', ...failed('stt')] },
+          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: [...failed('stt')] },
           { actions: { type: 'reportError', params: { source: 'stt' } } },
         ],
         'TTS.ERROR': [
-          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: ['discardSpeculation', ...failed('tts')] },
+          { guard: fatalUnlessSayingGoodbye, target: '.goodbye', actions: [...failed('tts')] },
           { actions: { type: 'reportError', params: { source: 'tts' } } },
         ],
       },
@@ -161,7 +162,7 @@ export const callMachine = callSpeculationSetup.createMachine({
             'STT.INTERIM': { target: 'listening', reenter: true },
             'STT.UTTERANCE_END': { guard: 'hasPending', target: 'respond', actions: 'markEndOfTurn' },
             // Flux thinks the turn is probably over: start the reply now, its audio held until the turn is confirmed.
-            'STT.EAGER_END': { guard: 'hasEagerText', target: 'respond', actions: 'startSpeculation' },
+            'STT.EAGER_END': { guard: 'hasEagerText', target: 'respond.round.speculating', actions: 'startSpeculation' },
             'TRANSPORT.DTMF': [
               { guard: 'isTerminator', target: 'respond', actions: 'keepDigit' },
               { target: 'listening', reenter: true, actions: 'keepDigit' }, // restarts the inter-digit timer
@@ -174,14 +175,6 @@ export const callMachine = callSpeculationSetup.createMachine({
         respond: {
           entry: ['emitDtmf', 'startTurn', 'emitUserUtterance'],
           on: {
-            // A speculative reply: the end of turn confirms it (its audio goes out at once) or it is discarded unheard
-            // and the turn goes on with every word.
-            'STT.FINAL': [
-              { guard: and(['speculative', 'confirmsEager']), actions: 'confirmSpeculation' },
-              { guard: 'speculative', target: LISTENING, actions: ['discardSpeculation', 'keepFinal'] },
-            ],
-            'STT.TURN_RESUMED': { guard: 'speculative', target: LISTENING, actions: 'discardSpeculation' },
-            'TRANSPORT.DTMF': { guard: 'speculative', target: LISTENING, actions: ['discardSpeculation', 'keepDigit'] },
             'LLM.TOOL_CALL': { actions: 'noteToolCall' },
             'TTS.FIRST_AUDIO': { actions: 'noteTtsFirstAudio' },
             'TRANSPORT.AUDIO_STARTED': { actions: 'noteAudioStarted' },
@@ -202,9 +195,8 @@ export const callMachine = callSpeculationSetup.createMachine({
               invoke: {
                 id: 'llm',
                 src: 'llm',
-                input: ({ context }) => llmInputFor(context.options, context.history, context.userText, context.rounds),
+                input: ({ context }) => llmInputFor(context.options, context.history, context.turn.userText, context.tools.rounds),
                 onError: [
-                  { guard: 'speculative', target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
                   { guard: 'turnHasSpoken', actions: [reportLlmError, 'apologizeAfterReply'] },
                   { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
                 ],
@@ -215,16 +207,11 @@ export const callMachine = callSpeculationSetup.createMachine({
                   // A later round of a reply that already spoke goes on speaking.
                   always: { guard: 'turnHasSpoken', target: 'speaking' },
                   after: {
-                    llmTimeout: [
-                      { guard: 'speculative', target: LISTENING, actions: ['reportLlmTimeout', 'discardSpeculation'] },
-                      { target: PROMPTING, actions: ['reportLlmTimeout', 'commitSpeech', apology] },
-                    ],
+                    llmTimeout: { target: PROMPTING, actions: ['reportLlmTimeout', 'commitSpeech', apology] },
                   },
                   on: {
                     'LLM.TEXT': { guard: 'hasText', target: 'speaking', actions: ['noteFirstText', 'speakReply'] },
                     'LLM.DONE': [
-                      // Tools never run on a guess, nor is a silent answer kept: the confirmed turn asks again.
-                      { guard: 'speculative', target: LISTENING, actions: 'discardSpeculation' },
                       {
                         guard: 'toolRoundOverLimit',
                         target: PROMPTING,
@@ -234,14 +221,11 @@ export const callMachine = callSpeculationSetup.createMachine({
                       // No text at all (maybe only end_call / transfer_call).
                       { target: '#call.live.respond.replied', actions: ['emitToolCalls', 'finishReply'] },
                     ],
-                    'LLM.ERROR': [
-                      { guard: 'speculative', target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
-                      { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
-                    ],
+                    'LLM.ERROR': { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
                     // The caller was not done: drop this turn, keep every word for the next one.
-                    'STT.FINAL': { guard: and(['callerResumes', not('speculative')]), target: LISTENING, actions: ['abandonTurn', 'keepFinal'] },
-                    'STT.INTERIM': { guard: and(['callerResumes', not('speculative')]), target: LISTENING, actions: 'abandonTurn' },
-                    'TRANSPORT.DTMF': { guard: not('speculative'), target: LISTENING, actions: ['abandonTurn', 'keepDigit'] },
+                    'STT.FINAL': { guard: 'callerResumes', target: LISTENING, actions: ['abandonTurn', 'keepFinal'] },
+                    'STT.INTERIM': { guard: 'callerResumes', target: LISTENING, actions: 'abandonTurn' },
+                    'TRANSPORT.DTMF': { target: LISTENING, actions: ['abandonTurn', 'keepDigit'] },
                   },
                 },
                 speaking: {
@@ -250,17 +234,55 @@ export const callMachine = callSpeculationSetup.createMachine({
                     'SPEECH.PLAYED_OUT': { target: '#call.live.respond.replied' },
                     'LLM.TEXT': { actions: ['noteFirstText', 'speakReply'] },
                     'LLM.DONE': [
-                      { guard: and(['speculative', 'needsToolRound']), target: LISTENING, actions: 'discardSpeculation' },
                       { guard: 'toolRoundOverLimit', actions: ['emitToolCalls', 'reportToolRoundLimit', 'apologizeAfterReply'] },
                       // "Let me check that": flushed and spoken while the tools run.
                       { guard: 'needsToolRound', target: '#call.live.respond.tooling', actions: ['emitToolCalls', 'endRoundSpeech'] },
                       { actions: ['emitToolCalls', 'finishReply'] },
                     ],
-                    'LLM.ERROR': [
-                      { guard: 'speculative', target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
-                      { actions: [reportLlmError, 'apologizeAfterReply'] },
-                    ],
-                    ...whileAgentTalks('isInterruption', true),
+                    'LLM.ERROR': { actions: [reportLlmError, 'apologizeAfterReply'] },
+                    ...whileAgentTalks('isInterruption'),
+                  },
+                },
+
+                // Flux's eager end of turn: the reply starts before the turn is final, its audio held at the transport
+                // (nothing plays, so nothing interrupts it). The end of turn with the same words confirms it: it goes
+                // on as `thinking` or `speaking`, its held audio released at once. Anything else discards it unheard
+                // (transport and TTS cleared, the caller's words pending again) and the turn goes on with every word.
+                speculating: {
+                  on: {
+                    'STT.FINAL': { guard: not('confirmsEager'), target: LISTENING, actions: ['discardSpeculation', 'keepFinal'] },
+                    'STT.TURN_RESUMED': { target: LISTENING, actions: 'discardSpeculation' },
+                    'TRANSPORT.DTMF': { target: LISTENING, actions: ['discardSpeculation', 'keepDigit'] },
+                    'LLM.ERROR': { target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
+                    'xstate.error.actor.llm': { target: LISTENING, actions: [reportLlmError, 'discardSpeculation'] },
+                    // The call goes on to a goodbye: what is held is dropped first (the same events elsewhere: `live`).
+                    'STT.ERROR': { guard: 'isFatal', target: GOODBYE, actions: ['discardSpeculation', ...failed('stt')] },
+                    'xstate.error.actor.stt': { target: GOODBYE, actions: ['discardSpeculation', ...failed('stt')] },
+                    'TTS.ERROR': { guard: 'isFatal', target: GOODBYE, actions: ['discardSpeculation', ...failed('tts')] },
+                    'CALL.HANGUP': { guard: 'isPoliteHangup', target: GOODBYE, actions: ['noteHangupReason', 'discardSpeculation'] },
+                  },
+                  initial: 'thinking',
+                  states: {
+                    // Confirmed before any text, the reply waits in the round's `thinking`, whose LLM timeout starts then.
+                    thinking: {
+                      after: { llmTimeout: { target: LISTENING, actions: ['reportLlmTimeout', 'discardSpeculation'] } },
+                      on: {
+                        'STT.FINAL': { guard: 'confirmsEager', target: '#call.live.respond.round.thinking', actions: 'confirmSpeculation' },
+                        'LLM.TEXT': { guard: 'hasText', target: 'speaking', actions: ['noteFirstText', 'speakReply'] },
+                        // Tools never run on a guess, nor is a silent answer kept: the confirmed turn asks again.
+                        'LLM.DONE': { target: LISTENING, actions: 'discardSpeculation' },
+                      },
+                    },
+                    speaking: {
+                      on: {
+                        'STT.FINAL': { guard: 'confirmsEager', target: '#call.live.respond.round.speaking', actions: 'confirmSpeculation' },
+                        'LLM.TEXT': { actions: ['noteFirstText', 'speakReply'] },
+                        'LLM.DONE': [
+                          { guard: 'needsToolRound', target: LISTENING, actions: 'discardSpeculation' },
+                          { actions: ['emitToolCalls', 'finishReply'] },
+                        ],
+                      },
+                    },
                   },
                 },
               },
@@ -271,7 +293,7 @@ export const callMachine = callSpeculationSetup.createMachine({
               invoke: {
                 id: 'tools',
                 src: 'tools',
-                input: ({ context }) => ({ calls: runningCalls(context.round).map(({ id, name, args }) => ({ id, name, args })) }),
+                input: ({ context }) => ({ calls: runningCalls(context.tools.round).map(({ id, name, args }) => ({ id, name, args })) }),
                 onError: { target: PROMPTING, actions: [{ type: 'reportError', params: { source: 'tools' } }, 'cancelRound', 'commitSpeech', apology] },
               },
               after: {
@@ -379,7 +401,7 @@ export const callMachine = callSpeculationSetup.createMachine({
               invoke: {
                 id: 'transfer',
                 src: 'transfer',
-                input: ({ context }) => ({ callSid: context.call?.callSid ?? '', to: context.transferTo ?? '' }),
+                input: ({ context }) => ({ callSid: context.call?.callSid ?? '', to: context.turn.transferTo ?? '' }),
                 onDone: { target: 'handedOff', actions: { type: 'setEndReason', params: { reason: 'transferred' } } },
                 onError: { target: PROMPTING, actions: [{ type: 'reportError', params: { source: 'transfer' } }, apology] },
               },

@@ -1,28 +1,33 @@
 /**
- * The call machine's setup: its children (typed in `call.actors.ts`), delays and guards, and the actions of the
- * conversation (speech, turns, history, the resume after a false interruption). Tool-round actions extend this in `call.tool-actions.ts`; the states live in
+ * The call machine's one setup: its children (typed in `call.actors.ts`), delays, and the guards and actions of the
+ * conversation (speech, turns, history, the resume after a false interruption), with those of the tool rounds
+ * (`call.tool-actions.ts`) and of speculative replies (`call.speculation-actions.ts`) spread in. The states live in
  * `call.machine.ts`; the decisions live in the pure helpers (sentences, reply, heard, barge-in, tool-round, …).
  */
 import { assertEvent, assign, emit, enqueueActions, sendTo, setup, type EventObject } from 'xstate';
+import { applyPlan, enqueueCall } from './call.action-helpers.js';
 import { placeholderActors } from './call.actors.js';
+import { speculationActions, speculationGuards } from './call.speculation-actions.js';
+import { toolActions, toolGuards } from './call.tool-actions.js';
 import { hasRealWords, isBackchannel, isInterruption } from './barge-in.js';
 import {
-  emptyTimestamps,
   initialContext,
+  newToolsProgress,
+  newTurn,
+  noCallerInput,
   silentSpeech,
-  type AgentSpeech,
   type CallContext,
   type CallInput,
   type PhraseKind,
 } from './context.js';
 import { callDelays } from './delays.js';
 import type { CallEmitted, ErrorSource } from './emitted.js';
-import type { CallEvent, TtsCommand } from './events.js';
+import type { CallEvent } from './events.js';
 import { cutText, generatedText, heardText, markSegment, nothingPlaying, playedOut } from './heard.js';
 import { appendMessage, appendMessages, turnMessages } from './history.js';
 import type { CallOptions } from './options.js';
-import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply, type SpeechPlan } from './reply.js';
-import { allResultsIn, fillerText, needsToolRound, newRound, roundCancellable } from './tool-round.js';
+import { addReplyText, finishReply, finishReplyWithApology, startPhrase, startReply } from './reply.js';
+import { newRound } from './tool-round.js';
 import { resumable, resumePlan, unheardTexts } from './resume.js';
 import { callerUtterance, keypadText, restorePending } from './utterance.js';
 
@@ -83,11 +88,11 @@ export const callSetup = setup({
     /** speech_final ends the turn only if there is something to answer: an empty one (its words came in
      * earlier finals) ends a turn with pending finals, and is ignored with none. */
     isSpeechFinal: ({ context, event }) =>
-      event.type === 'STT.FINAL' && event.speechFinal && (event.text.trim() !== '' || context.pending.length > 0),
-    hasPending: ({ context }) => context.pending.length > 0,
+      event.type === 'STT.FINAL' && event.speechFinal && (event.text.trim() !== '' || context.caller.pending.length > 0),
+    hasPending: ({ context }) => context.caller.pending.length > 0,
     /** An end of turn arrived while we could not act on it (greeting, agent talking, interrupted). */
-    turnEnded: ({ context }) => context.endOfTurnAt !== null && (context.pending.length > 0 || context.digits !== ''),
-    hasDigits: ({ context }) => context.digits !== '',
+    turnEnded: ({ context }) => context.caller.endOfTurnAt !== null && (context.caller.pending.length > 0 || context.caller.digits !== ''),
+    hasDigits: ({ context }) => context.caller.digits !== '',
     /** The key that ends the caller's input at once (`#` by default). */
     isTerminator: ({ context, event }) =>
       event.type === 'TRANSPORT.DTMF' && context.options.dtmfTerminator !== '' && event.digit === context.options.dtmfTerminator,
@@ -111,9 +116,9 @@ export const callSetup = setup({
     agentAudible: ({ context }) => !nothingPlaying(context.speech),
     /** This turn already said something: a new inference round continues the spoken reply. */
     turnHasSpoken: ({ context }) => context.speech.segments.length > 0,
-    canReprompt: ({ context }) => context.reprompts < context.options.maxReprompts,
-    hangupRequested: ({ context }) => context.hangupAfterReply,
-    transferRequested: ({ context }) => context.transferTo !== null,
+    canReprompt: ({ context }) => context.turn.reprompts < context.options.maxReprompts,
+    hangupRequested: ({ context }) => context.turn.hangupAfterReply,
+    transferRequested: ({ context }) => context.turn.transferTo !== null,
     replyWasHeard: ({ context }) => context.speech.kind === 'reply' && context.speech.segments.some((s) => s.heard === true),
     isFatal: ({ event }) => (event.type === 'STT.ERROR' || event.type === 'TTS.ERROR') && !event.recoverable,
     isPoliteHangup: ({ event }) => event.type === 'CALL.HANGUP' && event.polite === true,
@@ -121,17 +126,9 @@ export const callSetup = setup({
     /** The cut speech may go on if the barge-in proves to be noise: it was all there, the caller has said nothing
      * to answer yet, and it does not end the call or hand it over (those replies are not repeated). */
     mayResume: ({ context: c }) =>
-      c.options.falseInterruptionTimeoutMs > 0 && resumable(c.speech) && c.pending.length === 0 && c.digits === '' && !c.hangupAfterReply && c.transferTo === null,
-    // ── tool rounds ──
-    needsToolRound: ({ context }) => needsToolRound(context.round),
-    toolRoundOverLimit: ({ context }) =>
-      needsToolRound(context.round) && context.round.index >= context.options.maxToolRounds,
-    toolResultsIn: ({ context }) => allResultsIn(context.round),
-    roundCancellable: ({ context }) => roundCancellable(context.round),
-    callerSpokeDuringTools: ({ context }) => context.callerSpokeDuringTools,
-    fillerDue: ({ context }) => context.fillerDue,
-    /** The running tools want a filler said (a tool waiting for key presses does not). */
-    fillerWanted: ({ context }) => fillerText(context.round, context.options) !== '',
+      c.options.falseInterruptionTimeoutMs > 0 && resumable(c.speech) && c.caller.pending.length === 0 && c.caller.digits === '' && !c.turn.hangupAfterReply && c.turn.transferTo === null,
+    ...toolGuards,
+    ...speculationGuards,
   },
   actions: {
     rememberStart: assign(({ event }) => {
@@ -161,7 +158,7 @@ export const callSetup = setup({
     }),
     /** The `configure` child's output: this call's options. */
     applyCallOptions: assign((_, params: { options: CallOptions }) => ({ options: params.options })),
-    sayPhrase: enqueueActions(({ context, enqueue }, params: { kind: PhraseKind }) => {
+    sayPhrase: enqueueActions<CallContext, CallEvent, { kind: PhraseKind }, CallEvent, never, never, never, never, CallEmitted>(({ context, enqueue }, params) => {
       const segment = params.kind === 'greeting' ? 'greeting' : `${params.kind}-${context.phrases}`;
       // A voicemail given with the outbound call (the Voicemail stream parameter) wins over the agent's.
       const perCall = params.kind === 'voicemail' ? context.call?.customParameters['Voicemail'] : undefined;
@@ -169,144 +166,143 @@ export const callSetup = setup({
       enqueue.assign({
         speech: plan.speech,
         phrases: context.phrases + 1,
-        reprompts: context.reprompts + (params.kind === 'reprompt' ? 1 : 0),
+        turn: { ...context.turn, reprompts: context.turn.reprompts + (params.kind === 'reprompt' ? 1 : 0) },
       });
       for (const command of plan.commands) enqueue.sendTo('tts', command);
     }),
     keepFinal: assign(({ context, event }) => {
       assertEvent(event, 'STT.FINAL');
-      const pending = event.text.trim() === '' ? context.pending : [...context.pending, event.text];
+      const pending = event.text.trim() === '' ? context.caller.pending : [...context.caller.pending, event.text];
       // An empty speech_final with nothing pending ends no turn: the words that follow start a new one.
       const endsTurn = event.speechFinal && pending.length > 0;
-      return { pending, lastFinalAt: event.at, endOfTurnAt: endsTurn ? event.at : context.endOfTurnAt };
+      return { caller: { ...context.caller, pending, lastFinalAt: event.at, endOfTurnAt: endsTurn ? event.at : context.caller.endOfTurnAt } };
     }),
     keepDigit: assign(({ context, event }) => {
       assertEvent(event, 'TRANSPORT.DTMF');
       const ends = context.options.dtmfTerminator !== '' && event.digit === context.options.dtmfTerminator;
-      return { digits: context.digits + event.digit, lastFinalAt: event.at, endOfTurnAt: ends ? event.at : context.endOfTurnAt };
+      const { caller } = context;
+      return { caller: { ...caller, digits: caller.digits + event.digit, lastFinalAt: event.at, endOfTurnAt: ends ? event.at : caller.endOfTurnAt } };
     }),
     /** Key presses while tools run go to them (a tool may be waiting for the caller to type a number). */
     forwardDigitToTools: sendTo('tools', ({ event }) => event),
+    emitSttConnected: emit(({ event }) => {
+      assertEvent(event, 'STT.CONNECTED');
+      return { type: 'call.sttConnected' as const, resentBytes: event.resentBytes, at: event.at };
+    }),
     emitAnsweredBy: emit(({ event }) => {
       assertEvent(event, 'CALL.ANSWERED_BY');
       return { type: 'call.answeredBy' as const, answeredBy: event.answeredBy, at: event.at };
     }),
-    markEndOfTurn: assign(({ event }) => {
+    markEndOfTurn: assign(({ context, event }) => {
       assertEvent(event, 'STT.UTTERANCE_END');
-      return { endOfTurnAt: event.at };
+      return { caller: { ...context.caller, endOfTurnAt: event.at } };
     }),
-    startTurn: assign(({ context }) => ({
-      turn: context.turn + 1,
-      userText: callerUtterance(context.pending, context.digits),
-      pending: [],
-      digits: '',
-      endOfTurnAt: null,
-      timestamps: { ...emptyTimestamps, userSpeechEndAt: context.endOfTurnAt ?? context.lastFinalAt },
+    /** The caller's input becomes the new turn's utterance; the turn, the reply and the tool loop start afresh. A turn
+     * started on an eager end of turn keeps the speculation `startSpeculation` just recorded. */
+    startTurn: assign(({ context: { caller, turn } }) => ({
+      turn: newTurn(turn.number + 1, callerUtterance(caller.pending, caller.digits), caller.endOfTurnAt ?? caller.lastFinalAt, turn.speculation),
+      caller: { ...noCallerInput, lastFinalAt: caller.lastFinalAt },
       speech: startReply(),
-      hangupAfterReply: false,
-      transferTo: null,
-      round: newRound(1, 0),
-      rounds: [],
-      fillerDue: false,
-      callerSpokeDuringTools: false,
-      reprompts: 0,
+      tools: newToolsProgress(),
     })),
     /** A speculative turn is reported once it is confirmed (see confirmSpeculation). */
-    emitUserUtterance: enqueueActions(({ context, enqueue }) => {
-      if (context.speculation !== null) return;
-      enqueue.emit({ type: 'call.userUtterance', turn: context.turn, text: context.userText, at: context.timestamps.userSpeechEndAt });
+    emitUserUtterance: enqueueCall(({ context, enqueue }) => {
+      if (context.turn.speculation !== null) return;
+      enqueue.emit({ type: 'call.userUtterance', turn: context.turn.number, text: context.turn.userText, at: context.turn.timestamps.userSpeechEndAt });
     }),
     /** Before startTurn moves them into the utterance: the keys of this turn, for records and logs. */
-    emitDtmf: enqueueActions(({ context, enqueue }) => {
-      if (context.digits === '') return;
-      enqueue.emit({ type: 'call.dtmf', turn: context.turn + 1, digits: context.digits, at: context.endOfTurnAt ?? context.lastFinalAt ?? 0 });
+    emitDtmf: enqueueCall(({ context, enqueue }) => {
+      if (context.caller.digits === '') return;
+      enqueue.emit({ type: 'call.dtmf', turn: context.turn.number + 1, digits: context.caller.digits, at: context.caller.endOfTurnAt ?? context.caller.lastFinalAt ?? 0 });
     }),
     /**
      * The caller went on talking before they heard anything of this turn: if nothing of it happened (no completed
      * tool round), their utterance goes back in front of what they said since; otherwise the turn is kept.
      */
-    abandonTurn: enqueueActions(({ context, enqueue }) => {
-      if (context.rounds.length === 0 && !context.speech.segments.some((segment) => segment.heard === true)) {
-        enqueue.assign({ pending: restorePending(context.userText, context.pending), userText: '', speech: silentSpeech });
+    abandonTurn: enqueueCall(({ context, enqueue }) => {
+      if (context.tools.rounds.length === 0 && !context.speech.segments.some((segment) => segment.heard === true)) {
+        enqueue.assign({
+          caller: { ...context.caller, pending: restorePending(context.turn.userText, context.caller.pending) },
+          turn: { ...context.turn, userText: '' },
+          speech: silentSpeech,
+        });
       } else {
         enqueue.assign({
-          history: appendMessages(context.history, turnMessages(context.userText, context.rounds, context.speech)),
+          history: appendMessages(context.history, turnMessages(context.turn.userText, context.tools.rounds, context.speech)),
           speech: silentSpeech,
         });
       }
     }),
     noteFirstText: assign(({ context, event }) => {
       assertEvent(event, 'LLM.TEXT');
-      return { timestamps: { ...context.timestamps, llmFirstTextAt: context.timestamps.llmFirstTextAt ?? event.at } };
+      const { timestamps } = context.turn;
+      return { turn: { ...context.turn, timestamps: { ...timestamps, llmFirstTextAt: timestamps.llmFirstTextAt ?? event.at } } };
     }),
-    speakReply: enqueueActions(({ context, event, enqueue }) => {
+    speakReply: enqueueCall(({ context, event, enqueue }) => {
       assertEvent(event, 'LLM.TEXT');
-      applyPlan(addReplyText(context.speech, event.text, context.turn, context.round.firstSegment), enqueue, context.speech);
-      enqueue.assign({ round: { ...context.round, text: context.round.text + event.text } });
+      applyPlan(addReplyText(context.speech, event.text, context.turn.number, context.tools.round.firstSegment), enqueue, context.speech);
+      const { round } = context.tools;
+      enqueue.assign({ tools: { ...context.tools, round: { ...round, text: round.text + event.text } } });
     }),
-    finishReply: enqueueActions(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn), enqueue, context.speech)),
+    finishReply: enqueueCall(({ context, enqueue }) => applyPlan(finishReply(context.speech, context.turn.number), enqueue, context.speech)),
     /** A tool round ends: flush what the model said before its calls; more of the reply follows. */
-    endRoundSpeech: enqueueActions(({ context, enqueue }) =>
-      applyPlan(finishReply(context.speech, context.turn, false), enqueue, context.speech),
+    endRoundSpeech: enqueueCall(({ context, enqueue }) =>
+      applyPlan(finishReply(context.speech, context.turn.number, false), enqueue, context.speech),
     ),
-    apologizeAfterReply: enqueueActions(({ context, enqueue }) =>
-      applyPlan(finishReplyWithApology(context.speech, context.turn, context.options.apologyText), enqueue, context.speech),
+    apologizeAfterReply: enqueueCall(({ context, enqueue }) =>
+      applyPlan(finishReplyWithApology(context.speech, context.turn.number, context.options.apologyText), enqueue, context.speech),
     ),
     /** A mark echo; the last one of a finished speech raises SPEECH.PLAYED_OUT. */
-    noteMark: enqueueActions(({ context, event, enqueue }) => {
+    noteMark: enqueueCall(({ context, event, enqueue }) => {
       assertEvent(event, 'TRANSPORT.MARK');
       applyPlan({ speech: markSegment(context.speech, event.name, event.played), commands: [] }, enqueue, context.speech);
     }),
     noteTtsFirstAudio: assign(({ context, event }) => {
       assertEvent(event, 'TTS.FIRST_AUDIO');
-      return { timestamps: { ...context.timestamps, ttsFirstAudioAt: context.timestamps.ttsFirstAudioAt ?? event.at } };
+      const { timestamps } = context.turn;
+      return { turn: { ...context.turn, timestamps: { ...timestamps, ttsFirstAudioAt: timestamps.ttsFirstAudioAt ?? event.at } } };
     }),
     noteAudioStarted: assign(({ context, event }) => {
       assertEvent(event, 'TRANSPORT.AUDIO_STARTED');
-      const firstAudioToTwilioAt = context.timestamps.firstAudioToTwilioAt ?? event.at;
-      return { timestamps: { ...context.timestamps, firstAudioToTwilioAt } };
+      const firstAudioToTwilioAt = context.turn.timestamps.firstAudioToTwilioAt ?? event.at;
+      return { turn: { ...context.turn, timestamps: { ...context.turn.timestamps, firstAudioToTwilioAt } } };
     }),
     /**
      * History gets only what the caller heard. A reply commits its whole turn (the utterance, completed tool rounds,
      * the heard text) and reports it; a fixed phrase commits its text if heard.
      */
-    commitSpeech: enqueueActions(({ context, enqueue }) => {
+    commitSpeech: enqueueCall(({ context, enqueue }) => {
       const { speech } = context;
-      // An unconfirmed speculative reply was never heard and is never kept.
-      if (context.speculation !== null) {
-        enqueue.assign({ speech: silentSpeech });
-        return;
-      }
       if (speech.kind !== 'reply') {
         enqueue.assign({ history: appendMessage(context.history, 'assistant', heardText(speech)), speech: silentSpeech });
         return;
       }
       const assistantText = heardText(speech);
       enqueue.assign({
-        history: appendMessages(context.history, turnMessages(context.userText, context.rounds, speech)),
+        history: appendMessages(context.history, turnMessages(context.turn.userText, context.tools.rounds, speech)),
         speech: silentSpeech,
       });
       enqueue.emit({
         type: 'call.turn',
-        turn: context.turn,
-        userText: context.userText,
+        turn: context.turn.number,
+        userText: context.turn.userText,
         assistantText,
         generatedText: generatedText(speech),
         // Cut segments echo too (played:false): played out is not enough to say the caller heard it all.
         interrupted: !playedOut(speech) || speech.segments.some((segment) => segment.heard === false),
-        timestamps: context.timestamps,
+        timestamps: context.turn.timestamps,
       });
     }),
     /** Leaving `interrupted`: what the caller did not hear, for a resume (see `paused`). */
     keepUnheard: assign(({ context }) => ({ unheard: resumable(context.speech) ? unheardTexts(context.speech) : [] })),
     /** The barge-in was noise: say again what it cut off, from the start of the sentence it was cut in. */
-    resumeSpeech: enqueueActions(({ context, enqueue }) => {
+    resumeSpeech: enqueueCall(({ context, enqueue }) => {
       applyPlan(resumePlan(context.unheard, `resumed-${context.phrases}`), enqueue, context.speech);
       enqueue.assign({ unheard: [], phrases: context.phrases + 1 });
     }),
     clearPlayback: sendTo('transport', { type: 'TRANSPORT.CLEAR' }),
     /** Stop agent audio that is playing (Twilio clear + TTS Clear); nothing when the line is quiet. */
-    silenceAgent: enqueueActions(({ context, enqueue }) => {
+    silenceAgent: enqueueCall(({ context, enqueue }) => {
       if (nothingPlaying(context.speech)) return;
       enqueue.sendTo('transport', { type: 'TRANSPORT.CLEAR' });
       enqueue.sendTo('tts', { type: 'TTS.CLEAR' });
@@ -317,7 +313,7 @@ export const callSetup = setup({
       assertEvent(event, ['STT.INTERIM', 'STT.FINAL', 'TRANSPORT.DTMF', 'STT.TURN_STARTED']);
       return {
         type: 'call.bargeIn' as const,
-        turn: context.turn,
+        turn: context.turn.number,
         during: context.speech.kind,
         callerText: callerText(event),
         heard: heardText(context.speech),
@@ -343,24 +339,10 @@ export const callSetup = setup({
       return { endReason: `hangup: ${event.reason}` };
     }),
     emitEnded: emit(({ context }) => ({ type: 'call.ended' as const, reason: context.endReason ?? 'goodbye' })),
+    ...toolActions,
+    ...speculationActions,
   },
 });
-
-export type PlanEnqueue = {
-  assign: (values: { speech: SpeechPlan['speech'] }) => void;
-  sendTo: (to: 'tts', command: TtsCommand) => void;
-  raise: (event: { type: 'SPEECH.PLAYED_OUT' }) => void;
-};
-
-/** Store the new speech state, send its TTS commands in order, and raise SPEECH.PLAYED_OUT when this change ended
- * playback (a speech with no segment, a silent reply, was never playing). */
-export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentSpeech): void {
-  enqueue.assign({ speech: plan.speech });
-  for (const command of plan.commands) enqueue.sendTo('tts', command);
-  if (plan.speech !== before && plan.speech.segments.length > 0 && !playedOut(before) && playedOut(plan.speech)) {
-    enqueue.raise({ type: 'SPEECH.PLAYED_OUT' });
-  }
-}
 
 export { initialContext };
 export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';

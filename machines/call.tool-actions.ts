@@ -1,13 +1,25 @@
 /**
- * The tool loop's actions, added to the call setup: collect the model's tool calls, report them, record the tool
- * runner's results, complete or cancel a round, and say a filler while a slow tool runs.
+ * The tool loop's guards and actions, spread into the call setup: collect the model's tool calls, report them, record
+ * the tool runner's results, complete or cancel a round, and say a filler while a slow tool runs.
  */
-import { assertEvent, assign, emit, enqueueActions } from 'xstate';
-import { applyPlan, callSetup } from './call.setup.js';
+import { assertEvent } from 'xstate';
+import { applyPlan, assignCall, emitCall, enqueueCall, type CallArgs } from './call.action-helpers.js';
 import type { CallContext } from './context.js';
 import type { ToolFinishedEmitted } from './emitted.js';
 import { sayWithinReply } from './reply.js';
-import { addToolCall, fillerText, hangupRequested, newRound, recordToolResult, runningCalls, transferTarget, type RoundCall } from './tool-round.js';
+import {
+  addToolCall,
+  allResultsIn,
+  fillerText,
+  hangupRequested,
+  needsToolRound,
+  newRound,
+  recordToolResult,
+  roundCancellable,
+  runningCalls,
+  transferTarget,
+  type RoundCall,
+} from './tool-round.js';
 
 function finished(turn: number, round: number, call: RoundCall, outcome: ToolFinishedEmitted['outcome'], at: number): ToolFinishedEmitted {
   return {
@@ -27,70 +39,85 @@ function finished(turn: number, round: number, call: RoundCall, outcome: ToolFin
 
 /** Segments of the reply said since the earlier rounds of this turn. */
 function newSegments(context: CallContext): string[] {
-  const earlier = new Set(context.rounds.flatMap((round) => round.segments));
+  const earlier = new Set(context.tools.rounds.flatMap((round) => round.segments));
   return context.speech.segments.map((segment) => segment.name).filter((name) => !earlier.has(name));
 }
 
-export const callToolSetup = callSetup.extend({
-  actions: {
-    /** LLM.TOOL_CALL: a control tool or a refused call is answered at once; end_call/transfer_call take effect after the reply. */
-    noteToolCall: assign(({ context, event }) => {
-      assertEvent(event, 'LLM.TOOL_CALL');
-      const round = addToolCall(context.round, event, context.options);
-      return {
-        round,
-        hangupAfterReply: context.hangupAfterReply || hangupRequested(round),
-        transferTo: context.transferTo ?? transferTarget(round),
-      };
-    }),
-    /** LLM.DONE: every call of the round is reported; those already answered are reported finished too. */
-    emitToolCalls: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'LLM.DONE');
-      const { turn, round } = context;
-      for (const call of round.calls) {
-        const { id, name, args } = call;
-        enqueue.emit({ type: 'call.toolStarted', turn, round: round.index, id, name, args, at: event.at });
-        if (call.outcome !== null) enqueue.emit(finished(turn, round.index, call, call.outcome.ok ? 'ok' : 'error', event.at));
-      }
-    }),
-    noteToolResult: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'TOOL.RESULT');
-      const round = recordToolResult(context.round, event);
-      if (round === context.round) return;
-      enqueue.assign({ round });
-      const call = round.calls.find((c) => c.id === event.id);
-      if (call) enqueue.emit(finished(context.turn, round.index, call, event.ok ? 'ok' : 'error', event.at));
-    }),
-    /** Every result is in: the round (with the segments said during it) joins the turn; a new round starts. */
-    completeRound: assign(({ context }) => ({
-      rounds: [...context.rounds, { ...context.round, segments: newSegments(context) }],
-      round: newRound(context.round.index + 1, context.speech.segments.length),
+export const toolGuards = {
+  needsToolRound: ({ context }: CallArgs) => needsToolRound(context.tools.round),
+  toolRoundOverLimit: ({ context }: CallArgs) => needsToolRound(context.tools.round) && context.tools.round.index >= context.options.maxToolRounds,
+  toolResultsIn: ({ context }: CallArgs) => allResultsIn(context.tools.round),
+  roundCancellable: ({ context }: CallArgs) => roundCancellable(context.tools.round),
+  callerSpokeDuringTools: ({ context }: CallArgs) => context.tools.callerSpokeDuringTools,
+  fillerDue: ({ context }: CallArgs) => context.tools.fillerDue,
+  /** The running tools want a filler said (a tool waiting for key presses does not). */
+  fillerWanted: ({ context }: CallArgs) => fillerText(context.tools.round, context.options) !== '',
+};
+
+export const toolActions = {
+  /** LLM.TOOL_CALL: a control tool or a refused call is answered at once; end_call/transfer_call take effect after the reply. */
+  noteToolCall: assignCall(({ context, event }) => {
+    assertEvent(event, 'LLM.TOOL_CALL');
+    const round = addToolCall(context.tools.round, event, context.options);
+    const { turn } = context;
+    return {
+      tools: { ...context.tools, round },
+      turn: { ...turn, hangupAfterReply: turn.hangupAfterReply || hangupRequested(round), transferTo: turn.transferTo ?? transferTarget(round) },
+    };
+  }),
+  /** LLM.DONE: every call of the round is reported; those already answered are reported finished too. */
+  emitToolCalls: enqueueCall(({ context, event, enqueue }) => {
+    assertEvent(event, 'LLM.DONE');
+    const turn = context.turn.number;
+    const { round } = context.tools;
+    for (const call of round.calls) {
+      const { id, name, args } = call;
+      enqueue.emit({ type: 'call.toolStarted', turn, round: round.index, id, name, args, at: event.at });
+      if (call.outcome !== null) enqueue.emit(finished(turn, round.index, call, call.outcome.ok ? 'ok' : 'error', event.at));
+    }
+  }),
+  noteToolResult: enqueueCall(({ context, event, enqueue }) => {
+    assertEvent(event, 'TOOL.RESULT');
+    const round = recordToolResult(context.tools.round, event);
+    if (round === context.tools.round) return;
+    enqueue.assign({ tools: { ...context.tools, round } });
+    const call = round.calls.find((c) => c.id === event.id);
+    if (call) enqueue.emit(finished(context.turn.number, round.index, call, event.ok ? 'ok' : 'error', event.at));
+  }),
+  /** Every result is in: the round (with the segments said during it) joins the turn; a new round starts. */
+  completeRound: assignCall(({ context }) => ({
+    tools: {
+      ...context.tools,
+      rounds: [...context.tools.rounds, { ...context.tools.round, segments: newSegments(context) }],
+      round: newRound(context.tools.round.index + 1, context.speech.segments.length),
       fillerDue: false,
-    })),
-    /**
-     * The caller cut the round short: running tools are reported cancelled and their calls dropped (the model never
-     * sees them); calls that had already finished are facts and stay, as a round of their own.
-     */
-    cancelRound: enqueueActions(({ context, event, enqueue }) => {
-      const at = 'at' in event && typeof event.at === 'number' ? event.at : 0;
-      const running = runningCalls(context.round);
-      for (const call of running) enqueue.emit(finished(context.turn, context.round.index, call, 'cancelled', at));
-      const done = context.round.calls.filter((call) => call.outcome !== null);
-      if (done.length > 0) enqueue.assign({ rounds: [...context.rounds, { ...context.round, calls: done, segments: newSegments(context) }] });
-      enqueue.assign({ round: newRound(context.round.index + 1, context.speech.segments.length), fillerDue: false });
-    }),
-    sayFiller: enqueueActions(({ context, enqueue }) => {
-      const segment = `t${context.turn}-filler${context.round.index}`;
-      applyPlan(sayWithinReply(context.speech, fillerText(context.round, context.options), segment), enqueue, context.speech);
-      enqueue.assign({ fillerDue: false });
-    }),
-    markFillerDue: assign({ fillerDue: true }),
-    noteCallerSpoke: assign({ callerSpokeDuringTools: true }),
-    reportToolRoundLimit: emit(({ context }) => ({
-      type: 'call.error' as const,
-      source: 'llm' as const,
-      message: `the model asked for tools in ${context.round.index} rounds; the limit is ${context.options.maxToolRounds}`,
-      recoverable: false,
-    })),
-  },
-});
+    },
+  })),
+  /**
+   * The caller cut the round short: running tools are reported cancelled and their calls dropped (the model never
+   * sees them); calls that had already finished are facts and stay, as a round of their own.
+   */
+  cancelRound: enqueueCall(({ context, event, enqueue }) => {
+    const at = 'at' in event && typeof event.at === 'number' ? event.at : 0;
+    const running = runningCalls(context.tools.round);
+    for (const call of running) enqueue.emit(finished(context.turn.number, context.tools.round.index, call, 'cancelled', at));
+    const done = context.tools.round.calls.filter((call) => call.outcome !== null);
+    const rounds = done.length > 0 ? [...context.tools.rounds, { ...context.tools.round, calls: done, segments: newSegments(context) }] : context.tools.rounds;
+    enqueue.assign({
+      tools: { ...context.tools, rounds, round: newRound(context.tools.round.index + 1, context.speech.segments.length), fillerDue: false },
+    });
+  }),
+  sayFiller: enqueueCall(({ context, enqueue }) => {
+    const segment = `t${context.turn.number}-filler${context.tools.round.index}`;
+    applyPlan(sayWithinReply(context.speech, fillerText(context.tools.round, context.options), segment), enqueue, context.speech);
+    enqueue.assign({ tools: { ...context.tools, fillerDue: false } });
+  }),
+  markFillerDue: assignCall(({ context }) => ({ tools: { ...context.tools, fillerDue: true } })),
+  noteCallerSpoke: assignCall(({ context }) => ({ tools: { ...context.tools, callerSpokeDuringTools: true } })),
+  reportToolRoundLimit: emitCall(({ context }) => ({
+    type: 'call.error' as const,
+    source: 'llm' as const,
+    message: `the model asked for tools in ${context.tools.round.index} rounds; the limit is ${context.options.maxToolRounds}`,
+    recoverable: false,
+  })),
+};

@@ -11,29 +11,24 @@ export const bargeIn = ['clearPlayback', 'clearTts', 'emitBargeIn'] as const;
 export const LISTENING = '#call.live.listening';
 export const INTERRUPTED = '#call.live.interrupted';
 export const PROMPTING = '#call.live.prompting';
+export const GOODBYE = '#call.live.goodbye';
 export const apology = { type: 'sayPhrase', params: { kind: 'apology' } } as const;
 export const reportLlmError = { type: 'reportError', params: { source: 'llm' } } as const;
 
-/**
- * Caller speech, key presses and (Flux) starts of turn while agent audio plays (greeting, fixed phrases, replies).
- * A speculative reply is not playing yet: the caller's events then belong to the speculation (see `respond`).
- */
-export function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption', whileSpeculative = false) {
+/** Caller speech, key presses and (Flux) starts of turn while agent audio plays (greeting, fixed phrases, replies). */
+export function whileAgentTalks(interruption: 'isInterruption' | 'greetingInterruption') {
   const greeting = interruption === 'greetingInterruption';
   const keyInterrupts = greeting ? 'greetingDtmfInterrupts' : 'dtmfInterrupts';
   const turnStart = greeting ? 'greetingTurnStartInterruption' : 'turnStartInterruption';
-  type Guard = typeof keyInterrupts | typeof turnStart | typeof interruption | 'isBackchannel';
-  const heard = (guard: Guard) => (whileSpeculative ? and([guard, not('speculative')]) : guard);
-  const always = whileSpeculative ? not('speculative') : undefined;
   return {
-    'TRANSPORT.DTMF': [{ guard: heard(keyInterrupts), target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { guard: always, actions: 'keepDigit' }],
+    'TRANSPORT.DTMF': [{ guard: keyInterrupts, target: INTERRUPTED, actions: ['keepDigit', ...bargeIn] }, { actions: 'keepDigit' }],
     'STT.FINAL': [
-      { guard: heard(interruption), target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
-      { guard: heard('isBackchannel') }, // "uh-huh" over the agent: heard, not kept
-      { guard: always, actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
+      { guard: interruption, target: INTERRUPTED, actions: ['keepFinal', ...bargeIn] },
+      { guard: 'isBackchannel' }, // "uh-huh" over the agent: heard, not kept
+      { actions: 'keepFinal' }, // real words, but not enough to cut the agent off: answered next
     ],
-    'STT.INTERIM': { guard: heard(interruption), target: INTERRUPTED, actions: [...bargeIn] },
-    'STT.TURN_STARTED': { guard: heard(turnStart), target: INTERRUPTED, actions: [...bargeIn] },
+    'STT.INTERIM': { guard: interruption, target: INTERRUPTED, actions: [...bargeIn] },
+    'STT.TURN_STARTED': { guard: turnStart, target: INTERRUPTED, actions: [...bargeIn] },
   } as const;
 }
 

@@ -55,42 +55,40 @@ export type TurnTimestamps = {
   readonly firstAudioToTwilioAt: number | null;
 };
 
-export type CallContext = {
-  readonly options: CallOptions;
-  /** null until Twilio's `start`. */
-  readonly call: CallInfo | null;
-  /** The conversation as the caller experienced it: user turns and the assistant text they actually heard. */
-  readonly history: readonly ChatMessage[];
+/** What the caller said (or typed) that no turn has answered yet. */
+export type CallerInput = {
   /** is_final transcripts not answered yet. */
   readonly pending: readonly string[];
   /** Keys pressed and not answered yet (terminator included). */
   readonly digits: string;
-  /**
-   * A reply started on a probable end of turn (Flux EagerEndOfTurn): its audio is held back until the end of turn is
-   * confirmed. `pendingBefore` is what was pending before the eager transcript, restored if it is discarded.
-   */
-  readonly speculation: { readonly pendingBefore: readonly string[] } | null;
   /** An end-of-turn signal (speech_final / UtteranceEnd) seen for `pending` that could not be acted on yet. */
   readonly endOfTurnAt: number | null;
   readonly lastFinalAt: number | null;
+};
+
+/** The caller's current (or last) turn and what the agent decided in it. A new turn starts from a fresh one. */
+export type Turn = {
   /** Turns started so far; names the reply segments (`t3-s2`). */
-  readonly turn: number;
-  /** The utterance the current turn answers (moved out of `pending` when the turn starts). */
+  readonly number: number;
+  /** The utterance the turn answers (moved out of the caller's pending input when the turn starts). */
   readonly userText: string;
-  readonly speech: AgentSpeech;
+  readonly timestamps: TurnTimestamps;
   /**
-   * The texts of the segments a barge-in cut off (from the first one the caller did not hear to the end), kept when
-   * `interrupted` is left for `paused`: said again if the barge-in turns out to be noise. Read only there.
+   * A reply started on a probable end of turn (Flux EagerEndOfTurn, state `speculating`): its audio is held back until
+   * the end of turn is confirmed. `pendingBefore` is what was pending before the eager transcript, restored if it is
+   * discarded.
    */
-  readonly unheard: readonly string[];
-  /** Fixed phrases said so far; names their segments (`reprompt-2`). */
-  readonly phrases: number;
-  /** Re-prompts since the caller last took a turn. */
-  readonly reprompts: number;
+  readonly speculation: { readonly pendingBefore: readonly string[] } | null;
   /** The LLM called end_call: say goodbye once the current reply has played. */
   readonly hangupAfterReply: boolean;
   /** The LLM called transfer_call with an allowed target: this number is dialled once the reply has played. */
   readonly transferTo: string | null;
+  /** Re-prompts since the caller last took a turn. */
+  readonly reprompts: number;
+};
+
+/** The tool loop of the current turn. */
+export type ToolsProgress = {
   /** The inference round in progress: its text and tool calls. */
   readonly round: ToolRound;
   /** This turn's completed tool rounds (their results reach the model in the next round). */
@@ -99,8 +97,28 @@ export type CallContext = {
   readonly fillerDue: boolean;
   /** The caller spoke while tools that may not be cancelled were running: end the turn when they finish. */
   readonly callerSpokeDuringTools: boolean;
-  readonly timestamps: TurnTimestamps;
+};
+
+/** The call's context, grouped: the call itself (options, who, history, end), the caller's unanswered input, the
+ * turn, what the agent says, and the tool loop. Starting a turn replaces `turn` and `tools` whole. */
+export type CallContext = {
+  readonly options: CallOptions;
+  /** null until Twilio's `start`. */
+  readonly call: CallInfo | null;
+  /** The conversation as the caller experienced it: user turns and the assistant text they actually heard. */
+  readonly history: readonly ChatMessage[];
   readonly endReason: string | null;
+  /** Fixed phrases said so far; names their segments (`reprompt-2`). */
+  readonly phrases: number;
+  readonly caller: CallerInput;
+  readonly turn: Turn;
+  readonly speech: AgentSpeech;
+  /**
+   * The texts of the segments a barge-in cut off (from the first one the caller did not hear to the end), kept when
+   * `interrupted` is left for `paused`: said again if the barge-in turns out to be noise. Read only there.
+   */
+  readonly unheard: readonly string[];
+  readonly tools: ToolsProgress;
 };
 
 export const silentSpeech: AgentSpeech = { kind: 'none', segments: [], buffer: '', open: '', complete: true };
@@ -112,29 +130,34 @@ export const emptyTimestamps: TurnTimestamps = {
   firstAudioToTwilioAt: null,
 };
 
+export const noCallerInput: CallerInput = { pending: [], digits: '', endOfTurnAt: null, lastFinalAt: null };
+
+/** Turn `number` answering `userText`; the caller stopped speaking at `userSpeechEndAt`. */
+export function newTurn(number: number, userText: string, userSpeechEndAt: number | null, speculation: Turn['speculation'] = null): Turn {
+  return {
+    number,
+    userText,
+    timestamps: { ...emptyTimestamps, userSpeechEndAt },
+    speculation,
+    hangupAfterReply: false,
+    transferTo: null,
+    reprompts: 0,
+  };
+}
+
+export const newToolsProgress = (): ToolsProgress => ({ round: newRound(1, 0), rounds: [], fillerDue: false, callerSpokeDuringTools: false });
+
 export function initialContext(input: CallInput): CallContext {
   return {
     options: input.options,
     call: null,
     history: [],
-    pending: [],
-    digits: '',
-    speculation: null,
-    endOfTurnAt: null,
-    lastFinalAt: null,
-    turn: 0,
-    userText: '',
+    endReason: null,
+    phrases: 0,
+    caller: noCallerInput,
+    turn: newTurn(0, '', null),
     speech: silentSpeech,
     unheard: [],
-    phrases: 0,
-    reprompts: 0,
-    hangupAfterReply: false,
-    transferTo: null,
-    round: newRound(1, 0),
-    rounds: [],
-    fillerDue: false,
-    callerSpokeDuringTools: false,
-    timestamps: emptyTimestamps,
-    endReason: null,
+    tools: newToolsProgress(),
   };
 }

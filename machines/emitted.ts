@@ -72,6 +72,12 @@ export type DtmfEmitted = { type: 'call.dtmf'; turn: number; digits: string; at:
 /** A speculative reply (started on an eager end of turn) was confirmed and released, or discarded unheard. */
 export type SpeculationEmitted = { type: 'call.speculation'; turn: number; outcome: 'confirmed' | 'discarded'; at: number };
 
+/**
+ * The STT socket is open: once when the call goes live, again after each reconnect (then `resentBytes` of caller audio
+ * buffered while it was down were replayed to it, so nothing the caller said is lost).
+ */
+export type SttConnectedEmitted = { type: 'call.sttConnected'; resentBytes: number; at: number };
+
 /** Outbound answering-machine detection said who answered. */
 export type AnsweredByEmitted = { type: 'call.answeredBy'; answeredBy: 'human' | 'machine' | 'unknown'; at: number };
 
@@ -107,6 +113,7 @@ export type CallEmitted =
   | DtmfEmitted
   | AnsweredByEmitted
   | SpeculationEmitted
+  | SttConnectedEmitted
   | BargeInEmitted
   | ErrorEmitted
   | EndedEmitted;

@@ -44,11 +44,20 @@ function transitionsOf(node: AnyStateNode): AnyTransitionDefinition[] {
 
 export function machineDiagram(machine: AnyStateMachine): string {
   const nodes = allNodes(machine.root).slice(1);
-  // Mermaid state ids are global: a state's own key when it is unique, else its path.
-  const keyCount = new Map<string, number>();
-  for (const node of nodes) keyCount.set(node.key, (keyCount.get(node.key) ?? 0) + 1);
-  const idOf = (node: AnyStateNode): string =>
-    node === machine.root ? '[*]' : keyCount.get(node.key) === 1 ? node.key : node.path.join('_');
+  // Mermaid state ids are global: a state's own key when it is unique, else the shortest end of its path that is
+  // (`round_thinking`, `speculating_thinking`).
+  const suffix = (node: AnyStateNode, length: number) => node.path.slice(-length).join('_');
+  const ids = new Map<AnyStateNode, string>();
+  for (const node of nodes) {
+    for (let length = 1; length <= node.path.length; length++) {
+      const id = suffix(node, length);
+      if (length === node.path.length || nodes.filter((other) => suffix(other, length) === id).length === 1) {
+        ids.set(node, id);
+        break;
+      }
+    }
+  }
+  const idOf = (node: AnyStateNode): string => (node === machine.root ? '[*]' : ids.get(node) ?? node.path.join('_'));
 
   const lines = ['stateDiagram-v2'];
   const describe = (node: AnyStateNode, depth: number): void => {

@@ -131,7 +131,7 @@ export class LiveCallView {
     // Tools of the turns already over stay on the card (history keeps their calls and results; durations are gone).
     const tools = toolsOf(ctx.history);
     tools.forEach((tool, i) => this.tools.set(tool.id, i));
-    if (inRespond(s.value) && ctx.userText !== '') lines.push({ role: 'caller', text: ctx.userText });
+    if (inRespond(s.value) && ctx.turn.userText !== '') lines.push({ role: 'caller', text: ctx.turn.userText });
     const call: LiveCall = {
       callSid: info.callSid,
       from: info.from,
@@ -223,7 +223,7 @@ export class LiveCallView {
   }
 
   private speechKey(ctx: CallContext): string {
-    return ctx.speech.kind === 'reply' ? `reply:${ctx.turn}` : `phrase:${ctx.speech.segments[0]?.name ?? ctx.phrases}`;
+    return ctx.speech.kind === 'reply' ? `reply:${ctx.turn.number}` : `phrase:${ctx.speech.segments[0]?.name ?? ctx.phrases}`;
   }
 
   private phraseKey(): string {

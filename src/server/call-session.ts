@@ -263,6 +263,14 @@ function observe(
     log.debug('speculative reply', { turn: e.turn, outcome: e.outcome });
     onEvent?.(e);
   });
+  let sttConnections = 0;
+  on('call.sttConnected', (e) => {
+    sttConnections++;
+    // The first connection is routine; a later one follows a drop (its STT.ERROR was logged as a provider error).
+    if (sttConnections === 1) log.debug('stt connected', { resentBytes: e.resentBytes });
+    else log.info('stt reconnected', { resentBytes: e.resentBytes, connections: sttConnections });
+    onEvent?.(e);
+  });
   on('call.answeredBy', (e) => {
     log.info('call answered by', { answeredBy: e.answeredBy });
     onEvent?.(e);

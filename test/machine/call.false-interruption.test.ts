@@ -72,7 +72,7 @@ describe('false interruptions', () => {
     expect(stateName(fillers.snapshot)).toBe('paused');
     fillers.send(ev.final('mm', true));
     expect(stateName(fillers.snapshot)).toBe('resuming');
-    expect(fillers.snapshot.context.pending).toEqual([]);
+    expect(fillers.snapshot.context.caller.pending).toEqual([]);
 
     const silent = cutByNoise();
     silent.clock.increment(options.falseInterruptionTimeoutMs - 1);

@@ -201,7 +201,7 @@ describe('turn taking', () => {
       driver.send(ev.final(filler, false));
     }
     expect(stateName(driver.snapshot)).toBe('respond.speaking');
-    expect(driver.snapshot.context.pending).toEqual([]); // backchannels are not kept
+    expect(driver.snapshot.context.caller.pending).toEqual([]); // backchannels are not kept
     const step = driver.send(ev.final('Stop, a shorter one please.', true));
     expect(step.emitted.map((event) => event.type)).toContain('call.bargeIn');
     expect(stateName(driver.snapshot)).toBe('respond.thinking'); // through interrupted, straight to the answer

@@ -51,7 +51,7 @@ describe('key presses', () => {
     calm.send(ev.text('Once upon a time. '));
     calm.send(ev.dtmf('0'));
     expect(stateName(calm.snapshot)).toBe('respond.speaking');
-    expect(calm.snapshot.context.digits).toBe('0'); // kept for the next turn
+    expect(calm.snapshot.context.caller.digits).toBe('0'); // kept for the next turn
   });
 
   it('keys pressed while a tool runs go to the tools (a tool may be waiting for them)', () => {

@@ -205,6 +205,7 @@ export const ev = {
   interim: (text: string): CallEvent => ({ type: 'STT.INTERIM', text, at: at() }),
   utteranceEnd: (): CallEvent => ({ type: 'STT.UTTERANCE_END', at: at() }),
   speechStarted: (): CallEvent => ({ type: 'STT.SPEECH_STARTED', at: at() }),
+  sttConnected: (resentBytes = 0): CallEvent => ({ type: 'STT.CONNECTED', resentBytes, at: at() }),
   text: (text: string): CallEvent => ({ type: 'LLM.TEXT', text, at: at() }),
   done: (): CallEvent => ({ type: 'LLM.DONE', at: at() }),
   llmError: (): CallEvent => ({ type: 'LLM.ERROR', message: 'upstream 500', at: at() }),

@@ -151,7 +151,7 @@ export class CallObserver {
   }
 
   private checkLlmChild(after: string, where: string): void {
-    const inference = after === 'respond.thinking' || after === 'respond.speaking';
+    const inference = ['respond.thinking', 'respond.speaking', 'respond.speculating.thinking', 'respond.speculating.speaking'].includes(after);
     expect(this.driver.snapshot.children.llm !== undefined, `${where}: llm child exists only during inference`).toBe(inference);
     // One LLM stream at a time at most (it may have failed and be answered by an apology meanwhile).
     expect(this.driver.running('llm'), `${where}: running llm instances`).toBeLessThanOrEqual(inference ? 1 : 0);
@@ -169,7 +169,7 @@ export class CallObserver {
         .map((r) => r.event?.type)
         .filter((type) => type === 'TRANSPORT.HOLD' || type === 'TRANSPORT.RELEASE' || type === 'TRANSPORT.CLEAR')
         .at(-1);
-    if (step.after.context.speculation !== null && step.after.status !== 'done') {
+    if (step.after.context.turn.speculation !== null && step.after.status !== 'done') {
       expect(holdState(this.driver.records), `${where}: speculative audio is held at the transport`).toBe('TRANSPORT.HOLD');
     }
     const outcome = step.emitted.find((e) => e.type === 'call.speculation');
@@ -226,9 +226,9 @@ export class CallObserver {
       (keyInterrupts && before !== 'respond.tooling') ||
       (turnStart && before !== 'respond.tooling');
     const toolsOverAudio =
-      before === 'respond.tooling' && !nothingPlaying(step.before.context.speech) && !step.before.context.callerSpokeDuringTools;
+      before === 'respond.tooling' && !nothingPlaying(step.before.context.speech) && !step.before.context.tools.callerSpokeDuringTools;
     // A speculative reply is held back: nothing of it plays, so nothing can be interrupted.
-    const speculative = step.before.context.speculation !== null;
+    const speculative = step.before.context.turn.speculation !== null;
     const agentAudio =
       !speculative &&
       (['respond.speaking', 'prompting', 'resuming'].includes(before) ||
@@ -273,7 +273,7 @@ export class CallObserver {
     const event = step.event;
     expect(event.type === 'STT.FINAL' || event.type === 'STT.INTERIM' ? event.text : '', `${where}: no real words`).not.toBe(WORDS);
     expect(step.children.some((r) => r.child === 'llm' && r.kind === 'start'), `${where}: the noise is no turn`).toBe(false);
-    expect(step.after.context.pending, `${where}: nothing of the noise is kept`).toEqual([]);
+    expect(step.after.context.caller.pending, `${where}: nothing of the noise is kept`).toEqual([]);
     const said = step.children
       .flatMap((r) => (r.child === 'tts' && r.kind === 'command' && r.event.type === 'TTS.SAY' ? [String((r.event as { text?: unknown }).text)] : []))
       .join(' ');
@@ -327,9 +327,9 @@ export class CallObserver {
     if (['ended', 'goodbye', 'voicemail'].includes(after)) return;
     const { context } = step.after;
     const kept = [
-      ...context.pending,
+      ...context.caller.pending,
       // A turn cut off by a barge-in is committed when `interrupted` is left.
-      after.startsWith('respond.') || after === 'interrupted' ? context.userText : '',
+      after.startsWith('respond.') || after === 'interrupted' ? context.turn.userText : '',
       ...context.history.filter((message) => message.role === 'user').map((message) => message.content),
     ].join(' | ');
     expect(occurrences(kept, WORDS), `${where}: caller words lost`).toBeGreaterThanOrEqual(this.wordsSaid);

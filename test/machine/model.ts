@@ -82,14 +82,14 @@ export function activeNodes(snapshot: CallSnapshot): AnyStateNode[] {
 function timerEvents(snapshot: CallSnapshot): ModelEvent[] {
   const nodes = activeNodes(snapshot);
   // The filler timer fires once per tool round (its transition has no target, so it does not restart).
-  const { fillerDue, speech, turn, round } = snapshot.context;
+  const { speech, turn: { number: turn }, tools: { fillerDue, round } } = snapshot.context;
   const fillerFired = fillerDue || speech.segments.some((segment) => segment.name === `t${turn}-filler${round.index}`);
   return [...new Set(nodes.flatMap((node) => node.after.map((transition) => transition.eventType)))].map(
     (type) => ({ type: type as `xstate.after.${string}` }),
   )
     .filter((event) => !(fillerFired && event.type.startsWith('xstate.after.toolFiller')))
     // With keys pressed, the inter-digit timer (shorter) always fires before the idle timer.
-    .filter((event) => !(snapshot.context.digits !== '' && event.type.startsWith('xstate.after.idleTimeout')));
+    .filter((event) => !(snapshot.context.caller.digits !== '' && event.type.startsWith('xstate.after.idleTimeout')));
 }
 
 function actorError(id: string): ModelEvent {
@@ -99,7 +99,7 @@ function actorError(id: string): ModelEvent {
 /** Marks for every segment still waiting for its echo: played (heard) and cleared (not heard). A speculative
  * reply's audio is held at the transport: none of its marks can come back. */
 function markEvents(snapshot: CallSnapshot): ModelEvent[] {
-  if (snapshot.context.speculation !== null) return [];
+  if (speculating(snapshot)) return [];
   return snapshot.context.speech.segments
     .filter((segment) => segment.heard === null)
     .flatMap((segment) => [ev.mark(segment.name, true), ev.mark(segment.name, false)]);
@@ -126,7 +126,7 @@ function callerTalksOverAgent(config: ModelConfig): ModelEvent[] {
  * refused calls); in a later round only the lookup; after spoken text only the lookup and the control tools.
  */
 function toolCalls(snapshot: CallSnapshot, spoken: boolean): ModelEvent[] {
-  const { turn, round } = snapshot.context;
+  const { turn: { number: turn }, tools: { round } } = snapshot.context;
   const id = (name: string) => `${name}-t${turn}-r${round.index}-${round.calls.length + 1}`;
   const [first, second] = round.calls;
   if (second !== undefined) return [];
@@ -156,12 +156,14 @@ const llmSideEvents = (snapshot: CallSnapshot, spoken: boolean): ModelEvent[] =>
 
 /** How a speculative reply ends: the turn resumes, or ends with another transcript (the same one is WORDS). */
 function speculationEnds(snapshot: CallSnapshot): ModelEvent[] {
-  return snapshot.context.speculation === null ? [] : [ev.turnResumed(), ev.final(OTHER, true)];
+  return speculating(snapshot) ? [ev.turnResumed(), ev.final(OTHER, true)] : [];
 }
+
+const speculating = (snapshot: CallSnapshot): boolean => snapshot.matches({ live: { respond: { round: 'speculating' } } });
 
 /** One result (ok or error) for each call the tool runner still runs. */
 function toolResults(snapshot: CallSnapshot): ModelEvent[] {
-  return snapshot.context.round.calls
+  return snapshot.context.tools.round.calls
     .filter((call) => call.outcome === null)
     .flatMap((call) => [ev.toolResult(call.id, call.name, true), ev.toolResult(call.id, call.name, false)]);
 }
@@ -171,6 +173,7 @@ const everywhere = (name: string): ModelEvent[] =>
 
 const liveEverywhere = (): ModelEvent[] => [
   ev.answeredBy('human'), // a late verdict: only reported
+  ev.sttConnected(3200), // a reconnect: only reported
   ev.stop(),
   ev.hangup(),
   ev.hangup(true),
@@ -216,7 +219,7 @@ export function modelEvents(config: ModelConfig) {
         ...speculationEnds(snapshot),
       ],
       'respond.speaking': () => [
-        ...(segments - snapshot.context.round.firstSegment < 2 && segments < 4
+        ...(segments - snapshot.context.tools.round.firstSegment < 2 && segments < 4
           ? [ev.text('It is 3.5 km. '), ev.text('This sentence is long enough to flush on its own. ')]
           : []),
         ev.text('and so on'),
@@ -225,6 +228,9 @@ export function modelEvents(config: ModelConfig) {
         ...callerTalksOverAgent(config),
         ...speculationEnds(snapshot),
       ],
+      // A held reply: the same events as its confirmed counterpart (its marks cannot come back while it is held).
+      'respond.speculating.thinking': () => byState['respond.thinking']?.() ?? [],
+      'respond.speculating.speaking': () => byState['respond.speaking']?.() ?? [],
       'respond.tooling': () => [
         ...toolResults(snapshot),
         ...markEvents(snapshot),
@@ -286,26 +292,26 @@ export function serializeModelState(snapshot: CallSnapshot): string {
   // The cut speech only waits for its last echoes there: whether any is still due is what matters.
   const interrupted = name === 'interrupted';
   if (name === 'configuring') return JSON.stringify([name, c.call?.customParameters['Amd'] === '1']);
-  const round = c.round.calls.map((call) => [call.name, call.outcome === null ? null : call.outcome.ok]);
+  const round = c.tools.round.calls.map((call) => [call.name, call.outcome === null ? null : call.outcome.ok]);
   return JSON.stringify([
     name,
     interrupted ? [c.speech.kind === 'reply', marks(null) > 0, marks(true) > 0, resumable(c.speech)] : speech,
     // Paused with or without part of the cut speech heard (the resume must not repeat that part).
     name === 'paused' ? c.history.at(-1)?.role ?? null : null,
     interrupted || c.speech.complete,
-    c.pending.length > 0,
-    c.digits !== '',
-    c.speculation !== null,
-    c.endOfTurnAt !== null,
-    c.userText !== '',
-    c.reprompts,
-    c.hangupAfterReply,
-    c.transferTo !== null,
+    c.caller.pending.length > 0,
+    c.caller.digits !== '',
+    c.turn.speculation !== null,
+    c.caller.endOfTurnAt !== null,
+    c.turn.userText !== '',
+    c.turn.reprompts,
+    c.turn.hangupAfterReply,
+    c.turn.transferTo !== null,
     round,
-    c.round.index,
-    c.rounds.length,
-    c.fillerDue,
-    c.callerSpokeDuringTools,
+    c.tools.round.index,
+    c.tools.rounds.length,
+    c.tools.fillerDue,
+    c.tools.callerSpokeDuringTools,
   ]);
 }
 
@@ -330,8 +336,20 @@ export function planPaths(config: ModelConfig): PathPlan {
   const taken = new Set<string>();
   // The context fields an edge changed tell apart the eventless transitions that follow the event within the same
   // state (a mark that lets a due filler be said), which neither the event's transitions nor the state pair show.
-  const changed = (from: CallSnapshot, to: CallSnapshot) =>
-    (Object.keys(to.context) as Array<keyof CallSnapshot['context']>).filter((key) => !Object.is(from.context[key], to.context[key]));
+  // (Field by field inside the groups: caller input, turn, tool loop.)
+  const fields = (context: CallSnapshot['context']): Map<string, unknown> => {
+    const out = new Map<string, unknown>();
+    for (const [key, value] of Object.entries(context)) {
+      if (key === 'caller' || key === 'turn' || key === 'tools') {
+        for (const [inner, innerValue] of Object.entries(value as object)) out.set(`${key}.${inner}`, innerValue);
+      } else out.set(key, value);
+    }
+    return out;
+  };
+  const changed = (from: CallSnapshot, to: CallSnapshot) => {
+    const before = fields(from.context);
+    return [...fields(to.context)].filter(([key, value]) => !Object.is(before.get(key), value)).map(([key]) => key);
+  };
   const signature = (from: CallSnapshot, event: ModelEvent, to: CallSnapshot) =>
     [
       stateName(from),

@@ -20,6 +20,8 @@ const live = (state: string) => !['connecting', 'configuring', 'ended'].includes
 const phraseStates = ['greeting', 'prompting', 'resuming'];
 /** The filler transcripts the model sends (a fillers-only transcript is no real utterance). */
 const FILLERS = new Set(['uh-huh']);
+/** The model's eager transcript: an end of turn with these words (or none) confirms the speculative reply. */
+const EAGER_TEXT = 'book a table';
 
 /** The states `event` may lead to from `before`, or null when the design table does not decide it alone. */
 export function expectedAfter(before: string, event: Event, facts: OracleFacts, options: { readonly dtmfTerminator: string }): readonly string[] | null {
@@ -57,7 +59,7 @@ export function expectedAfter(before: string, event: Event, facts: OracleFacts, 
       if (event.type === 'STT.INTERIM') return ['listening'];
       if (event.type === 'STT.FINAL' && event.speechFinal !== true) return ['listening'];
       if (event.type === 'STT.FINAL') return event.text !== '' ? ['respond.thinking'] : null;
-      if (event.type === 'STT.EAGER_END') return ['respond.thinking'];
+      if (event.type === 'STT.EAGER_END') return ['respond.speculating.thinking'];
       if (event.type === 'TRANSPORT.DTMF') return [event.digit === options.dtmfTerminator ? 'respond.thinking' : 'listening'];
       if (event.type.startsWith('xstate.after.idleTimeout')) return ['respond.thinking', 'prompting', 'goodbye'];
       return null;
@@ -83,6 +85,19 @@ export function expectedAfter(before: string, event: Event, facts: OracleFacts, 
     case 'respond.speaking':
       if (event.type === 'LLM.TEXT') return ['respond.speaking'];
       return null;
+    // README "Speculative replies": the same words confirm the held reply where it is; anything else discards it.
+    case 'respond.speculating.thinking':
+    case 'respond.speculating.speaking': {
+      const confirmed = before.replace('speculating.', '');
+      // Discarded, the turn goes on with every word: another end of turn is answered at once.
+      if (event.type === 'STT.FINAL' && event.speechFinal === true) return [event.text === '' || event.text === EAGER_TEXT ? confirmed : 'respond.thinking'];
+      if (event.type === 'STT.FINAL' || event.type === 'STT.TURN_RESUMED' || event.type === 'LLM.ERROR') return ['listening'];
+      if (event.type === 'TRANSPORT.DTMF') return [event.digit === options.dtmfTerminator ? 'respond.thinking' : 'listening'];
+      if (event.type === 'LLM.TEXT') return [event.text?.trim() === '' ? before : 'respond.speculating.speaking'];
+      if (event.type.startsWith('xstate.after.llmTimeout') || event.type === 'xstate.error.actor.llm') return ['listening'];
+      if (event.type === 'LLM.DONE') return before === 'respond.speculating.thinking' ? ['listening'] : null;
+      return null;
+    }
     case 'respond.tooling':
       if (event.type === 'xstate.error.actor.tools') return ['prompting'];
       if (event.type === 'TRANSPORT.DTMF') return ['respond.tooling']; // the keys go to the tools
@@ -117,6 +132,8 @@ export const DESIGN_STATES = [
   'respond.thinking',
   'respond.speaking',
   'respond.tooling',
+  'respond.speculating.thinking',
+  'respond.speculating.speaking',
   'prompting',
   'interrupted',
   'paused',

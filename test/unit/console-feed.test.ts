@@ -46,11 +46,11 @@ describe('LiveCallView', () => {
     const afterGreeting = { ...started, history: [{ role: 'assistant' as const, content: 'Hello!' }] };
     v.snapshot({ value: live('listening'), context: afterGreeting });
     v.emitted({ type: 'call.userUtterance', turn: 1, text: 'Tell me a story', at: 1 });
-    v.snapshot({ value: live({ respond: { round: 'thinking' } }), context: { ...afterGreeting, turn: 1 } });
+    v.snapshot({ value: live({ respond: { round: 'thinking' } }), context: { ...afterGreeting, turn: { ...started.turn, number: 1 } } });
     const reply1 = speech('reply', [['t1-s1', 'Once upon a time.', true], ['t1-s2', 'There was a call.', null]]);
-    v.snapshot({ value: live({ respond: { round: 'speaking' } }), context: { ...afterGreeting, turn: 1, speech: reply1 } });
+    v.snapshot({ value: live({ respond: { round: 'speaking' } }), context: { ...afterGreeting, turn: { ...started.turn, number: 1 }, speech: reply1 } });
     v.emitted({ type: 'call.turn', turn: 1, userText: 'Tell me a story', assistantText: 'Once upon a time.', generatedText: 'Once upon a time. There was a call.', interrupted: true, timestamps: { userSpeechEndAt: 100, llmFirstTextAt: 300, ttsFirstAudioAt: 350, firstAudioToTwilioAt: 351 } });
-    v.snapshot({ value: live('interrupted'), context: { ...afterGreeting, turn: 1 } });
+    v.snapshot({ value: live('interrupted'), context: { ...afterGreeting, turn: { ...started.turn, number: 1 } } });
     expect(sent.slice(1)).toEqual([
       { type: 'state', callSid: 'CA1', state: 'listening' },
       { type: 'lines', callSid: 'CA1', from: 0, lines: [{ role: 'agent', text: 'Hello!' }] },
@@ -89,7 +89,7 @@ describe('LiveCallView', () => {
       { role: 'user' as const, content: 'Hi' },
       { role: 'assistant' as const, content: 'How can I help?' },
     ];
-    v.snapshot({ value: live({ respond: { round: 'thinking' } }), context: { ...started, history, userText: 'Where is my order?' } });
+    v.snapshot({ value: live({ respond: { round: 'thinking' } }), context: { ...started, history, turn: { ...started.turn, userText: 'Where is my order?' } } });
     expect(sent[0]?.type === 'call' && sent[0].call.lines.map((l) => l.text)).toEqual(['Hello!', 'Hi', 'How can I help?', 'Where is my order?']);
   });
 

@@ -25,11 +25,13 @@ describe('the generated call machine diagram', () => {
   });
 
   it('shows a barge-in, a tool round and a speculative reply with their events and guards', () => {
-    expect(diagram).toContain('speaking --> interrupted: STT.INTERIM [isInterruption');
+    expect(diagram).toContain('round_speaking --> interrupted: STT.INTERIM [isInterruption');
     expect(diagram).toContain('interrupted --> listening: TTS.CLEARED');
-    expect(diagram).toContain('thinking --> tooling: LLM.DONE [needsToolRound]');
+    expect(diagram).toContain('round_thinking --> tooling: LLM.DONE [needsToolRound]');
     expect(diagram).toContain('tooling --> round: always [toolResultsIn]');
-    expect(diagram).toContain('listening --> respond: STT.EAGER_END [hasEagerText]');
-    expect(diagram).toContain('speaking --> replied: SPEECH.PLAYED_OUT');
+    expect(diagram).toContain('listening --> speculating: STT.EAGER_END [hasEagerText]');
+    expect(diagram).toContain('speculating_speaking --> round_speaking: STT.FINAL [confirmsEager]');
+    expect(diagram).toContain('speculating --> listening: STT.TURN_RESUMED');
+    expect(diagram).toContain('round_speaking --> replied: SPEECH.PLAYED_OUT');
   });
 });
