@@ -196,8 +196,8 @@ describe('per-call budgets (budgets.ts)', () => {
       machineEventsPerCall: ended.rootEvents,
       heapUsedPerLiveCallKB: Math.round((live.heapUsed - idle.heapUsed) / CALLS / 1024),
       dataHeapPerLiveCallKB: Math.round((live.dataHeap - idle.dataHeap) / CALLS / 1024),
-      externalPerLiveCallKB: Math.round((live.external - idle.external) / CALLS / 1024),
-      arrayBuffersPerLiveCallKB: Math.round((live.arrayBuffers - idle.arrayBuffers) / CALLS / 1024),
+      externalPerLiveCallKB: Math.round((live.external - ended.external) / CALLS / 1024),
+      arrayBuffersPerLiveCallKB: Math.round((live.arrayBuffers - ended.arrayBuffers) / CALLS / 1024),
       externalPerEndedCallKB: Math.round((ended.external - idle.external) / CALLS / 1024),
       externalPerSpeakingCallKB: Math.round((speaking.external - afterSpeaking.external) / CALLS / 1024),
       arrayBuffersPerSpeakingCallKB: Math.round((speaking.arrayBuffers - afterSpeaking.arrayBuffers) / CALLS / 1024),
@@ -229,7 +229,9 @@ describe('per-call budgets (budgets.ts)', () => {
 
   it('memory outside the JS heap (Buffers, audio) per live call: idle between turns, and speaking a long reply', () => {
     expect(speaking.activeCalls).toBe(CALLS);
-    expect((live.external - idle.external) / CALLS).toBeLessThanOrEqual(PER_CALL_BUDGETS.externalBytesPerIdleCall);
+    // Against the same server once these calls have ended (as speaking against after-speaking): what grew for the
+    // process and stays (undici's wasm parser memory, allocator pools) is in both samples and cancels out.
+    expect((live.external - ended.external) / CALLS).toBeLessThanOrEqual(PER_CALL_BUDGETS.externalBytesPerIdleCall);
     expect((speaking.external - afterSpeaking.external) / CALLS).toBeLessThanOrEqual(PER_CALL_BUDGETS.externalBytesPerSpeakingCall);
     expect((ended.external - idle.external) / CALLS).toBeLessThanOrEqual(PER_CALL_BUDGETS.externalBytesPerEndedCall);
   });
