@@ -13,7 +13,8 @@ export class SttAudioBuffer {
   private unconfirmed = new ByteChunkQueue();
   /** Byte offset (on the current connection) of the oldest unconfirmed chunk. */
   private unconfirmedStart = 0;
-  private pending: Buffer[] = [];
+  /** Up to seconds of frames during an outage: as bytes too (a decoded frame pins a shared 8 KB slab). */
+  private pending = new ByteChunkQueue();
   private heldBytes = 0;
   /** Audio never sent because the buffer overflowed during an outage. */
   lostBytes = 0;
@@ -35,9 +36,12 @@ export class SttAudioBuffer {
   }
 
   get pendingBytes(): number {
-    let n = 0;
-    for (const c of this.pending) n += c.length;
-    return n;
+    return this.pending.byteLength;
+  }
+
+  /** Bytes this buffer has allocated (per-call memory outside the JS heap). */
+  get capacity(): number {
+    return this.unconfirmed.capacity + this.pending.capacity;
   }
 
   /** Deepgram finalised this connection's audio up to `byteOffset`. */
@@ -63,8 +67,7 @@ export class SttAudioBuffer {
 
   /** For a new connection: every chunk to (re)send, oldest first. Resets the connection's offsets. */
   takeReplay(): Buffer[] {
-    const out = [...this.unconfirmed.drain(), ...this.pending];
-    this.pending = [];
+    const out = [...this.unconfirmed.drain(), ...this.pending.drain()];
     this.unconfirmedStart = 0;
     this.heldBytes = 0;
     return out;
@@ -78,10 +81,10 @@ export class SttAudioBuffer {
         this.unconfirmedStart += dropped;
         continue;
       }
+      if (this.pending.count === 0) return;
       const dropped = this.pending.shift();
-      if (!dropped) return;
-      this.heldBytes -= dropped.length;
-      this.lostBytes += dropped.length;
+      this.heldBytes -= dropped;
+      this.lostBytes += dropped;
     }
   }
 }

@@ -23,8 +23,9 @@ export class HeldAudio {
       this.turn = turn;
     }
     const key = HeldAudio.key(text);
-    const audio = Buffer.concat(chunks);
-    if (key === '' || audio.length === 0 || audio.length > this.maxBytes) return;
+    const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (key === '' || bytes === 0 || bytes > this.maxBytes) return;
+    const audio = HeldAudio.own(chunks, bytes);
     this.drop(key);
     this.byText.set(key, audio);
     this.bytes += audio.length;
@@ -43,6 +44,20 @@ export class HeldAudio {
     if (audio === undefined) return;
     this.bytes -= audio.length;
     this.byText.delete(key);
+  }
+
+  /**
+   * One Buffer with its own memory, exactly the audio's size: `Buffer.concat` hands out a slice of Node's shared 8 KB
+   * pool for less than 4 KB, and a short segment held for the whole reply would pin the pool's other 4–8 KB with it.
+   */
+  private static own(chunks: readonly Buffer[], bytes: number): Buffer {
+    const audio = Buffer.allocUnsafeSlow(bytes);
+    let at = 0;
+    for (const chunk of chunks) {
+      audio.set(chunk, at);
+      at += chunk.length;
+    }
+    return audio;
   }
 
   private static key(text: string): string {

@@ -44,6 +44,11 @@ export interface LevelResult {
   /** The kernel's share of it (loopback socket I/O is charged partly to the sender). */
   serverSystemCpuMsPerCallSecond: number | null;
   rssKbPerCall: number | null;
+  /**
+   * How the server's memory grew from before the level to the highest RSS with every call connected, per call: JS
+   * heap reserved and used, and external (outside the heap: Buffers, audio). Null when unknown.
+   */
+  memoryKbPerCall?: { heapTotal: number; heapUsed: number; external: number } | null;
   serverEventLoopP99Ms: number;
   serverEventLoopMaxMs: number;
   benchEventLoopP99Ms: number;
@@ -149,6 +154,7 @@ export function analyzeLevel(raw: LevelRaw): LevelResult {
     serverCpuMsPerCallSecond: callSeconds > 0 ? (raw.serverCpu.userMs + raw.serverCpu.systemMs) / callSeconds : null,
     serverSystemCpuMsPerCallSecond: callSeconds > 0 ? raw.serverCpu.systemMs / callSeconds : null,
     rssKbPerCall: raw.fullRssBytes === null || n === 0 ? null : (raw.fullRssBytes - raw.idleRssBytes) / 1024 / n,
+    memoryKbPerCall: memoryPerCall(raw, n),
     serverEventLoopP99Ms: raw.serverEventLoop.p99Ms,
     serverEventLoopMaxMs: raw.serverEventLoop.maxMs,
     benchEventLoopP99Ms: raw.benchEventLoop.p99Ms,
@@ -298,4 +304,16 @@ function playbackGaps(record: CallRecord): string[] {
     if (restarts > 0) gaps.push(`late frames: playback ran dry ${restarts}x in "${t.text.slice(0, 30)}"`);
   }
   return gaps;
+}
+
+function memoryPerCall(raw: LevelRaw, calls: number): LevelResult['memoryKbPerCall'] {
+  const before = raw.memoryBefore;
+  const full = raw.memoryAtFull;
+  if (!before || !full || calls === 0) return null;
+  const perCall = (bytes: number): number => Math.round(bytes / 1024 / calls);
+  return {
+    heapTotal: perCall(full.heapTotalBytes - before.heapTotalBytes),
+    heapUsed: perCall(full.heapUsedBytes - before.heapUsedBytes),
+    external: perCall(full.externalBytes - before.externalBytes),
+  };
 }

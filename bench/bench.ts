@@ -77,7 +77,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       levels.push(result);
       log(
         `level ${concurrency}: ${result.durationS.toFixed(1)} s, overhead p50 ${result.turnOverheadMs.p50} p99 ${result.turnOverheadMs.p99} ms, ` +
-          `failed ${result.failedCalls}/${result.calls}`,
+          `failed ${result.failedCalls}/${result.calls}, RSS/call ${result.rssKbPerCall?.toFixed(0) ?? '?'} KB ` +
+          `(heap total ${result.memoryKbPerCall?.heapTotal ?? '?'}, used ${result.memoryKbPerCall?.heapUsed ?? '?'}, external ${result.memoryKbPerCall?.external ?? '?'} KB)`,
       );
     }
   } finally {

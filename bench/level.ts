@@ -42,6 +42,9 @@ export interface LevelRaw {
   idleRssBytes: number;
   /** Highest RSS sampled while every call of the level was connected (null if that never happened). */
   fullRssBytes: number | null;
+  /** The server's heap and external memory before the level, and when that highest RSS was sampled (null: unknown). */
+  memoryBefore: MemoryGauges | null;
+  memoryAtFull: MemoryGauges | null;
   /** Most calls the server reported active at once (sampled). */
   peakActive: number;
   serverEventLoop: { p99Ms: number; maxMs: number; resolutionMs: number };
@@ -53,6 +56,22 @@ export interface LevelRaw {
   serverLogs: ServerLogLine[];
   /** Calls still active in the server after every caller had hung up (and a grace period). */
   serverLeftoverCalls: number;
+}
+
+/** The server's own view of its memory (prom-client's default gauges), to split RSS per call into heap and the rest. */
+export interface MemoryGauges {
+  heapTotalBytes: number;
+  heapUsedBytes: number;
+  /** Outside the JS heap: C++ objects and ArrayBuffers' backing stores (Buffers, audio). */
+  externalBytes: number;
+}
+
+function memoryGauges(metrics: Map<string, number>): MemoryGauges | null {
+  const heapTotalBytes = metrics.get('nodejs_heap_size_total_bytes');
+  const heapUsedBytes = metrics.get('nodejs_heap_size_used_bytes');
+  const externalBytes = metrics.get('nodejs_external_memory_bytes');
+  if (heapTotalBytes === undefined || heapUsedBytes === undefined || externalBytes === undefined) return null;
+  return { heapTotalBytes, heapUsedBytes, externalBytes };
 }
 
 /** prom-client's monitorEventLoopDelay resolution (its default): every sample includes this interval. */
@@ -68,6 +87,7 @@ export async function runLevel(
   world.take(); // drop anything recorded between levels
   server.takeLogs();
   const metricsBefore = await server.metrics(); // also resets prom-client's event-loop histogram
+  const memoryBefore = memoryGauges(metricsBefore);
   const benchLoop = monitorEventLoopDelay({ resolution: 10 });
   benchLoop.enable();
   const skippedBefore = tickers.skippedTicks;
@@ -79,6 +99,8 @@ export async function runLevel(
   const stagger = cfg.concurrency > 1 ? cfg.rampMs / (cfg.concurrency - 1) : 0;
   let connected = 0;
   let fullRssBytes: number | null = null;
+  let memoryAtFull: MemoryGauges | null = null;
+  let scraping = false;
   let peakActive = 0;
   const calls = plans.map(
     (plan, i) =>
@@ -110,7 +132,18 @@ export async function runLevel(
   // RSS and active calls while the level runs; "full" = every call of the level connected at once.
   const sampler = setInterval(() => {
     const rss = server.rssBytes();
-    if (connected === cfg.concurrency) fullRssBytes = Math.max(fullRssBytes ?? 0, rss);
+    if (connected === cfg.concurrency && rss > (fullRssBytes ?? 0)) {
+      fullRssBytes = rss;
+      // One scrape at a time, only at a new peak: what the heap and external memory were when RSS was highest.
+      if (!scraping) {
+        scraping = true;
+        void server
+          .metrics()
+          .then((m) => (memoryAtFull = memoryGauges(m) ?? memoryAtFull))
+          .catch(() => undefined)
+          .finally(() => (scraping = false));
+      }
+    }
     peakActive = Math.max(peakActive, connected);
   }, 200);
 
@@ -137,6 +170,8 @@ export async function runLevel(
     otherCores: otherCores(loadBefore, loadAfter, serverCpu, windowMs),
     idleRssBytes,
     fullRssBytes,
+    memoryBefore,
+    memoryAtFull,
     peakActive,
     serverEventLoop: {
       p99Ms: Math.max(0, p99 * 1000 - PROM_EVENT_LOOP_RESOLUTION_MS),

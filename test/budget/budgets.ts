@@ -15,12 +15,28 @@ export const PER_CALL_BUDGETS = {
   machineEventsPerScriptedCall: 120, // measured 108–110
   /**
    * Heap retained per live call (after GC, data only: objects, arrays, closures, strings — not the code V8 keeps
-   * compiling), the call idle between turns after four agent turns, records on.
+   * compiling, and not ArrayBuffers' backing stores, which are outside the heap and budgeted below), the call idle
+   * between turns after four agent turns, records on.
    */
-  // Measured 114 KB (165 KB while each call built its own machine); 141 KB once a resumable reply's audio is held
-  // (false-interruption resume re-sends the unheard part instead of paying TTS again: actors/held-audio.ts keeps the
-  // current reply only — 215 KB when it kept the last 16 segments of any turn, which this budget caught).
-  retainedHeapBytesPerLiveCall: 150 * 1024,
+  // Measured 65–77 KB. (Until 2026-12-07 this counted backing stores too: 114 KB, then 141 KB once a resumable
+  // reply's audio was held — 215 KB when it kept the last 16 segments of any turn, which this budget caught.)
+  retainedHeapBytesPerLiveCall: 96 * 1024,
+  /**
+   * Memory outside the JS heap per live call (`process.memoryUsage().external` after GC: ArrayBuffers' backing
+   * stores — audio, socket data — and C++ objects), the call idle between turns as above. What it is (heap snapshot):
+   * the audio of the reply just spoken, held for a false-interruption resume (actors/held-audio.ts, ~35 KB), and the
+   * caller audio Deepgram has not finalised yet, kept for a reconnect's replay (actors/stt-byte-queue.ts, ~24–36 KB:
+   * it was 64–128 KB while the queue doubled its buffer and never gave it back).
+   */
+  externalBytesPerIdleCall: 112 * 1024, // measured 71–96 KB (±10 KB of noise: undici's wasm parser memory grows)
+  /**
+   * The same while each call plays a six-sentence reply whose audio has all arrived: the held audio is the whole
+   * reply (~136 KB of 8 kHz µ-law for ~17 s) plus the STT queue. Linear PCM, base64 strings or every turn's audio
+   * would each add ~136 KB or more.
+   */
+  externalBytesPerSpeakingCall: 192 * 1024, // measured 161–165 KB
+  /** …and once the calls have ended: what leaks outside the heap. */
+  externalBytesPerEndedCall: 8 * 1024, // measured 1 KB
   /** Heap still retained per call once the calls have ended (after GC): what leaks. */
   retainedHeapBytesPerEndedCall: 16 * 1024, // measured −7 KB (noise around zero)
   /** Active timers per live call idle between turns (idle timeout, keep-alives, watchdogs). */

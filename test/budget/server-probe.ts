@@ -17,7 +17,7 @@ import { createMetrics } from '../../src/server/metrics.js';
 import { createProviders } from '../../src/server/providers.js';
 import { startServer } from '../../src/server/server.js';
 import { loadAgent } from '../../src/agent/agent-loader.js';
-import type { ProbeReply, ProbeRequest, ProbeSample } from './probe-protocol.js';
+import type { ProbeMemory, ProbeReply, ProbeRequest, ProbeSample } from './probe-protocol.js';
 
 // Every ESM module loaded from here on is reported; CommonJS modules show up in the require cache.
 const loaded: string[] = [];
@@ -65,9 +65,13 @@ function dataHeapBytes(): number {
     const typeAt = fields.indexOf('type');
     const sizeAt = fields.indexOf('self_size');
     let bytes = 0;
+    const nameAt = fields.indexOf('name');
     for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
       const type = typeNames[snapshot.nodes[i + typeAt] as number];
-      if (type !== undefined && DATA_TYPES.has(type)) bytes += snapshot.nodes[i + sizeAt] as number;
+      if (type === undefined || !DATA_TYPES.has(type)) continue;
+      // ArrayBuffers' backing stores (Buffers, audio) live outside the JS heap: counted in `external`, not here.
+      if (type === 'native' && snapshot.strings[snapshot.nodes[i + nameAt] as number] === BACKING_STORE) continue;
+      bytes += snapshot.nodes[i + sizeAt] as number;
     }
     return bytes;
   } finally {
@@ -75,26 +79,43 @@ function dataHeapBytes(): number {
   }
 }
 
+const BACKING_STORE = 'system / JSArrayBufferData';
 const DATA_TYPES = new Set(['object', 'array', 'string', 'concatenated string', 'sliced string', 'closure', 'regexp', 'number', 'native', 'bigint', 'symbol']);
 
 interface HeapSnapshot {
   snapshot: { meta: { node_fields: string[]; node_types: unknown[] } };
   nodes: number[];
+  strings: string[];
 }
 
-async function sample(): Promise<ProbeSample> {
-  // Two collections a turn apart: the second frees what the first made unreachable (weak refs, finalizers).
+/** Two collections a turn apart: the second frees what the first made unreachable (weak refs, finalizers). */
+async function collect(): Promise<void> {
   gc!();
   await new Promise((r) => setImmediate(r));
   gc!();
+}
+
+/** Memory outside the JS heap, after GC: cheap enough to sample while the calls are speaking. */
+async function memory(): Promise<ProbeMemory> {
+  await collect();
+  const { external, arrayBuffers, rss } = process.memoryUsage();
+  return { external, arrayBuffers, rss, activeCalls: server.activeCalls() };
+}
+
+async function sample(): Promise<ProbeSample> {
+  await collect();
   const resources = process.getActiveResourcesInfo();
   const count = (kind: string): number => resources.filter((r) => r === kind).length;
   // Let the loader thread's reports arrive before reading them.
   await new Promise((r) => setTimeout(r, 50));
   const cjsNew = Object.keys(requireCache).filter((k) => !cjsMark.has(k));
+  const usage = process.memoryUsage();
   return {
-    heapUsed: process.memoryUsage().heapUsed,
+    heapUsed: usage.heapUsed,
     dataHeap: dataHeapBytes(),
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    rss: usage.rss,
     timers: count('Timeout'),
     sockets: count('TCPSocketWrap'),
     activeCalls: server.activeCalls(),
@@ -113,6 +134,8 @@ process.on('message', (request: ProbeRequest) => {
         return { cmd: 'markModules' };
       case 'sample':
         return { cmd: 'sample', sample: await sample() };
+      case 'memory':
+        return { cmd: 'memory', memory: await memory() };
       case 'heapSnapshot':
         gc!();
         return { cmd: 'heapSnapshot', file: writeHeapSnapshot(request.file) };

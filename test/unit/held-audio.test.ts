@@ -35,4 +35,15 @@ describe('HeldAudio', () => {
     expect(held.get('huge')).toBeUndefined();
     expect(held.get('four')?.length).toBe(8);
   });
+
+  it('holds a short segment in memory of its own, never a slice of a larger shared buffer (a per-call budget)', () => {
+    const held = new HeldAudio();
+    // Chunks as they come off a socket: slices of bigger buffers (Buffer.from of base64 slices the shared pool).
+    const chunk = Buffer.from(Buffer.alloc(300, 5).toString('base64'), 'base64');
+    held.keep('Sure.', [chunk, chunk.subarray(0, 100)]);
+    const kept = held.get('Sure.');
+    expect(kept).toEqual(Buffer.alloc(400, 5));
+    expect(kept?.buffer.byteLength).toBe(400);
+  });
 });
+

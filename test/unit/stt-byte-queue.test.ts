@@ -38,4 +38,32 @@ describe('ByteChunkQueue (STT replay buffer)', () => {
     expect(queue.drain()).toEqual(model);
     expect(queue.byteLength).toBe(0);
   });
+
+  it('allocates nothing until the first chunk, and lets its buffer go when drained', () => {
+    const queue = new ByteChunkQueue();
+    expect(queue.capacity).toBe(0);
+    queue.push(Buffer.alloc(160));
+    expect(queue.capacity).toBeGreaterThan(0);
+    queue.drain();
+    expect(queue.capacity).toBe(0);
+  });
+
+  it('keeps its capacity near what it holds: grown for a burst, shrunk after it, never 2× a steady load', () => {
+    const frame = Buffer.alloc(160, 1);
+    const queue = new ByteChunkQueue();
+    // Steady: 3 s of frames kept (a final every 3 s), pushed and confirmed for a minute.
+    for (let i = 0; i < 50 * 60; i++) {
+      queue.push(frame);
+      if (queue.byteLength > 3 * 8000) queue.shift();
+    }
+    expect(queue.capacity).toBeLessThanOrEqual(1.5 * 3 * 8000 + 4096 + 160);
+    // A burst: 10 s unconfirmed (the 80 KB worst case of SttAudioBuffer), then back to half a second.
+    for (let i = 0; i < 50 * 10; i++) queue.push(frame);
+    expect(queue.capacity).toBeLessThanOrEqual(1.5 * 10 * 8000 + 4096 + 160 * 2 + 3 * 8000);
+    for (let i = 0; i < 50 * 60; i++) {
+      queue.push(frame);
+      while (queue.byteLength > 4000) queue.shift();
+    }
+    expect(queue.capacity).toBeLessThanOrEqual(8 * 1024);
+  });
 });
