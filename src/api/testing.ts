@@ -56,10 +56,12 @@ export interface SimulateCallOptions {
   /** Give up after this long (default 60 s). */
   maxDurationMs?: number;
   /**
-   * Play the call this many times faster (default 4, `DEFAULT_SIMULATE_SPEED`: an agent test takes seconds, not the
-   * call's real length): the agent's audio, the providers' latencies and the caller's speech are all shorter by this
-   * factor, in proportion, so what is heard and which tools run stay the same. The server's own timeouts are not
-   * scaled (set them through `env`).
+   * Play the call this many times faster (default `DEFAULT_SIMULATE_SPEED`: an agent test takes seconds, not the
+   * call's real length). One factor for the whole simulated world: the agent's audio, the providers' latencies, the
+   * caller's speech, pauses and patience, and the server's conversation timings (endpointing, utterance end, idle
+   * re-prompt, false interruption, DTMF timeout — also when set through `env`), so what is heard and which tools run
+   * stay the same. What bounds real work (tool timeouts, the tool filler delay, LLM timeouts, watchdogs) stays real
+   * (src/harness/sim-speed.ts).
    */
   speed?: number;
   /** The call at the pace a caller lives it (speed 1), e.g. to listen to timing; wins over `speed`. */
@@ -197,7 +199,10 @@ async function importAgent(file: string): Promise<Agent> {
   return module !== undefined && isAgent(module.default) ? module.default : loadAgent(file);
 }
 
-/** simulateCall's default pace: the one the project's own end-to-end tests run at (test/support/sim-speed.ts). */
+/**
+ * simulateCall's default pace: a five-utterance call of the example agent in about 2 s on a 2-core machine, and no
+ * failure in its tests under load (a CPU hog beside them). Measured with bench/simulate-call-time.ts.
+ */
 export const DEFAULT_SIMULATE_SPEED = 16;
 
 const speedOf = (opts: Pick<SimulateCallOptions, 'speed' | 'realTime'>): number => (opts.realTime === true ? 1 : (opts.speed ?? DEFAULT_SIMULATE_SPEED));

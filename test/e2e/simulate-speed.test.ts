@@ -77,16 +77,18 @@ describe('simulateCall by default', () => {
   it(`plays a five-utterance agent call at speed ${DEFAULT_SIMULATE_SPEED} with every reply, tool and the hang-up in order`, async () => {
     expect(DEFAULT_SIMULATE_SPEED).toBeGreaterThan(4);
     const call = await simulateCall({ agent: 'agents/front-desk.ts', caller: FIVE_UTTERANCES, model: FIVE_UTTERANCE_MODEL });
-    expect(call.heard).toEqual([
+    const seen = JSON.stringify({ heard: call.heard, timeline: call.call.timeline });
+    expect(call.heard, seen).toEqual([
       'Hello! Thanks for calling. How can I help you today?',
       'We are open nine to five, Monday to Saturday.',
-      'Let me check. It is on its way.',
+      // The tool runs real code: on a machine too busy to run it within the filler delay the filler is said too.
+      expect.stringMatching(/^Let me check\. (Let me look that up\. )?It is on its way\.$/),
       'You said: "Is it the blue pan?". Is there anything else?',
       'You said: "Can it come on Friday?". Is there anything else?',
       'Goodbye!',
     ]);
     expect(call.toolCalls.map((t) => `${t.name}:${t.outcome}`)).toEqual(['lookup_order:ok', 'end_call:ok']);
-    expect(call.call.transcript.filter((t) => t.role === 'caller' && t.bargeIn)).toEqual([]);
+    expect(call.call.transcript.filter((t) => t.role === 'caller' && t.bargeIn), seen).toEqual([]);
     expect(call.endReason).toBe('end_call');
     expect(call.endedBy).toBe('server');
   });
