@@ -29,6 +29,7 @@ import { SilenceWatchdog } from './silence-watchdog.js';
 export interface SttOptions {
   model: string;
   endpointingMs: number;
+  /** ≥ 1000 against Deepgram (its minimum); only a simulated world on a faster clock passes less. */
   utteranceEndMs: number;
   /** Send KeepAlive after this long without audio. Default 5000 (Deepgram closes after 10 s). */
   keepAliveMs?: number;
@@ -59,8 +60,9 @@ export function listenConnectArgs(options: SttOptions): ListenConnectArgs {
     channels: 1,
     interim_results: 'true',
     endpointing: options.endpointingMs,
-    // Deepgram requires ≥ 1000 ms.
-    utterance_end_ms: Math.max(1000, options.utteranceEndMs),
+    // As given: Deepgram requires ≥ 1000 ms and the config checks it (STT_UTTERANCE_END_MS); a simulated world on a
+    // faster clock (src/harness/sim-speed.ts) passes its scaled value to a simulator that knows that clock.
+    utterance_end_ms: options.utteranceEndMs,
     vad_events: 'true',
     smart_format: 'true',
     ...(options.language ? { language: options.language } : {}),

@@ -23,7 +23,7 @@ interface SimWord {
   end: number;
 }
 
-interface ListenParams {
+export interface ListenParams {
   interimResults: boolean;
   /** null = endpointing disabled. */
   endpointingMs: number | null;
@@ -56,6 +56,21 @@ export function parseListenParams(params: URLSearchParams): ListenParams {
     bytesPerMs: sampleRate / 1000, // µ-law: one byte per sample
     model: params.get('model') ?? 'nova-2',
   };
+}
+
+/** Deepgram's floor for `utterance_end_ms`: its interim results come about once a second, so a shorter gap means nothing. */
+export const UTTERANCE_END_MIN_MS = 1000;
+
+/**
+ * Why Deepgram would refuse these parameters at the handshake (null: it accepts them). `clockSpeed` > 1: the world runs
+ * that many times faster, and so does the minimum (see DeepgramSimOptions.clockSpeed).
+ */
+export function listenParamsError(params: ListenParams, clockSpeed: number): string | null {
+  const minimum = UTTERANCE_END_MIN_MS / clockSpeed;
+  if (params.utteranceEndMs !== null && params.utteranceEndMs < minimum) {
+    return `utterance_end_ms must be at least ${clockSpeed === 1 ? UTTERANCE_END_MIN_MS : `${minimum} (${UTTERANCE_END_MIN_MS} at clock speed ${clockSpeed})`}, got ${params.utteranceEndMs}`;
+  }
+  return null;
 }
 
 const IDLE_REASON = 'NET-0001: Deepgram did not receive audio data or a text message within the timeout window.';

@@ -13,6 +13,12 @@ export interface DeepgramSimOptions extends FluxSimOptions {
   /** Accepted key for `Authorization: Token <key>`; default: any non-empty key. */
   apiKey?: string;
   log?: Logger;
+  /**
+   * The simulated world's clock speed (default 1: Deepgram as it is). A world played N times faster (the harness's
+   * `speed`) hands the server N-times-shorter settings; Deepgram's own minimums (`utterance_end_ms` ≥ 1000) then hold
+   * on that clock, i.e. ≥ 1000 / N. At 1 the simulator refuses what Deepgram refuses.
+   */
+  clockSpeed?: number;
 
   // ── /v1/listen ──
   /** Close 1011 (NET-0001) after this long without audio or a text message. Default 10000. */

@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ListenSession, parseListenParams } from './deepgram-listen.js';
+import { ListenSession, listenParamsError, parseListenParams } from './deepgram-listen.js';
 import { SpeakSession } from './deepgram-speak.js';
 import { FluxSession } from './deepgram-flux.js';
 import { parseFluxParams } from './deepgram-flux-types.js';
@@ -64,6 +64,7 @@ function resolveOptions(opts: DeepgramSimOptions): ResolvedSimOptions {
     port: opts.port ?? 0,
     apiKey: opts.apiKey,
     log: opts.log,
+    clockSpeed: opts.clockSpeed ?? 1,
     idleTimeoutMs: opts.idleTimeoutMs ?? 10_000,
     interimIntervalMs: opts.interimIntervalMs ?? 200,
     maxFinalSpanMs: opts.maxFinalSpanMs ?? 3000,
@@ -135,6 +136,12 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
       log?.info('deepgram sim: rejected /v2/listen upgrade (bad parameters)', { error: flux.error });
       return reject(socket, 400, 'Bad Request', { err_code: 'Bad Request', err_msg: flux.error, request_id: '00000000-0000-0000-0000-000000000000' });
     }
+    const listen = kind === 'listen' ? parseListenParams(url.searchParams) : null;
+    const listenError = listen === null ? null : listenParamsError(listen, options.clockSpeed);
+    if (listenError !== null) {
+      log?.info('deepgram sim: rejected /v1/listen upgrade (bad parameters)', { error: listenError });
+      return reject(socket, 400, 'Bad Request', { err_code: 'Bad Request', err_msg: listenError, request_id: '00000000-0000-0000-0000-000000000000' });
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = nextConnection++;
       const params = Object.fromEntries(url.searchParams.entries());
@@ -151,9 +158,9 @@ export async function startDeepgramSimulator(opts: DeepgramSimOptions = {}): Pro
         // EventEmitter's generic emit cannot be called with a generic key; the map type still checks every caller.
         emit: (name, ...payload) => (observer.emit as (n: string, ...a: unknown[]) => boolean).call(observer, name, ...payload),
       };
-      if (kind === 'listen') {
+      if (listen) {
         stats.listenConnections++;
-        sessions.set(ws, new ListenSession(ws, parseListenParams(url.searchParams), ctx));
+        sessions.set(ws, new ListenSession(ws, listen, ctx));
         observer.emit('listen.open', { connection, at: simNow(), params });
       } else if (flux) {
         stats.fluxConnections++;

@@ -6,10 +6,15 @@ import { BYTES_PER_MS } from '../lib/mulaw.js';
 import { asNoise } from './speech-codec.js';
 import type { AgentCondition, ScriptStep } from './twilio-caller-types.js';
 
+/** The durations a script step takes when it does not say (a `say`'s hesitations, a `dtmf`'s gap between keys). */
+export const SCRIPT_STEP_DEFAULTS = { hesitationMs: 250, dtmfGapMs: 300 } as const;
+
 export interface ScriptHost {
   readonly ended: boolean;
   readonly quietMs: number;
   readonly waitTimeoutMs: number;
+  /** See SimulatedCallOptions.replyFinished (true when no harness says otherwise). */
+  replyFinished(): boolean;
   /** Speak as simulated speech (`...` = a hesitation); resolves when the last frame is sent (or the call ends). */
   speak(text: string, bargeIn: boolean, hesitationMs?: number): Promise<void>;
   /** Resolves true once `predicate(at)` holds on a tick; false on timeout or when the call ends. */
@@ -54,7 +59,7 @@ async function runStep(host: ScriptHost, step: ScriptStep): Promise<void> {
     if (!host.ended) await host.speak('noise' in step ? asNoise(step.noise) : step.bargeIn, true);
     return;
   }
-  if ('dtmf' in step) return pressKeys(host, step.dtmf, step.gapMs ?? 300);
+  if ('dtmf' in step) return pressKeys(host, step.dtmf, step.gapMs ?? SCRIPT_STEP_DEFAULTS.dtmfGapMs);
   if ('hangup' in step) return host.hangup();
 }
 
@@ -93,7 +98,7 @@ async function waitForAgent(host: ScriptHost, condition: AgentCondition, timeout
     case 'reply':
       ok =
         (await host.waitUntil(() => host.agentPlaying(), timeoutMs)) &&
-        (await host.waitUntil((at) => host.quietFor(at) >= host.quietMs, remaining()));
+        (await host.waitUntil((at) => host.quietFor(at) >= host.quietMs && host.replyFinished(), remaining()));
       break;
   }
   if (!ok && !host.ended) host.note('timeout', `waitForAgent ${condition} timed out after ${timeoutMs} ms`);

@@ -145,6 +145,13 @@ export interface SimulatedCallOptions {
   wordMs?: number;
   /** How long the line must be quiet for waitForAgent 'silent' (default 700 ms). */
   quietMs?: number;
+  /**
+   * The harness's word on whether the server has finished its reply (e.g. from the call machine's events): a 'reply'
+   * wait also waits for it. For a world on a fast clock, whose caller's patience (`quietMs`) is shorter than the real
+   * work inside one reply (an agent's tool running real code): the caller then never talks into a reply still being
+   * worked on. Default: quiet alone decides, as a person on the phone would.
+   */
+  replyFinished?: () => boolean;
   /** Default timeout of waitForAgent / bargeIn waits (default 15 s). A timeout is recorded, the script goes on. */
   waitTimeoutMs?: number;
   /** The call hangs up by itself after this long (default 120 s). */

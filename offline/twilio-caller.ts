@@ -16,7 +16,7 @@ import { CallerEar } from './twilio-caller-ear.js';
 import { StreamFrameWriter } from './twilio-stream-frames.js';
 import { sharedTicker, type FrameTicker } from './twilio-ticker.js';
 import { inboundCallParams, newSid, outboundCallParams, parseConnectStream, postVoiceWebhook, reachableStreamUrl, reachableUrl } from './twilio-webhook.js';
-import { runScript, type ScriptHost } from './twilio-caller-script.js';
+import { runScript, SCRIPT_STEP_DEFAULTS, type ScriptHost } from './twilio-caller-script.js';
 import type { CallEnd, CallerTurn, CallRecord, SimulatedCall, SimulatedCallOptions, TimelineKind } from './twilio-caller-types.js';
 import { errorMessage } from '../lib/logger.js';
 
@@ -24,6 +24,8 @@ export type * from './twilio-caller-types.js';
 
 /** The caller's speech pace when not set (ms a word): what src/harness/sim-speed.ts scales for the tests. */
 export const CALLER_WORD_MS_DEFAULT = 250;
+/** The caller's patience when not set: quiet before a reply counts as heard, and the gap that ends an agent turn. */
+export const CALLER_PATIENCE_DEFAULTS = { quietMs: 700, agentTurnGapMs: 1500 } as const;
 
 export function placeSimulatedCall(opts: SimulatedCallOptions): SimulatedCall {
   const call = new SimulatedCallSession(opts);
@@ -86,7 +88,7 @@ class SimulatedCallSession implements ScriptHost {
   private readonly reported = new Set<string>();
 
   constructor(private readonly opts: SimulatedCallOptions) {
-    this.quietMs = opts.quietMs ?? 700;
+    this.quietMs = opts.quietMs ?? CALLER_PATIENCE_DEFAULTS.quietMs;
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 15_000;
     this.ticker = opts.ticker ?? sharedTicker;
     this.frames = new StreamFrameWriter(newSid('MZ'));
@@ -176,7 +178,7 @@ class SimulatedCallSession implements ScriptHost {
     this.ear = new CallerEar(
       record,
       { echo: (name) => this.send(this.frames.markEcho(name)), timeline: (kind, text, at) => this.mark(kind, text, at) },
-      this.opts.agentTurnGapMs ?? 1500,
+      this.opts.agentTurnGapMs ?? CALLER_PATIENCE_DEFAULTS.agentTurnGapMs,
       record.startedAt,
     );
     this.mark('start');
@@ -263,7 +265,7 @@ class SimulatedCallSession implements ScriptHost {
   }
 
   // ── ScriptHost ───────────────────────────────────────────────────────────────────────────────────────────────
-  speak(text: string, bargeIn: boolean, hesitationMs = 250): Promise<void> {
+  speak(text: string, bargeIn: boolean, hesitationMs: number = SCRIPT_STEP_DEFAULTS.hesitationMs): Promise<void> {
     const tokens = text.split(/\s+/).filter((w) => w.length > 0);
     const words = tokens.filter((t) => !isHesitation(t));
     if (this.ended || words.length === 0) return Promise.resolve();
@@ -280,6 +282,10 @@ class SimulatedCallSession implements ScriptHost {
     if (this.ended) return Promise.resolve(false);
     const deadline = timeoutMs === null ? null : now() + timeoutMs;
     return new Promise((resolve) => this.waiters.push({ predicate, deadline, resolve }));
+  }
+
+  replyFinished(): boolean {
+    return this.opts.replyFinished?.() ?? true;
   }
 
   agentPlaying(): boolean {

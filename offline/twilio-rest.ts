@@ -21,6 +21,9 @@ import { postVoiceWebhook, reachableUrl } from './twilio-webhook.js';
 /** Twilio's AnsweredBy values as they appear on the wire (the simulator speaks the wire; it does not import the server). */
 type TwilioAnsweredBy = 'human' | 'machine_start' | 'machine_end_beep' | 'machine_end_silence' | 'machine_end_other' | 'fax' | 'unknown';
 
+/** How long after answering an update Twilio stops the media stream for the new TwiML (it fetches and starts it). */
+const TWIML_SWITCH_MS = 100;
+
 /** What the fake does to a call's media stream when new TwiML replaces it (Twilio stops the stream). */
 export interface CallLeg {
   endStream(): void;
@@ -184,12 +187,14 @@ export async function startTwilioRestFake(opts: TwilioRestFakeOptions): Promise<
     }
     const body = req.body as Record<string, string>;
     call.updates.push(body);
-    res.json(callJson(call));
-    // New instructions replace the running ones: Twilio leaves <Connect><Stream> (the stream stops) and follows them.
+    // New instructions replace the running ones: Twilio leaves <Connect><Stream> (the stream stops) and follows them —
+    // after it has answered the update and fetched the new TwiML, not before the requester has its answer.
     if (body.Twiml !== undefined || body.Url !== undefined) {
       call.dialled = body.Twiml === undefined ? call.dialled : (dialledNumber(body.Twiml) ?? call.dialled);
-      call.leg?.endStream();
+      const leg = call.leg;
+      res.once('finish', () => setTimeout(() => leg?.endStream(), TWIML_SWITCH_MS));
     }
+    res.json(callJson(call));
   });
 
   const inbound = (sid: string, from: string, to: string, leg: CallLeg): FakeCall => {

@@ -10,6 +10,7 @@ import { startServer, type RunningServer, type ServerDeps } from '../server/serv
 import type { CallInspector } from '../server/inspector.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { SimulatedCall, SimulatedCallOptions } from '../../offline/twilio-caller-types.js';
+import { callerPatienceAtSpeed, scriptAtSpeed, serverTimingsAtSpeed, simulatorsAtSpeed } from './sim-speed.js';
 
 /** A simulated call to this stack: where the server listens and the token it checks are filled in. */
 export type StackCallOptions = Omit<SimulatedCallOptions, 'serverUrl' | 'authToken'> & Partial<Pick<SimulatedCallOptions, 'serverUrl' | 'authToken'>>;
@@ -42,6 +43,11 @@ export interface OfflineStackOptions {
   agent?: ServerDeps['agent'];
   /** Traces of the calls (tests hand in an in-memory exporter's). */
   tracing?: ServerDeps['tracing'];
+  /**
+   * Run the whole world this many times faster (default 1): the simulators' paces, the server's conversation timings
+   * and the callers' speech and patience, all by this one factor (src/harness/sim-speed.ts says which and why).
+   */
+  speed?: number;
 }
 
 /**
@@ -64,7 +70,10 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
   const config = opts.config ?? offlineConfig({ CALL_RECORDS: 'off', ...opts.env });
   const log = opts.log === 'silent' || opts.log === undefined ? silentLogger : opts.log;
   const metrics = createMetrics({ defaultMetrics: false });
-  const providers = await createProviders(config, log, opts.simulators, metrics);
+  const speed = opts.speed ?? 1;
+  const simulators = speed === 1 ? opts.simulators : simulatorsAtSpeed(speed, opts.simulators);
+  const created = await createProviders(config, log, simulators, metrics);
+  const providers = speed === 1 ? created : serverTimingsAtSpeed(created, speed);
   let server: RunningServer;
   try {
     server = await startServer({ config, log, metrics, providers, inspector: opts.inspector, onCallEvent: opts.onCallEvent, recordOptions: opts.recordOptions, agent: opts.agent, tracing: opts.tracing });
@@ -79,7 +88,8 @@ export async function startOfflineStack(opts: OfflineStackOptions = {}): Promise
     providers,
     server,
     placeCall(callOpts) {
-      const full: SimulatedCallOptions = { serverUrl: server.localUrl, publicUrl: server.publicUrl, authToken: config.twilioAuthToken, ...callOpts };
+      const paced = speed === 1 ? callOpts : { ...callerPatienceAtSpeed(speed, callOpts), script: scriptAtSpeed(callOpts.script, speed) };
+      const full: SimulatedCallOptions = { serverUrl: server.localUrl, publicUrl: server.publicUrl, authToken: config.twilioAuthToken, ...paced };
       const rest = providers.simulators?.twilio;
       return rest === undefined ? placeSimulatedCall(full) : rest.placeInboundCall(full);
     },
