@@ -75,6 +75,7 @@ export const callSetup = setup({
       tools: 'tools';
       configure: 'configure';
       transfer: 'transfer';
+      flow: 'flow';
     },
   },
   actors: placeholderActors,
@@ -363,4 +364,4 @@ export function applyPlan(plan: SpeechPlan, enqueue: PlanEnqueue, before: AgentS
 }
 
 export { initialContext };
-export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';
+export type { CallActors, ConfigureLogic, FlowLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';

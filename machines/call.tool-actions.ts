@@ -6,6 +6,7 @@ import { assertEvent, assign, emit, enqueueActions } from 'xstate';
 import { applyPlan, callSetup } from './call.setup.js';
 import type { CallContext } from './context.js';
 import type { ToolFinishedEmitted } from './emitted.js';
+import { enterStep, stepOptions } from './flow-step.js';
 import { sayWithinReply } from './reply.js';
 import { addToolCall, fillerText, hangupRequested, newRound, recordToolResult, runningCalls, transferTarget, type RoundCall } from './tool-round.js';
 
@@ -36,7 +37,8 @@ export const callToolSetup = callSetup.extend({
     /** LLM.TOOL_CALL: a control tool or a refused call is answered at once; end_call/transfer_call take effect after the reply. */
     noteToolCall: assign(({ context, event }) => {
       assertEvent(event, 'LLM.TOOL_CALL');
-      const round = addToolCall(context.round, event, context.options);
+      // Only the active flow step's tools may run (a name from an earlier step is an unknown tool now).
+      const round = addToolCall(context.round, event, stepOptions(context.options, context.flow));
       return {
         round,
         hangupAfterReply: context.hangupAfterReply || hangupRequested(round),
@@ -83,6 +85,31 @@ export const callToolSetup = callSetup.extend({
       const segment = `t${context.turn}-filler${context.round.index}`;
       applyPlan(sayWithinReply(context.speech, fillerText(context.round, context.options), segment), enqueue, context.speech);
       enqueue.assign({ fillerDue: false });
+    }),
+    /**
+     * The flow entered a step: its instructions and tools apply from the next inference round. Entered during a reply
+     * (a tool moved the flow), its phrase is said at once and its transfer happens once the reply has played.
+     */
+    noteFlowStep: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'FLOW.STEP');
+      const entered = enterStep(event, context.history, context.flow);
+      enqueue.assign({ flow: entered.flow, history: entered.history });
+      enqueue.emit({ type: 'call.flowStep', step: event.step, from: context.flow?.step ?? null, turn: context.turn, at: event.at });
+      const inReply = context.speech.kind === 'reply' && !context.speech.complete && context.speculation === null;
+      if (!inReply) return;
+      if (event.transferTo !== null) {
+        const { transferTargets, transferUnavailable } = context.options;
+        const to = Object.hasOwn(transferTargets, event.transferTo) ? transferTargets[event.transferTo] : undefined;
+        if (to !== undefined && typeof transferUnavailable !== 'string') enqueue.assign({ transferTo: to });
+        else {
+          const why = to === undefined ? `"${event.transferTo}" is not a transfer target` : transferUnavailable;
+          enqueue.emit({ type: 'call.error', source: 'agent', message: `flow step "${event.step}" cannot transfer: ${why}`, recoverable: true });
+        }
+      }
+      if (event.say !== null) {
+        const segment = `t${context.turn}-step${context.round.index}`;
+        applyPlan(sayWithinReply(context.speech, event.say, segment), enqueue, context.speech);
+      }
     }),
     markFillerDue: assign({ fillerDue: true }),
     noteCallerSpoke: assign({ callerSpokeDuringTools: true }),

@@ -1,4 +1,5 @@
 import type { ChatMessage, CustomParameters } from './events.js';
+import type { FlowStep } from './flow-step.js';
 import type { CallOptions } from './options.js';
 import { newRound, type ToolRound } from './tool-round.js';
 
@@ -101,6 +102,8 @@ export type CallContext = {
   readonly callerSpokeDuringTools: boolean;
   readonly timestamps: TurnTimestamps;
   readonly endReason: string | null;
+  /** The conversation flow's active step (null: the agent has no flow); see flow-step.ts. */
+  readonly flow: FlowStep | null;
 };
 
 export const silentSpeech: AgentSpeech = { kind: 'none', segments: [], buffer: '', open: '', complete: true };
@@ -136,5 +139,6 @@ export function initialContext(input: CallInput): CallContext {
     callerSpokeDuringTools: false,
     timestamps: emptyTimestamps,
     endReason: null,
+    flow: null,
   };
 }

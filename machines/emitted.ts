@@ -96,6 +96,9 @@ export type ErrorEmitted = {
   recoverable: boolean;
 };
 
+/** The conversation flow entered a step (`from` null: the initial step, at the start of the call). */
+export type FlowStepEmitted = { type: 'call.flowStep'; step: string; from: string | null; turn: number; at: number };
+
 export type EndedEmitted = { type: 'call.ended'; reason: string };
 
 export type CallEmitted =
@@ -109,4 +112,5 @@ export type CallEmitted =
   | SpeculationEmitted
   | BargeInEmitted
   | ErrorEmitted
+  | FlowStepEmitted
   | EndedEmitted;

@@ -5,6 +5,7 @@
  * Timestamps (`at`) are epoch milliseconds with sub-millisecond precision (see `actors/clock.ts`), taken by the
  * child when the thing happened, so the machine stays pure and tests can feed any time they like.
  */
+import type { FlowStepEvent } from './flow-step.js';
 
 /** One Twilio custom parameter map (`<Parameter name value>` → `start.customParameters`). */
 export type CustomParameters = Readonly<Record<string, string>>;
@@ -114,6 +115,7 @@ export type CallAnsweredBy = { type: 'CALL.ANSWERED_BY'; answeredBy: AnsweredBy;
 export type AnsweredBy = 'human' | 'machine' | 'unknown';
 
 export type CallEvent =
+  | FlowStepEvent
   | TransportStart
   | TransportMark
   | TransportAudioStarted

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { CallSummary } from '../records/summary-types.js';
 import type { CallInfo as MachineCallInfo } from '../../machines/context.js';
+import { isFlow, stepTools, type Flow, type ToolFlow } from './flow.js';
 
 /**
  * Who is on the line (from Twilio's `start` and the TwiML parameters): the machine's own record of the call, without
@@ -33,6 +34,11 @@ export interface ToolContext {
    * trace under this tool's `execute_tool` span. `{}` when tracing is off.
    */
   traceHeaders(): Record<string, string>;
+  /**
+   * The agent's conversation flow: its active `step`, its `context` (the payloads of the events so far), and
+   * `send(event)` to move it. Without a flow, `step` is null and `send` throws.
+   */
+  readonly flow: ToolFlow;
 }
 
 type ObjectSchema = z.ZodObject<z.ZodRawShape>;
@@ -98,6 +104,11 @@ export interface AgentDefinition {
    * a number, so a caller cannot talk the agent into dialling anywhere else. Without targets the tool is not offered.
    */
   readonly transferTargets?: Readonly<Record<string, string>>;
+  /**
+   * Multi-step conversations: `defineFlow({ initial, steps })`. Each step adds its instructions to `systemPrompt`
+   * and offers its own tools (besides `tools`, offered in every step); tools move the flow with `ctx.flow.send`.
+   */
+  readonly flow?: Flow;
   /** Inference rounds with tool calls per caller turn (default 5). */
   readonly maxToolRounds?: number;
   /** Per-call setup from who is calling. Throwing (or taking over 3 s) keeps the agent's defaults. */
@@ -151,6 +162,31 @@ export function isTool(value: unknown): value is Tool {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TOOL_BRAND] === true;
 }
 
+/** A flow fits its agent: its tools are valid and do not clash with the agent's, its transfers name real targets. */
+function checkFlow(definition: AgentDefinition, fail: (message: string) => never): void {
+  const flow = definition.flow;
+  if (!isFlow(flow)) return fail('`flow` must be made with defineFlow({...})');
+  for (const [step, { tools, transferTo }] of Object.entries(flow.steps)) {
+    for (const [name, value] of Object.entries(tools ?? {})) {
+      if (!TOOL_NAME.test(name)) fail(`step "${step}": tool name "${name}" must be 1-64 letters, digits, _ or -`);
+      if ((CONTROL_TOOLS as readonly string[]).includes(name)) fail(`step "${step}": "${name}" is built in; choose another tool name`);
+      if (!isTool(value)) fail(`step "${step}": tools.${name} must be made with tool({...})`);
+      const shared = definition.tools !== undefined && Object.hasOwn(definition.tools, name) ? definition.tools[name] : undefined;
+      if (shared !== undefined && shared !== value) fail(`step "${step}": tool "${name}" is also one of the agent's \`tools\`, defined differently; use one definition`);
+    }
+    if (transferTo !== undefined && !Object.hasOwn(definition.transferTargets ?? {}, transferTo)) {
+      const targets = Object.keys(definition.transferTargets ?? {});
+      fail(`step "${step}": transferTo "${transferTo}" is not one of \`transferTargets\` (${targets.length === 0 ? 'none defined' : targets.join(', ')})`);
+    }
+  }
+}
+
+/** Every tool the agent can run, by name: its own, and those of its flow's steps. */
+export function allTools(agent: Pick<AgentDefinition, 'tools' | 'flow'>): Readonly<Record<string, Tool>> {
+  const fromSteps = agent.flow === undefined ? [] : [...stepTools(agent.flow, (message) => { throw new AgentDefinitionError(message); })];
+  return { ...Object.fromEntries(fromSteps.map(([name, { tool }]) => [name, tool])), ...(agent.tools ?? {}) };
+}
+
 export function isAgent(value: unknown): value is Agent {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[AGENT_BRAND] === true;
 }
@@ -173,6 +209,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
     if (name.trim() === '') fail('transfer target names must not be empty');
     if (typeof number !== 'string' || !E164.test(number)) fail(`transferTargets.${name} must be an E.164 number like +15551234567`);
   }
+  if (definition.flow !== undefined) checkFlow(definition, fail);
   const rounds = definition.maxToolRounds;
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) fail('`maxToolRounds` must be an integer from 1 to 20');
   for (const hook of ['onCallStart', 'onCallEnd'] as const) {
