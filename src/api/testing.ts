@@ -98,6 +98,8 @@ export interface SimulatedCallResult {
   endedBy: CallRecord['endedBy'];
   /** The machine's end reason (`end_call`, `transferred`, `transport-stop`, …). */
   endReason: string | null;
+  /** The flow steps the call went through, the initial one first ([] for an agent without a flow). */
+  flowPath: string[];
   /** Every event the call machine emitted. */
   events: CallEmitted[];
   /** What the model was sent, request by request. */
@@ -147,6 +149,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       twilioUpdates: stack.providers.simulators?.twilio?.calls.find((c) => c.sid === record.callSid)?.updates.map((u) => ({ ...u })) ?? [],
       endedBy: record.endedBy,
       endReason: ended?.reason ?? null,
+      flowPath: events.flatMap((e) => (e.type === 'call.flowStep' ? [e.step] : [])),
       events,
       llmRequests: [...(stack.providers.simulators?.llm.requests ?? [])],
       call: record,

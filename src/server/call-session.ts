@@ -255,6 +255,10 @@ function observe(
     log.info('tool result', { turn: e.turn, round: e.round, tool: e.name, id: e.id, outcome: e.outcome, ms });
     onEvent?.(e);
   });
+  on('call.flowStep', (e) => {
+    log.info('flow step', { turn: e.turn, step: e.step, from: e.from });
+    onEvent?.(e);
+  });
   on('call.dtmf', (e) => {
     log.info('caller pressed keys', { turn: e.turn, keys: e.digits.length, ...said({ digits: e.digits }) });
     onEvent?.(e);
