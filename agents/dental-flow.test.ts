@@ -4,7 +4,7 @@
  * transfer step hands the call over.
  */
 import { describe, expect, it } from 'vitest';
-import { simulateCall } from 'voice-call-orchestrator/testing';
+import { simulateCall, walkFlow } from 'voice-call-orchestrator/testing';
 import { SIM_SPEED } from '../test/support/sim-speed.js';
 import agent, { calendar } from './dental-flow.js';
 
@@ -87,5 +87,40 @@ describe('dental-flow agent', () => {
     expect(call.toolCalls[0]).toMatchObject({ name: 'book', outcome: 'error' });
     expect(call.toolCalls[0]?.resultText).toContain('Unknown tool \\"book\\"');
     expect(calendar.free).toContain('Tuesday 14:30');
+  });
+
+  it('takes every transition of its flow (model-based: one call per path through the flow graph)', async () => {
+    calendar.free.push('Friday 10:00');
+    const walk = await walkFlow({
+      speed: SIM_SPEED,
+      agent,
+      transitions: {
+        identify: {
+          VERIFIED: {
+            caller: ['Hopper, born 1906-12-09.'],
+            model: [{ when: /hopper/i, toolCall: { name: 'verify_patient', args: { lastName: 'Hopper', dateOfBirth: '1906-12-09' } } }],
+          },
+          WANTS_HUMAN: { caller: ['Get me a person.'], model: [{ when: /person/, toolCall: { name: 'ask_for_person', args: {} } }] },
+        },
+        booking: {
+          BOOKED: { caller: ['Friday at ten.'], model: [{ when: /friday/i, toolCall: { name: 'book', args: { slot: 'Friday 10:00' } } }] },
+          WANTS_HUMAN: { caller: ['Get me a person.'], model: [{ when: /person/, toolCall: { name: 'ask_for_person', args: {} } }] },
+        },
+      },
+    });
+    console.log(walk.summary);
+    expect(walk.missing).toEqual([]);
+    expect(walk.summary).toBe('flow transition coverage: 4/4');
+    // The longest paths first: booking's two transitions each went through identify.VERIFIED, then identify's other.
+    expect(walk.calls.map((c) => c.planned)).toEqual([
+      ['identify.VERIFIED', 'booking.BOOKED'],
+      ['identify.VERIFIED', 'booking.WANTS_HUMAN'],
+      ['identify.WANTS_HUMAN'],
+    ]);
+    expect(walk.calls.map((c) => c.result.flowPath)).toEqual([
+      ['identify', 'booking', 'done'],
+      ['identify', 'booking', 'transfer'],
+      ['identify', 'transfer'],
+    ]);
   });
 });

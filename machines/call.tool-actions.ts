@@ -94,7 +94,7 @@ export const callToolSetup = callSetup.extend({
       assertEvent(event, 'FLOW.STEP');
       const entered = enterStep(event, context.history, context.flow);
       enqueue.assign({ flow: entered.flow, history: entered.history });
-      enqueue.emit({ type: 'call.flowStep', step: event.step, from: context.flow?.step ?? null, turn: context.turn, at: event.at });
+      enqueue.emit({ type: 'call.flowStep', step: event.step, from: context.flow?.step ?? null, event: event.cause, turn: context.turn, at: event.at });
       const inReply = context.speech.kind === 'reply' && !context.speech.complete && context.speculation === null;
       if (!inReply) return;
       if (event.transferTo !== null) {

@@ -96,8 +96,8 @@ export type ErrorEmitted = {
   recoverable: boolean;
 };
 
-/** The conversation flow entered a step (`from` null: the initial step, at the start of the call). */
-export type FlowStepEmitted = { type: 'call.flowStep'; step: string; from: string | null; turn: number; at: number };
+/** The conversation flow entered a step (`from` and `event` null: the initial step, at the start of the call). */
+export type FlowStepEmitted = { type: 'call.flowStep'; step: string; from: string | null; event: string | null; turn: number; at: number };
 
 export type EndedEmitted = { type: 'call.ended'; reason: string };
 

@@ -13,6 +13,8 @@ export type HistoryStrategy = 'keep' | 'reset' | 'summary';
 export type FlowStepEvent = {
   type: 'FLOW.STEP';
   step: string;
+  /** The flow event that led here (null: the initial step). */
+  cause: string | null;
   /** Added to the agent's system prompt while the step is active. */
   instructions: string;
   /** The developer (function) tools offered in this step; the control tools are always offered. */

@@ -142,7 +142,7 @@ export function compileFlow(flow: Flow, agentTools: readonly string[], log?: Log
       };
     }
     const tools = [...new Set([...agentTools, ...Object.keys(step.tools ?? {})])];
-    const entered: Omit<FlowStepEvent, 'context' | 'at'> = {
+    const entered: Omit<FlowStepEvent, 'context' | 'at' | 'cause'> = {
       type: 'FLOW.STEP',
       step: name,
       instructions: step.instructions,
@@ -171,7 +171,12 @@ export function compileFlow(flow: Flow, agentTools: readonly string[], log?: Log
     },
     actions: {
       mergePayload: assign(({ context, event }) => ({ values: { ...context.values, ...payloadOf(event) } })),
-      reportStep: sendParent(({ context }, params: Omit<FlowStepEvent, 'context' | 'at'>): FlowStepEvent => ({ ...params, context: context.values, at: now() })),
+      reportStep: sendParent(({ context, event }, params: Omit<FlowStepEvent, 'context' | 'at' | 'cause'>): FlowStepEvent => ({
+        ...params,
+        cause: event.type.startsWith('xstate.') ? null : event.type, // the initial step is entered on xstate.init
+        context: context.values,
+        at: now(),
+      })),
       runOnEnter: ({ context }, params: { step: string; hook: FlowEnterHook }) => {
         const failed = (err: unknown) => logFailure(log, 'flow onEnter failed', err, { step: params.step });
         try {

@@ -187,3 +187,6 @@ async function importAgent(file: string): Promise<Agent> {
 export const DEFAULT_SIMULATE_SPEED = 4;
 
 const speedOf = (opts: Pick<SimulateCallOptions, 'speed' | 'realTime'>): number => (opts.realTime === true ? 1 : (opts.speed ?? DEFAULT_SIMULATE_SPEED));
+
+export { takenTransitions, walkFlow } from './flow-testing.js';
+export type { FlowTransitionScript, WalkedFlow, WalkFlowOptions } from './flow-testing.js';

@@ -77,9 +77,9 @@ describe('flows under interruption', () => {
       callSid: 'CA1',
       t0: T0,
       entries: [
-        emit(1, { type: 'call.flowStep', step: 'identify', from: null, turn: 0, at: T0 + 1 }),
+        emit(1, { type: 'call.flowStep', step: 'identify', from: null, event: null, turn: 0, at: T0 + 1 }),
         emit(10, turn(1)),
-        emit(20, { type: 'call.flowStep', step: 'booking', from: 'identify', turn: 2, at: T0 + 20 }),
+        emit(20, { type: 'call.flowStep', step: 'booking', from: 'identify', event: 'VERIFIED', turn: 2, at: T0 + 20 }),
         emit(30, turn(2)),
         emit(40, { type: 'call.ended', reason: 'end_call' }),
       ],

@@ -225,6 +225,7 @@ export const ev = {
   flowStep: (step: string): CallEvent => ({
     type: 'FLOW.STEP',
     step,
+    cause: null,
     instructions: `Now ${step}.`,
     tools: ['lookup_order'],
     history: 'keep',

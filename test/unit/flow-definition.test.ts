@@ -108,7 +108,7 @@ describe('history strategies', () => {
     { role: 'assistant' as const, content: 'Thanks Ada.' },
   ];
   const event = (strategy: FlowStepEvent['history']): FlowStepEvent => ({
-    type: 'FLOW.STEP', step: 'booking', instructions: 'Book.', tools: [], history: strategy, say: null, transferTo: null, context: {}, at: 0,
+    type: 'FLOW.STEP', step: 'booking', cause: 'VERIFIED', instructions: 'Book.', tools: [], history: strategy, say: null, transferTo: null, context: {}, at: 0,
   });
 
   it('keep keeps, reset forgets, summary forgets and condenses into the prompt', () => {
