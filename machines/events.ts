@@ -5,7 +5,6 @@
  * Timestamps (`at`) are epoch milliseconds with sub-millisecond precision (see `actors/clock.ts`), taken by the
  * child when the thing happened, so the machine stays pure and tests can feed any time they like.
  */
-import type { FlowStepEvent } from './flow-step.js';
 
 /** One Twilio custom parameter map (`<Parameter name value>` → `start.customParameters`). */
 export type CustomParameters = Readonly<Record<string, string>>;
@@ -93,6 +92,30 @@ export type ToolResult = {
   ok: boolean;
   content: string;
   startedAt: number;
+  at: number;
+};
+
+// ── Flow (the agent's conversation flow, machines/flow-step.ts) → machine ───────────────────────────────────
+export type HistoryStrategy = 'keep' | 'reset' | 'summary';
+
+/** The `flow` child → the machine: the flow entered `step` (also the initial step, when the child starts). */
+export type FlowStepEvent = {
+  type: 'FLOW.STEP';
+  step: string;
+  /** The flow event that led here (null: the initial step). */
+  cause: string | null;
+  /** Added to the agent's system prompt while the step is active. */
+  instructions: string;
+  /** The developer (function) tools offered in this step; the control tools are always offered. */
+  tools: readonly string[];
+  /** What happens to the conversation so far on entering the step. */
+  history: HistoryStrategy;
+  /** Said at once when the step is entered during a reply (a spoken bridge over the transition); null = nothing. */
+  say: string | null;
+  /** A transfer target's name: entering the step transfers the call once the reply has played. */
+  transferTo: string | null;
+  /** The flow's context after the event that led here. */
+  context: Readonly<Record<string, unknown>>;
   at: number;
 };
 

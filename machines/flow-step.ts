@@ -4,31 +4,10 @@
  * offered, the history strategy, a phrase to say, a transfer target. The call machine never knows step names or
  * transitions: it keeps the latest step and derives the options of the next inference round from it.
  */
-import type { ChatMessage } from './events.js';
+import type { ChatMessage, FlowStepEvent, HistoryStrategy } from './events.js';
 import type { CallOptions } from './options.js';
 
-export type HistoryStrategy = 'keep' | 'reset' | 'summary';
-
-/** The `flow` child → the machine: the flow entered `step` (also the initial step, when the child starts). */
-export type FlowStepEvent = {
-  type: 'FLOW.STEP';
-  step: string;
-  /** The flow event that led here (null: the initial step). */
-  cause: string | null;
-  /** Added to the agent's system prompt while the step is active. */
-  instructions: string;
-  /** The developer (function) tools offered in this step; the control tools are always offered. */
-  tools: readonly string[];
-  /** What happens to the conversation so far on entering the step. */
-  history: HistoryStrategy;
-  /** Said at once when the step is entered during a reply (a spoken bridge over the transition); null = nothing. */
-  say: string | null;
-  /** A transfer target's name: entering the step transfers the call once the reply has played. */
-  transferTo: string | null;
-  /** The flow's context after the event that led here. */
-  context: Readonly<Record<string, unknown>>;
-  at: number;
-};
+export type { FlowStepEvent, HistoryStrategy };
 
 /** The active step, as kept in the call's context. */
 export type FlowStep = {

@@ -7,13 +7,10 @@ import { assign, sendParent, setup, type ActorRefFrom, type AnyActorRef } from '
 import type { FlowStepEvent, HistoryStrategy } from '../../machines/flow-step.js';
 import { now } from '../../lib/clock.js';
 import { logFailure, type Logger } from '../../lib/logger.js';
-// (agent.ts imports this module too: AgentDefinitionError is only used once both have loaded.)
-import { AgentDefinitionError, type Tool } from './agent.js';
+import { AgentDefinitionError, type FlowContext, type FlowEvent, type Tool, type ToolFlow } from './tool.js';
 
-/** What a tool sends to move the flow: a type (`VERIFIED`) and payload fields, merged into the flow's context. */
-export type FlowEvent = { readonly type: string; readonly [field: string]: unknown };
-/** The flow's context: every event's payload fields merged, later events winning. */
-export type FlowContext = Readonly<Record<string, unknown>>;
+export type { FlowContext, FlowEvent, ToolFlow };
+
 /** Decides in code whether an event may take its transition (false: the event is refused, the tool gets an error). */
 export type FlowGuard = (context: FlowContext, event: FlowEvent) => boolean;
 export type FlowTransition = string | { readonly target: string; readonly guard?: FlowGuard };
@@ -191,20 +188,6 @@ export function compileFlow(flow: Flow, agentTools: readonly string[], log?: Log
 
 export type FlowMachine = ReturnType<typeof compileFlow>;
 export type FlowActorRef = ActorRefFrom<FlowMachine>;
-
-/** The flow as a tool sees it: `ctx.flow`. */
-export interface ToolFlow {
-  /** The active step (null: the agent has no flow). */
-  readonly step: string | null;
-  /** The flow's context: every event's payload fields merged. */
-  readonly context: FlowContext;
-  /**
-   * Moves the flow. The new step's instructions and tools apply from the model's next inference round (its answer
-   * to this tool's result). Throws when the active step does not accept the event (the tool's result becomes an
-   * error the model sees); ignored (and logged) once the tool was cancelled.
-   */
-  send(event: FlowEvent): void;
-}
 
 /** `ctx.flow` for one tool call: the call's flow actor (null without a flow), and the tool call's own signal. */
 export function toolFlow(ref: AnyActorRef | undefined | null, signal: AbortSignal, tool: string, log?: Logger): ToolFlow {

@@ -7,7 +7,7 @@
  */
 import type { Agent } from '../agent/agent.js';
 import { targetOf, type Flow } from '../agent/flow.js';
-import { simulateCall, type LlmScriptEntry, type ScriptStep, type SimulateCallOptions, type SimulatedCallResult } from './testing.js';
+import { simulateCall, type LlmScriptEntry, type ScriptStep, type SimulateCallOptions, type SimulatedCallResult } from './simulate-call.js';
 
 /** How to take one transition: what the caller says, and the model's entries that make a tool send the event. */
 export interface FlowTransitionScript {
