@@ -2,7 +2,7 @@
  * The call machine's children as types, with placeholders: the server provides the real ones with
  * `callMachine.provide({ actors })`; these types pin them.
  */
-import { fromCallback, fromPromise, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
+import { fromCallback, fromPromise, type AnyActorLogic, type CallbackActorLogic, type EventObject, type PromiseActorLogic } from 'xstate';
 import type { ConfigureInput, TransferInput } from './context.js';
 import type { LlmInput, ToolRunInput, TransportCommand, TtsCommand } from './events.js';
 import type { CallOptions } from './options.js';
@@ -19,6 +19,11 @@ export type ToolsLogic = CallbackActorLogic<EventObject, ToolRunInput>;
 export type ConfigureLogic = PromiseActorLogic<CallOptions, ConfigureInput>;
 /** Hands the call to another number (Twilio REST); resolves once Twilio accepted it. */
 export type TransferLogic = PromiseActorLogic<void, TransferInput>;
+/**
+ * The agent's conversation flow (a machine of its own, so the inspector shows its step beside the call): reports
+ * each step it enters with FLOW.STEP. Agents without a flow get one that reports nothing.
+ */
+export type FlowLogic = AnyActorLogic;
 export type CallActors = {
   transport: TransportLogic;
   stt: SttLogic;
@@ -27,6 +32,7 @@ export type CallActors = {
   tools: ToolsLogic;
   configure: ConfigureLogic;
   transfer: TransferLogic;
+  flow: FlowLogic;
 };
 
 export const placeholderActors: CallActors = {
@@ -39,5 +45,6 @@ export const placeholderActors: CallActors = {
   transfer: fromPromise<void, TransferInput>(async () => {
     throw new Error('no transfer actor provided');
   }),
+  flow: fromCallback(() => undefined),
 };
 

@@ -22,6 +22,7 @@ import {
   whileAgentTalks,
 } from './call.transitions.js';
 import { callSetup, initialContext } from './call.setup.js';
+import { stepOptions } from './flow-step.js';
 import { llmInputFor } from './history.js';
 import { runningCalls } from './tool-round.js';
 
@@ -30,19 +31,24 @@ const endCall = { type: 'setEndReason', params: { reason: 'end_call' } } as cons
 export const callMachine = callSetup.createMachine({
   id: 'call',
   context: ({ input }) => initialContext(input),
-  invoke: {
-    id: 'transport',
-    systemId: 'transport',
-    src: 'transport',
-    onError: {
-      target: '.ended',
-      actions: [
-        { type: 'reportError', params: { source: 'transport' } },
-        { type: 'setEndReason', params: { reason: 'transport-failed' } },
-      ],
+  invoke: [
+    {
+      id: 'transport',
+      systemId: 'transport',
+      src: 'transport',
+      onError: {
+        target: '.ended',
+        actions: [
+          { type: 'reportError', params: { source: 'transport' } },
+          { type: 'setEndReason', params: { reason: 'transport-failed' } },
+        ],
+      },
     },
-  },
+    // The agent's conversation flow, for the whole call (tools move it; the tool runner finds it by its systemId).
+    { id: 'flow', systemId: 'flow', src: 'flow' },
+  ],
   on: {
+    'FLOW.STEP': { actions: 'noteFlowStep' },
     'TRANSPORT.STOP': { target: '.ended', actions: 'noteStopReason' },
     'CALL.HANGUP': { target: '.ended', actions: ['hangUp', 'noteHangupReason'] },
     // A verdict after screening is over (or for a call that never screened) is only reported.
@@ -195,7 +201,7 @@ export const callMachine = callSetup.createMachine({
               invoke: {
                 id: 'llm',
                 src: 'llm',
-                input: ({ context }) => llmInputFor(context.options, context.history, context.turn.userText, context.tools.rounds),
+                input: ({ context }) => llmInputFor(stepOptions(context.options, context.flow), context.history, context.turn.userText, context.tools.rounds),
                 onError: [
                   { guard: 'turnHasSpoken', actions: [reportLlmError, 'apologizeAfterReply'] },
                   { target: PROMPTING, actions: [reportLlmError, 'commitSpeech', apology] },
@@ -428,6 +434,6 @@ const unknownCall = { callSid: '', streamSid: '', from: '', to: '', direction: '
 export type CallMachine = typeof callMachine;
 export type CallActorRef = ActorRefFrom<CallMachine>;
 export type CallSnapshot = SnapshotFrom<CallMachine>;
-export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.setup.js';
+export type { CallActors, ConfigureLogic, FlowLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.setup.js';
 export type { CallInfo, CallInput, ConfigureInput, TransferInput } from './context.js';
 export type { CallEmitted } from './emitted.js';

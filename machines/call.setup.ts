@@ -80,6 +80,7 @@ export const callSetup = setup({
       tools: 'tools';
       configure: 'configure';
       transfer: 'transfer';
+      flow: 'flow';
     },
   },
   actors: placeholderActors,
@@ -345,4 +346,4 @@ export const callSetup = setup({
 });
 
 export { initialContext };
-export type { CallActors, ConfigureLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';
+export type { CallActors, ConfigureLogic, FlowLogic, LlmLogic, SttInput, SttLogic, ToolsLogic, TransferLogic, TransportLogic, TtsInput, TtsLogic } from './call.actors.js';

@@ -6,6 +6,7 @@ import { assertEvent } from 'xstate';
 import { applyPlan, assignCall, emitCall, enqueueCall, type CallArgs } from './call.action-helpers.js';
 import type { CallContext } from './context.js';
 import type { ToolFinishedEmitted } from './emitted.js';
+import { enterStep, stepOptions } from './flow-step.js';
 import { sayWithinReply } from './reply.js';
 import {
   addToolCall,
@@ -58,7 +59,8 @@ export const toolActions = {
   /** LLM.TOOL_CALL: a control tool or a refused call is answered at once; end_call/transfer_call take effect after the reply. */
   noteToolCall: assignCall(({ context, event }) => {
     assertEvent(event, 'LLM.TOOL_CALL');
-    const round = addToolCall(context.tools.round, event, context.options);
+    // Only the active flow step's tools may run (a name from an earlier step is an unknown tool now).
+    const round = addToolCall(context.tools.round, event, stepOptions(context.options, context.flow));
     const { turn } = context;
     return {
       tools: { ...context.tools, round },
@@ -111,6 +113,32 @@ export const toolActions = {
     const segment = `t${context.turn.number}-filler${context.tools.round.index}`;
     applyPlan(sayWithinReply(context.speech, fillerText(context.tools.round, context.options), segment), enqueue, context.speech);
     enqueue.assign({ tools: { ...context.tools, fillerDue: false } });
+  }),
+  /**
+   * The flow entered a step: its instructions and tools apply from the next inference round. Entered during a reply
+   * (a tool moved the flow), its phrase is said at once and its transfer happens once the reply has played.
+   */
+  noteFlowStep: enqueueCall(({ context, event, enqueue }) => {
+    assertEvent(event, 'FLOW.STEP');
+    const entered = enterStep(event, context.history, context.flow);
+    enqueue.assign({ flow: entered.flow, history: entered.history });
+    const turn = context.turn.number;
+    enqueue.emit({ type: 'call.flowStep', step: event.step, from: context.flow?.step ?? null, event: event.cause, turn, at: event.at });
+    const inReply = context.speech.kind === 'reply' && !context.speech.complete && context.turn.speculation === null;
+    if (!inReply) return;
+    if (event.transferTo !== null) {
+      const { transferTargets, transferUnavailable } = context.options;
+      const to = Object.hasOwn(transferTargets, event.transferTo) ? transferTargets[event.transferTo] : undefined;
+      if (to !== undefined && typeof transferUnavailable !== 'string') enqueue.assign({ turn: { ...context.turn, transferTo: to } });
+      else {
+        const why = to === undefined ? `"${event.transferTo}" is not a transfer target` : transferUnavailable;
+        enqueue.emit({ type: 'call.error', source: 'agent', message: `flow step "${event.step}" cannot transfer: ${why}`, recoverable: true });
+      }
+    }
+    if (event.say !== null) {
+      const segment = `t${turn}-step${context.tools.round.index}`;
+      applyPlan(sayWithinReply(context.speech, event.say, segment), enqueue, context.speech);
+    }
   }),
   markFillerDue: assignCall(({ context }) => ({ tools: { ...context.tools, fillerDue: true } })),
   noteCallerSpoke: assignCall(({ context }) => ({ tools: { ...context.tools, callerSpokeDuringTools: true } })),

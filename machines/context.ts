@@ -1,4 +1,5 @@
 import type { ChatMessage, CustomParameters } from './events.js';
+import type { FlowStep } from './flow-step.js';
 import type { CallOptions } from './options.js';
 import { newRound, type ToolRound } from './tool-round.js';
 
@@ -119,6 +120,8 @@ export type CallContext = {
    */
   readonly unheard: readonly string[];
   readonly tools: ToolsProgress;
+  /** The conversation flow's active step (null: the agent has no flow); see flow-step.ts. */
+  readonly flow: FlowStep | null;
 };
 
 export const silentSpeech: AgentSpeech = { kind: 'none', segments: [], buffer: '', open: '', complete: true };
@@ -159,5 +162,6 @@ export function initialContext(input: CallInput): CallContext {
     speech: silentSpeech,
     unheard: [],
     tools: newToolsProgress(),
+    flow: null,
   };
 }

@@ -102,6 +102,9 @@ export type ErrorEmitted = {
   recoverable: boolean;
 };
 
+/** The conversation flow entered a step (`from` and `event` null: the initial step, at the start of the call). */
+export type FlowStepEmitted = { type: 'call.flowStep'; step: string; from: string | null; event: string | null; turn: number; at: number };
+
 export type EndedEmitted = { type: 'call.ended'; reason: string };
 
 export type CallEmitted =
@@ -116,4 +119,5 @@ export type CallEmitted =
   | SttConnectedEmitted
   | BargeInEmitted
   | ErrorEmitted
+  | FlowStepEmitted
   | EndedEmitted;

@@ -95,6 +95,30 @@ export type ToolResult = {
   at: number;
 };
 
+// ── Flow (the agent's conversation flow, machines/flow-step.ts) → machine ───────────────────────────────────
+export type HistoryStrategy = 'keep' | 'reset' | 'summary';
+
+/** The `flow` child → the machine: the flow entered `step` (also the initial step, when the child starts). */
+export type FlowStepEvent = {
+  type: 'FLOW.STEP';
+  step: string;
+  /** The flow event that led here (null: the initial step). */
+  cause: string | null;
+  /** Added to the agent's system prompt while the step is active. */
+  instructions: string;
+  /** The developer (function) tools offered in this step; the control tools are always offered. */
+  tools: readonly string[];
+  /** What happens to the conversation so far on entering the step. */
+  history: HistoryStrategy;
+  /** Said at once when the step is entered during a reply (a spoken bridge over the transition); null = nothing. */
+  say: string | null;
+  /** A transfer target's name: entering the step transfers the call once the reply has played. */
+  transferTo: string | null;
+  /** The flow's context after the event that led here. */
+  context: Readonly<Record<string, unknown>>;
+  at: number;
+};
+
 // ── The machine to itself ──────────────────────────────────────────────────────────────────────────────────
 /**
  * Raised by the machine when the last mark of what the agent is saying (a fixed phrase or a finished reply) came
@@ -114,6 +138,7 @@ export type CallAnsweredBy = { type: 'CALL.ANSWERED_BY'; answeredBy: AnsweredBy;
 export type AnsweredBy = 'human' | 'machine' | 'unknown';
 
 export type CallEvent =
+  | FlowStepEvent
   | TransportStart
   | TransportMark
   | TransportAudioStarted

@@ -2,13 +2,14 @@
  * Where an agent meets the engine: its definition becomes the machine's call options (tools as data), its
  * `onCallStart` runs as the machine's `configure` child, and its tools run in the `tools` child of each tool round.
  */
-import { fromCallback, fromPromise, type EventObject } from 'xstate';
+import { fromCallback, fromPromise, type AnyActorLogic, type EventObject } from 'xstate';
 import type { ConfigureInput } from '../../machines/call.machine.js';
 import type { ToolCall, ToolResult, ToolRunInput } from '../../machines/events.js';
 import type { CallOptions, ToolPolicy } from '../../machines/options.js';
 import { errorMessage, logFailure, type Logger } from '../../lib/logger.js';
 import { now } from '../../lib/clock.js';
-import { DEFAULT_TOOL_TIMEOUT_MS, type Agent, type AgentPhrases, type CallInfo, type CallOverrides, type Tool } from './agent.js';
+import { allTools, DEFAULT_TOOL_TIMEOUT_MS, type Agent, type AgentPhrases, type CallInfo, type CallOverrides, type Tool } from './agent.js';
+import { compileFlow, toolFlow, type ToolFlow } from './flow.js';
 
 /** onCallStart gets this long; after that the call goes on with the agent's defaults. */
 export const CALL_START_TIMEOUT_MS = 3000;
@@ -77,7 +78,7 @@ function withPhrases(options: CallOptions, phrases: AgentPhrases | undefined): C
 export function agentCallOptions(agent: Agent, base: CallOptions, explicit: { systemPrompt?: string; greeting?: string } = {}): CallOptions {
   const targets = Object.keys(agent.transferTargets ?? {});
   const tools = [
-    ...Object.entries(agent.tools ?? {}).map(([name, tool]) => toolPolicy(name, tool)),
+    ...Object.entries(allTools(agent)).map(([name, tool]) => toolPolicy(name, tool)),
     END_CALL,
     ...(targets.length > 0 ? [transferCallPolicy(targets)] : []),
   ];
@@ -95,10 +96,11 @@ export function agentCallOptions(agent: Agent, base: CallOptions, explicit: { sy
 }
 
 /** Every fixed phrase an agent can say without the LLM: warmed into the phrase cache at start. */
-export function agentPhrases(options: CallOptions, agent: Pick<Agent, 'tools'>): string[] {
-  const fillers = Object.values(agent.tools ?? {}).flatMap((tool) => (typeof tool.filler === 'string' ? [tool.filler] : []));
+export function agentPhrases(options: CallOptions, agent: Pick<Agent, 'tools' | 'flow'>): string[] {
+  const fillers = Object.values(allTools(agent)).flatMap((tool) => (typeof tool.filler === 'string' ? [tool.filler] : []));
+  const stepPhrases = Object.values(agent.flow?.steps ?? {}).flatMap(({ onEnter }) => (typeof onEnter === 'object' ? [onEnter.say] : []));
   const { greeting, repromptText, apologyText, goodbyeText, transferText, toolFillerText, voicemailText } = options;
-  return [...new Set([greeting, repromptText, apologyText, goodbyeText, transferText, toolFillerText, voicemailText, ...fillers])];
+  return [...new Set([greeting, repromptText, apologyText, goodbyeText, transferText, toolFillerText, voicemailText, ...fillers, ...stepPhrases])];
 }
 
 /** Applies what onCallStart returned; anything it names that the agent does not have is an error (one clear line). */
@@ -176,6 +178,7 @@ export async function runTool(
   signal: AbortSignal,
   keypad: Keypad = new Keypad(),
   traceHeaders: () => Record<string, string> = () => ({}),
+  flowOf: (signal: AbortSignal) => ToolFlow = (signal) => toolFlow(null, signal, call.name),
 ): Promise<ToolRun> {
   if (tool === undefined) return failed(`Unknown tool "${call.name}".`);
   const parsed = tool.parameters.safeParse(call.args);
@@ -196,7 +199,7 @@ export async function runTool(
   });
   const executed = (async (): Promise<ToolRun> => {
     try {
-      const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal), traceHeaders };
+      const ctx = { call: info, signal: controller.signal, waitForDigits: keypad.waitFor(controller.signal), traceHeaders, flow: flowOf(controller.signal) };
       return { ok: true, content: resultContent(await tool.execute(parsed.data, ctx)) };
     } catch (err) {
       return failed(errorMessage(err), err);
@@ -215,7 +218,10 @@ export async function runTool(
  * Stopping it (barge-in, caller speech, hangup) aborts every running tool's signal; late results are dropped.
  */
 export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger, traceHeaders?: (toolCallId: string) => Record<string, string>) {
-  return fromCallback<EventObject, ToolRunInput>(({ input, sendBack, receive }) => {
+  const tools = allTools(agent);
+  return fromCallback<EventObject, ToolRunInput>(({ input, sendBack, receive, system }) => {
+    // The call's flow child (see createFlowActor), which the tools move with ctx.flow.send.
+    const flowRef = agent.flow === undefined ? null : (system.get('flow') ?? null);
     const controller = new AbortController();
     const keypad = new Keypad();
     receive((event) => {
@@ -225,9 +231,10 @@ export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger
     for (const toolCall of input.calls) {
       const startedAt = now();
       // Own keys only: the name is the model's choice.
-      const tool = agent.tools !== undefined && Object.hasOwn(agent.tools, toolCall.name) ? agent.tools[toolCall.name] : undefined;
+      const tool = Object.hasOwn(tools, toolCall.name) ? tools[toolCall.name] : undefined;
       const headers = traceHeaders === undefined ? undefined : () => traceHeaders(toolCall.id);
-      void runTool(tool, toolCall, call(), controller.signal, keypad, headers).then((run) => {
+      const flow = (signal: AbortSignal) => toolFlow(flowRef, signal, toolCall.name, log);
+      void runTool(tool, toolCall, call(), controller.signal, keypad, headers, flow).then((run) => {
         const { ok, content } = run;
         const ms = Math.round(now() - startedAt);
         if (stopped) {
@@ -246,6 +253,15 @@ export function createToolRunner(agent: Agent, call: () => CallInfo, log: Logger
       controller.abort(new Error('cancelled: the caller interrupted or the call ended'));
     };
   });
+}
+
+/**
+ * The machine's `flow` child: the agent's flow compiled to a machine (the agent's own tools offered in every step),
+ * or, for an agent without a flow, a child that reports nothing.
+ */
+export function createFlowActor(agent: Agent, log?: Logger): AnyActorLogic {
+  if (agent.flow === undefined) return fromCallback(() => undefined);
+  return compileFlow(agent.flow, Object.keys(agent.tools ?? {}), log);
 }
 
 /**

@@ -3,62 +3,13 @@
  * `defineAgent({...})`: the prompt, the greeting and fixed phrases, the tools (`tool({ parameters: zod, execute })`),
  * the transfer allowlist and the per-call hooks. The engine (machine, actors, server) is the same for every agent.
  */
-import { z } from 'zod';
 import type { CallSummary } from '../records/summary-types.js';
-import type { CallInfo as MachineCallInfo } from '../../machines/context.js';
+import { isFlow, stepTools, type Flow } from './flow.js';
+import { AgentDefinitionError, CONTROL_TOOLS, E164, isTool, TOOL_NAME, type CallInfo, type Tool } from './tool.js';
 
-/**
- * Who is on the line (from Twilio's `start` and the TwiML parameters): the machine's own record of the call, without
- * the media stream's id, which is the transport's business.
- */
-export type CallInfo = Omit<MachineCallInfo, 'streamSid'>;
+export { AgentDefinitionError, CONTROL_TOOLS, DEFAULT_TOOL_TIMEOUT_MS, isTool, tool } from './tool.js';
+export type { CallInfo, FlowContext, FlowEvent, Tool, ToolContext, ToolDefinition, ToolFlow } from './tool.js';
 
-/** What a tool's `execute` gets besides its arguments. */
-export interface ToolContext {
-  readonly call: CallInfo;
-  /**
-   * Aborts when the caller interrupts (barge-in or speech while the tool runs, for tools with
-   * `cancelOnInterruption`), when the call hangs up, or when `timeoutMs` passes. Pass it to fetch and friends.
-   */
-  readonly signal: AbortSignal;
-  /**
-   * Waits for the caller to type on the keypad (the model asked them to: "please type your 6-digit order number"):
-   * resolves with the keys once `count` were pressed, or the terminator (default `#`, not included), or `timeoutMs`
-   * (default 15 000) passed since the last key — with '' if nothing was typed. Rejects when the signal aborts.
-   */
-  waitForDigits(options?: { count?: number; terminator?: string; timeoutMs?: number }): Promise<string>;
-  /**
-   * The trace context of this tool call as HTTP headers (`traceparent`, and `tracestate` when there is one), for the
-   * requests the tool makes: `fetch(url, { signal, headers: traceHeaders() })` — the backend's spans join the call's
-   * trace under this tool's `execute_tool` span. `{}` when tracing is off.
-   */
-  traceHeaders(): Record<string, string>;
-}
-
-type ObjectSchema = z.ZodObject<z.ZodRawShape>;
-
-export interface ToolDefinition<S extends ObjectSchema = ObjectSchema> {
-  /** Tells the model what the tool does and when to use it. */
-  readonly description: string;
-  /** The arguments, as a zod object: converted to JSON Schema for the model, and validated before `execute`. */
-  readonly parameters: S;
-  /** Returns what the model sees: a string as is, anything else as JSON. A throw becomes an error result. */
-  readonly execute: (args: z.output<S>, ctx: ToolContext) => unknown;
-  /**
-   * Said once if the tool is still running after ~700 ms and nothing is playing (default: the agent's `toolFiller`);
-   * `false` for none (a tool waiting for key presses).
-   */
-  readonly filler?: string | false;
-  /** Default 10 000 ms; then the signal aborts and the model gets an error result. */
-  readonly timeoutMs?: number;
-  /** Default true: caller speech aborts the tool and discards its result. false: it finishes and its result is kept. */
-  readonly cancelOnInterruption?: boolean;
-}
-
-const TOOL_BRAND = Symbol.for('voice-call-orchestrator.tool');
-export type Tool = ToolDefinition & { readonly [TOOL_BRAND]: true; readonly jsonSchema: Record<string, unknown> };
-
-export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
 
 /** The fixed phrases an agent says (each has a default). */
 export interface AgentPhrases {
@@ -98,6 +49,11 @@ export interface AgentDefinition {
    * a number, so a caller cannot talk the agent into dialling anywhere else. Without targets the tool is not offered.
    */
   readonly transferTargets?: Readonly<Record<string, string>>;
+  /**
+   * Multi-step conversations: `defineFlow({ initial, steps })`. Each step adds its instructions to `systemPrompt`
+   * and offers its own tools (besides `tools`, offered in every step); tools move the flow with `ctx.flow.send`.
+   */
+  readonly flow?: Flow;
   /** Inference rounds with tool calls per caller turn (default 5). */
   readonly maxToolRounds?: number;
   /** Per-call setup from who is calling. Throwing (or taking over 3 s) keeps the agent's defaults. */
@@ -109,46 +65,29 @@ export interface AgentDefinition {
 const AGENT_BRAND = Symbol.for('voice-call-orchestrator.agent');
 export type Agent = AgentDefinition & { readonly name: string; readonly [AGENT_BRAND]: true };
 
-export class AgentDefinitionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AgentDefinitionError';
+/** A flow fits its agent: its tools are valid and do not clash with the agent's, its transfers name real targets. */
+function checkFlow(definition: AgentDefinition, fail: (message: string) => never): void {
+  const flow = definition.flow;
+  if (!isFlow(flow)) return fail('`flow` must be made with defineFlow({...})');
+  for (const [step, { tools, transferTo }] of Object.entries(flow.steps)) {
+    for (const [name, value] of Object.entries(tools ?? {})) {
+      if (!TOOL_NAME.test(name)) fail(`step "${step}": tool name "${name}" must be 1-64 letters, digits, _ or -`);
+      if ((CONTROL_TOOLS as readonly string[]).includes(name)) fail(`step "${step}": "${name}" is built in; choose another tool name`);
+      if (!isTool(value)) fail(`step "${step}": tools.${name} must be made with tool({...})`);
+      const shared = definition.tools !== undefined && Object.hasOwn(definition.tools, name) ? definition.tools[name] : undefined;
+      if (shared !== undefined && shared !== value) fail(`step "${step}": tool "${name}" is also one of the agent's \`tools\`, defined differently; use one definition`);
+    }
+    if (transferTo !== undefined && !Object.hasOwn(definition.transferTargets ?? {}, transferTo)) {
+      const targets = Object.keys(definition.transferTargets ?? {});
+      fail(`step "${step}": transferTo "${transferTo}" is not one of \`transferTargets\` (${targets.length === 0 ? 'none defined' : targets.join(', ')})`);
+    }
   }
 }
 
-const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
-const E164 = /^\+[1-9]\d{6,14}$/;
-export const CONTROL_TOOLS = ['end_call', 'transfer_call'] as const;
-
-/** A JSON Schema the providers accept: no `$schema` key, always an object schema. */
-function jsonSchemaOf(parameters: ObjectSchema): Record<string, unknown> {
-  const schema: Record<string, unknown> = { ...z.toJSONSchema(parameters, { io: 'input' }) };
-  delete schema['$schema'];
-  return schema;
-}
-
-export function tool<S extends ObjectSchema>(definition: ToolDefinition<S>): Tool {
-  if (typeof definition.description !== 'string' || definition.description.trim() === '') {
-    throw new AgentDefinitionError('tool(): `description` must be a non-empty string');
-  }
-  if (!(definition.parameters instanceof z.ZodObject)) {
-    throw new AgentDefinitionError('tool(): `parameters` must be a zod object schema, e.g. z.object({ orderId: z.string() })');
-  }
-  if (typeof definition.execute !== 'function') throw new AgentDefinitionError('tool(): `execute` must be a function');
-  if (definition.timeoutMs !== undefined && !(Number.isInteger(definition.timeoutMs) && definition.timeoutMs > 0)) {
-    throw new AgentDefinitionError('tool(): `timeoutMs` must be a positive integer');
-  }
-  let jsonSchema: Record<string, unknown>;
-  try {
-    jsonSchema = jsonSchemaOf(definition.parameters);
-  } catch (err) {
-    throw new AgentDefinitionError(`tool(): \`parameters\` cannot be turned into JSON Schema: ${(err as Error).message}`);
-  }
-  return { ...(definition as unknown as ToolDefinition), jsonSchema, [TOOL_BRAND]: true };
-}
-
-export function isTool(value: unknown): value is Tool {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TOOL_BRAND] === true;
+/** Every tool the agent can run, by name: its own, and those of its flow's steps. */
+export function allTools(agent: Pick<AgentDefinition, 'tools' | 'flow'>): Readonly<Record<string, Tool>> {
+  const fromSteps = agent.flow === undefined ? [] : [...stepTools(agent.flow, (message) => { throw new AgentDefinitionError(message); })];
+  return { ...Object.fromEntries(fromSteps.map(([name, { tool }]) => [name, tool])), ...(agent.tools ?? {}) };
 }
 
 export function isAgent(value: unknown): value is Agent {
@@ -173,6 +112,7 @@ export function defineAgent(definition: AgentDefinition): Agent {
     if (name.trim() === '') fail('transfer target names must not be empty');
     if (typeof number !== 'string' || !E164.test(number)) fail(`transferTargets.${name} must be an E.164 number like +15551234567`);
   }
+  if (definition.flow !== undefined) checkFlow(definition, fail);
   const rounds = definition.maxToolRounds;
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) fail('`maxToolRounds` must be an integer from 1 to 20');
   for (const hook of ['onCallStart', 'onCallEnd'] as const) {

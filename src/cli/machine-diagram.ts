@@ -106,12 +106,18 @@ export function machineDiagram(machine: AnyStateMachine): string {
 export const DIAGRAM_BEGIN = '<!-- call-machine-diagram:begin (npm run diagram writes this) -->';
 export const DIAGRAM_END = '<!-- call-machine-diagram:end -->';
 
+/** Where the README holds the example flow's diagram (agents/dental-flow.ts, section "Flows"). */
+export const FLOW_DIAGRAM_MARKERS = {
+  begin: '<!-- flow-diagram:begin (npm run diagram writes this) -->',
+  end: '<!-- flow-diagram:end -->',
+} as const;
+
 /** The README with the diagram between the markers replaced; throws when the markers are missing. */
-export function withDiagram(readme: string, diagram: string): string {
-  const begin = readme.indexOf(DIAGRAM_BEGIN);
-  const end = readme.indexOf(DIAGRAM_END);
-  if (begin < 0 || end < begin) throw new Error(`README.md lacks the diagram markers ${DIAGRAM_BEGIN} … ${DIAGRAM_END}`);
-  return `${readme.slice(0, begin + DIAGRAM_BEGIN.length)}\n\`\`\`mermaid\n${diagram}\`\`\`\n${readme.slice(end)}`;
+export function withDiagram(readme: string, diagram: string, markers: { begin: string; end: string } = { begin: DIAGRAM_BEGIN, end: DIAGRAM_END }): string {
+  const begin = readme.indexOf(markers.begin);
+  const end = readme.indexOf(markers.end);
+  if (begin < 0 || end < begin) throw new Error(`README.md lacks the diagram markers ${markers.begin} … ${markers.end}`);
+  return `${readme.slice(0, begin + markers.begin.length)}\n\`\`\`mermaid\n${diagram}\`\`\`\n${readme.slice(end)}`;
 }
 
 /** docs/call-machine.md: the diagram on its own page. */

@@ -41,7 +41,13 @@ export interface CallSummary {
   /** transfer_call requests: target, number, outcome (records stored before transfers were kept read back as []). */
   transfers: TransferRecord[];
   errors: CallErrorRecord[];
+  /** The agent's conversation flow (absent for agents without one): the steps it went through, the initial first. */
+  flow?: FlowRecord;
   eventLog: { entries: number; truncated: boolean };
+}
+
+export interface FlowRecord {
+  path: string[];
 }
 
 export type ConversationEntry = CallerEntry | AgentEntry | ToolEntry | DtmfEntry;
@@ -111,6 +117,8 @@ export interface TurnRecord {
   generatedText: string;
   interrupted: boolean;
   latency: TurnLatency;
+  /** The flow step the reply spoke from (the step active when it ended); absent without a flow. */
+  step?: string;
 }
 
 export interface BargeInRecord {

@@ -112,6 +112,7 @@ export class CallSummaryBuilder {
       bargeIns: s.bargeIns.map((b) => ({ ...b })),
       transfers: this.transfers.list(),
       errors: [...s.errors],
+      ...(s.flow === undefined ? {} : { flow: { path: [...s.flow.path] } }),
       eventLog: { ...s.eventLog },
     };
   }
@@ -239,6 +240,9 @@ export class CallSummaryBuilder {
       case 'call.error':
         this.s.errors.push({ source: e.source, message: e.message, recoverable: e.recoverable, atMs: t });
         return;
+      case 'call.flowStep':
+        this.s.flow = { path: [...(this.s.flow?.path ?? []), e.step] };
+        return;
       case 'call.ended':
         this.s.endReason = e.reason;
         this.s.endedAt = iso(this.opts.t0 + t);
@@ -275,6 +279,7 @@ export class CallSummaryBuilder {
       generatedText: e.generatedText,
       interrupted: e.interrupted,
       latency,
+      ...(this.s.flow === undefined ? {} : { step: this.s.flow.path[this.s.flow.path.length - 1] }),
     };
   }
 }

@@ -29,7 +29,11 @@ function childrenOf(system: CallSystem): CallActors {
 function standIn(name: keyof CallActors): AnyActorLogic {
   const real = (scope: AnyActorScope): AnyActorLogic => childrenOf(scope.system as CallSystem)[name];
   return {
-    config: undefined,
+    // The Stately inspector draws a child from its logic's `config`, read when the child is created (while its call's
+    // root is being built): the flow child shows its own steps.
+    get config(): unknown {
+      return name === 'flow' ? (constructing?.flow as { config?: unknown } | undefined)?.config : undefined;
+    },
     transition: (snapshot, event, scope) => real(scope).transition(snapshot, event, scope),
     getInitialSnapshot: (scope, input) => real(scope).getInitialSnapshot(scope, input),
     start: (snapshot, scope) => real(scope).start?.(snapshot, scope),
@@ -47,6 +51,7 @@ const sharedCallMachine = callMachine.provide({
     tools: standIn('tools') as CallActors['tools'],
     configure: standIn('configure') as CallActors['configure'],
     transfer: standIn('transfer') as CallActors['transfer'],
+    flow: standIn('flow'),
   },
 });
 

@@ -7,8 +7,8 @@ import type { WebSocket } from 'ws';
 import { fromPromise } from 'xstate';
 import type { CallActors, TransferInput } from '../../machines/call.machine.js';
 import type { CallOptions } from '../../machines/options.js';
-import type { Agent, CallInfo } from '../agent/agent.js';
-import { createConfigureActor, createToolRunner } from '../agent/agent-runtime.js';
+import { allTools, type Agent, type CallInfo } from '../agent/agent.js';
+import { createConfigureActor, createFlowActor, createToolRunner } from '../agent/agent-runtime.js';
 import { createCallActor } from './call-children.js';
 import type { CallEmitted } from '../../machines/emitted.js';
 import { MediaPipe } from '../../actors/media-pipe.js';
@@ -120,6 +120,7 @@ export function startCall(socket: WebSocket, deps: CallDeps, session: CallSessio
     // The process-wide fallback chain, logging this call's fallbacks with its callSid.
     llm: createLlmActor({ client: tracer ? tracer.wrapLlm(llmClient) : llmClient, log }),
     configure: createConfigureActor(deps.agent, log),
+    flow: createFlowActor(deps.agent, log),
     tools: createToolRunner(deps.agent, () => callInfo, log, tracer && ((id) => tracer.traceHeaders(id))),
     transfer: fromPromise<void, TransferInput>(async ({ input }) => {
       if (twilioRest === undefined) throw new Error('transfer_call needs TWILIO_ACCOUNT_SID (the Twilio REST API)');
@@ -205,7 +206,7 @@ const BUILT_IN_TOOLS = ['end_call', 'transfer_call'];
 
 /** Tool names that may label a metric: the agent's and the built-ins (a model may name anything). */
 function knownToolNames(agent: Agent): ReadonlySet<string> {
-  return new Set([...Object.keys(agent.tools ?? {}), ...BUILT_IN_TOOLS]);
+  return new Set([...Object.keys(allTools(agent)), ...BUILT_IN_TOOLS]);
 }
 
 function observe(
@@ -252,6 +253,10 @@ function observe(
     metrics.toolCalls.inc({ tool: toolLabel(e.name), outcome: e.outcome });
     if (e.outcome !== 'cancelled') metrics.toolDuration.observe({ tool: toolLabel(e.name) }, ms);
     log.info('tool result', { turn: e.turn, round: e.round, tool: e.name, id: e.id, outcome: e.outcome, ms });
+    onEvent?.(e);
+  });
+  on('call.flowStep', (e) => {
+    log.info('flow step', { turn: e.turn, step: e.step, from: e.from });
     onEvent?.(e);
   });
   on('call.dtmf', (e) => {

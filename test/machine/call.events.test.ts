@@ -16,6 +16,7 @@ const EVENT_TYPES: Record<CallEvent['type'], true> = {
   'TRANSPORT.AUDIO_STARTED': true,
   'TRANSPORT.DTMF': true,
   'TRANSPORT.STOP': true,
+  'FLOW.STEP': true,
   'STT.INTERIM': true,
   'STT.FINAL': true,
   'STT.UTTERANCE_END': true,

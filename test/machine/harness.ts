@@ -222,6 +222,19 @@ export const ev = {
     return { type: 'TOOL.RESULT', id, name, ok, content, startedAt: time - 5, at: time };
   },
   /** The configure child's result (this call's options). */
+  /** The flow child entered a step (plain: no phrase, no transfer, history kept). */
+  flowStep: (step: string): CallEvent => ({
+    type: 'FLOW.STEP',
+    step,
+    cause: null,
+    instructions: `Now ${step}.`,
+    tools: ['lookup_order'],
+    history: 'keep',
+    say: null,
+    transferTo: null,
+    context: {},
+    at: at(),
+  }),
   configured: (options: CallOptions): ModelEvent => ({ type: 'xstate.done.actor.configure', output: options }),
   transferred: (): ModelEvent => ({ type: 'xstate.done.actor.transfer', output: undefined }),
   transferFailed: (): ModelEvent => ({ type: 'xstate.error.actor.transfer', error: new Error('Twilio said no') }),

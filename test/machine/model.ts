@@ -191,7 +191,8 @@ export function modelEvents(config: ModelConfig) {
     const segments = snapshot.context.speech.segments.length;
     const byState: Record<string, () => ModelEvent[]> = {
       ended: () => [],
-      connecting: () => [ev.start(), ev.start({ Amd: '1', Voicemail: 'Call us back.' })],
+      // The flow child reports its initial step as the call starts.
+      connecting: () => [ev.start(), ev.start({ Amd: '1', Voicemail: 'Call us back.' }), ev.flowStep('first')],
       screening: () => [ev.answeredBy('human'), ev.answeredBy('machine'), ev.answeredBy('unknown'), ev.final(WORDS, true)],
       voicemail: () => [...markEvents(snapshot), ev.final(WORDS, true), ev.dtmf('4')],
       configuring: () => [ev.configured(config.options), actorError('configure')],
