@@ -16,7 +16,9 @@ export type CallArgs = { readonly context: CallContext; readonly event: CallEven
 
 export const assignCall = assign<CallContext, CallEvent, undefined, CallEvent, never>;
 export const emitCall = emit<CallContext, CallEvent, undefined, CallEvent, CallEmitted>;
-export const enqueueCall = enqueueActions<CallContext, CallEvent, undefined, CallEvent, never, never, never, never, CallEmitted>;
+// Annotated with `typeof` (not inferred): the inferred type names xstate's CollectActionsArg, which xstate does not
+// export, and the build's declaration emit (tsconfig.build.json) cannot write it (TS4023).
+export const enqueueCall: typeof enqueueActions<CallContext, CallEvent, undefined, CallEvent, never, never, never, never, CallEmitted> = enqueueActions;
 
 export type PlanEnqueue = {
   assign: (values: { speech: SpeechPlan['speech'] }) => void;
