@@ -99,7 +99,7 @@ class TtsSession {
       name: 'tts',
       log: deps.log,
       policy: deps.reconnect ?? defaultReconnectPolicy,
-      create: async (h) => wireAndConnect(await deps.client.speak.v1.connect(args), h),
+      create: async (h) => wireAndConnect(receiveAudioAsBlobs(await deps.client.speak.v1.connect(args)), h),
       onOpen: (socket) => this.inOrder(() => this.sync(socket)),
       onMessage: (msg) => this.onMessage(msg),
       onDown: (reason) => {
@@ -378,3 +378,14 @@ class TtsSession {
   }
 }
 
+/**
+ * The SDK (5.13) sets its socket to binaryType "arraybuffer" and wraps every binary frame in a Blob for us: `ws` copies
+ * the frame into an ArrayBuffer (whenever it is a slice of a larger read), the SDK copies that into a Blob, and we
+ * copy the Blob out again. With "blob", `ws` builds the Blob from the frame itself and the SDK passes it through: one
+ * copy fewer per audio message, two left (the Blob, and reading it). Set before connect(): the SDK socket starts
+ * closed and gives each underlying `ws` socket this binaryType when it creates it.
+ */
+function receiveAudioAsBlobs(socket: SpeakSocket): SpeakSocket {
+  socket.socket.binaryType = 'blob';
+  return socket;
+}
