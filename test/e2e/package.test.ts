@@ -114,7 +114,9 @@ describe('the npm package', () => {
     expect(paths.filter((p) => /(^|\/)(test|bench|docs)\/|\.test\.|\.map$|(?<!\.d)\.ts$|\.png$|tsbuildinfo|record-fixtures/.test(p))).toEqual([]);
     // Console assets: the page, its script, its style and the softphone's audio worklet.
     expect(paths.filter((p) => p.startsWith('dist/console/')).length).toBeGreaterThanOrEqual(3);
-    expect(packed.size).toBeLessThan(400 * 1024);
+    // A ceiling against packing something by mistake (a fixture, a bundle), not a diet: 415 KB on 2026-12-07 once
+    // conversation flows landed (the README, packed, is a sixth of it).
+    expect(packed.size).toBeLessThan(448 * 1024);
     expect(packed.unpackedSize).toBeLessThan(1.5 * 1024 * 1024);
   });
 
