@@ -4,20 +4,18 @@
  * the benchmark build servers with their own providers.
  *
  * A stream must belong to a call we answered: `/voice` puts a stream token in the TwiML, the handshake signature is
- * checked on upgrade, and the transport checks the token on `start` (see stream-token.ts). The console's softphone
+ * checked on upgrade (media-gate.ts), and the transport checks the token on `start` (see stream-token.ts). The console's softphone
  * gets a single-use ticket instead of the signature (see console/softphone.ts), and a stream token all the same.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import express from 'express';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { Config } from './config.js';
 import { startCall, type CallDeps, type CallHandle } from './call-session.js';
 import { defineAgent, type Agent } from '../agent/agent.js';
 import { agentCallOptions, agentPhrases } from '../agent/agent-runtime.js';
 import { defaultCallOptions } from '../../machines/options.js';
-import { isValidTwilioSignature, streamUrlFor } from '../twilio/twiml.js';
 import { createTwilioRestClient } from '../twilio/twilio-rest.js';
 import { listenError } from './startup-error.js';
 import { authorizeStreamStart, deriveStreamTokenSecret, StreamTokens } from '../twilio/stream-token.js';
@@ -31,19 +29,14 @@ import { createSharedState, type SharedState } from '../shared/shared-state.js';
 import { CallCommands } from './call-commands.js';
 import { callsApi } from './calls-api.js';
 import { Admission } from './admission.js';
-import { headerValue } from './http-params.js';
-import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, TICKETS_PER_MINUTE, ticketFromProtocolHeader, TICKET_PROTOCOL_PREFIX } from '../console/softphone.js';
+import { SOFTPHONE_CALL_PARAMETERS, SoftphoneTickets, softphoneRouter, TICKETS_PER_MINUTE } from '../console/softphone.js';
 import { mountConsole } from '../console/console-router.js';
 import { LiveFeed } from '../console/live-feed.js';
 import { replayRoutes } from '../console/replay-route.js';
 import { jsonErrorHandler } from './error-handler.js';
 import { twilioWebhooks } from './twilio-webhooks.js';
 import { OutboundGuard } from './outbound-guard.js';
-import { PendingStreams } from './pending-streams.js';
-import { errorMessage } from '../../lib/logger.js';
-
-/** Twilio media frames are a few hundred bytes; anything near this is garbage and closes that socket only. */
-const MAX_MEDIA_FRAME_BYTES = 256 * 1024;
+import { createMediaGate } from './media-gate.js';
 
 export interface ServerDeps extends Omit<CallDeps, 'agent' | 'callOptions'> {
   config: Config;
@@ -262,58 +255,19 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     app,
   );
   server.maxConnections = config.MAX_CONNECTIONS;
-  const pendingStreams = new PendingStreams(config.MAX_PENDING_STREAMS_PER_ADDRESS);
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: MAX_MEDIA_FRAME_BYTES,
-    // Twilio offers no subprotocol; the softphone's ticket subprotocol is echoed (a browser requires the echo).
-    handleProtocols: (protocols) => [...protocols].find((p) => p.startsWith(TICKET_PROTOCOL_PREFIX)) ?? false,
+  const mediaGate = createMediaGate({
+    config,
+    log,
+    metrics,
+    throttle,
+    softphoneTickets,
+    shared,
+    admission,
+    publicUrl: () => publicUrl,
+    lifecycle: () => ({ closing, draining }),
+    accept: acceptStream,
   });
-
-  server.on('upgrade', (req, socket, head) => {
-    upgrade(req, socket, head).catch((err: unknown) => {
-      log.error('websocket upgrade failed', { error: errorMessage(err) });
-      socket.destroy();
-    });
-  });
-  async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => {}); // a peer resetting a refused handshake is not our error
-    const refuse = (status: string, reason: string, message: string): void => {
-      metrics.streamUpgradesRefused.inc({ reason });
-      throttle.warn(log, `upgrade:${reason}`, message, { reason, remote: req.socket.remoteAddress });
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-    };
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/media') return refuse('404 Not Found', 'unknown-path', 'websocket upgrade refused: unknown path');
-    // The softphone's ticket, or else Twilio's signature of the handshake (the wss URL with no parameters).
-    const ticket = ticketFromProtocolHeader(headerValue(req.headers['sec-websocket-protocol']));
-    let ticketCallSid: string | undefined;
-    if (ticket !== undefined) {
-      const check = await softphoneTickets.redeem(ticket).catch(() => undefined);
-      if (check === undefined) return refuse('503 Service Unavailable', 'shared-state-down', 'media stream refused: shared state (Redis) unreachable');
-      if (!check.ok) return refuse('403 Forbidden', check.reason, 'media stream refused: bad softphone ticket');
-      ticketCallSid = check.callSid;
-    } else {
-      const signature = headerValue(req.headers['x-twilio-signature']);
-      if (!isValidTwilioSignature(config.twilioAuthToken, signature, streamUrlFor(publicUrl), {})) {
-        const reason = signature ? 'bad-signature' : 'no-signature';
-        return refuse('403 Forbidden', reason, 'media stream refused: bad or missing X-Twilio-Signature');
-      }
-    }
-    if (closing) return refuse('503 Service Unavailable', 'shutting-down', 'media stream refused: shutting down');
-    // With shared state a stream's token is as good on any instance: a draining one passes new streams to the others
-    // (nginx retries the handshake on 503), else round robin would keep handing it calls and the drain never ends.
-    // Alone, it takes the streams of the calls it answered before the drain (they have nowhere else to go).
-    if (draining && shared.kind !== 'memory') return refuse('503 Service Unavailable', 'draining', 'media stream refused: draining (another instance takes it)');
-    if (admission.atCapacity()) return refuse('503 Service Unavailable', 'at-capacity', 'media stream refused: at MAX_CONCURRENT_CALLS');
-    // Fail closed: the stream token's single use cannot be checked without the shared state.
-    if (!shared.isUp()) return refuse('503 Service Unavailable', 'shared-state-down', 'media stream refused: shared state (Redis) unreachable');
-    if (socket.destroyed) return;
-    const release = pendingStreams.add(req.socket.remoteAddress ?? '');
-    if (release === undefined) return refuse('429 Too Many Requests', 'too-many-pending', 'media stream refused: too many streams awaiting start from one address');
-    socket.once('close', release); // also when the handshake itself fails (ws then never calls back)
-    wss.handleUpgrade(req, socket, head, (ws) => acceptStream(ws, release, ticketCallSid));
-  }
+  server.on('upgrade', (req, socket, head) => mediaGate.onUpgrade(req, socket, head));
 
   /**
    * `release`: the stream no longer awaits its `start` (it started, or ended); `ticketCallSid`: the stream came with
@@ -396,7 +350,7 @@ export async function startServer(deps: ServerDeps): Promise<RunningServer> {
     for (const call of calls) call.hangup('server closing');
     await Promise.all([...calls].map((c) => c.done));
     await records.close();
-    wss.close();
+    mediaGate.close();
     liveCalls.close();
     liveFeed?.close();
     if (ownShared) await shared.close();
