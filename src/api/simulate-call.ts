@@ -127,7 +127,7 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
       customParameters: opts.customParameters,
       script,
       maxDurationMs: opts.maxDurationMs ?? 60_000,
-      replyFinished: () => replyFinished(events),
+      replyFinished: () => replyFinished(events, transferSteps(agent)),
     });
     const record = await call.done;
     // The server's side of the call ends a moment after the caller's.
@@ -164,18 +164,27 @@ export async function simulateCall(opts: SimulateCallOptions): Promise<Simulated
  * tool's run time for the end of the reply and talk over its answer, or hang up first on an agent about to hang up or
  * transfer.
  */
-function replyFinished(events: readonly CallEmitted[]): boolean {
+function replyFinished(events: readonly CallEmitted[], transferSteps: ReadonlySet<string>): boolean {
   // The server ended the call (it closes the stream), or hangs up (end_call) or transfers once its reply has played:
   // the caller stays on the line until the stream ends, as a person would, instead of racing the server to hang up.
   if (events.some((e) => e.type === 'call.ended')) return false;
   if (events.some((e) => e.type === 'call.toolFinished' && e.name === 'end_call' && e.outcome === 'ok')) return false;
   if (transfersOf(events).at(-1)?.outcome === 'pending') return false;
+  // A flow step with `transferTo` transfers once the reply has played (no transfer_call tool says so).
+  const step = events.filter((e) => e.type === 'call.flowStep').at(-1);
+  if (step?.type === 'call.flowStep' && transferSteps.has(step.step)) return false;
   for (let i = events.length - 1; i >= 0; i--) {
     const type = events[i]?.type;
     if (type === 'call.turn' || type === 'call.ended') return true;
     if (type === 'call.userUtterance') return false;
   }
   return true;
+}
+
+/** The agent's flow steps that transfer the call on entry. */
+function transferSteps(agent: Agent): ReadonlySet<string> {
+  const steps = Object.entries(agent.flow?.steps ?? {});
+  return new Set(steps.filter(([, step]) => step.transferTo !== undefined).map(([name]) => name));
 }
 
 /** A tool result as a value: JSON back to what execute returned; anything else (plain text, '') as it is. */

@@ -23,6 +23,7 @@ import type { ProbeMemory, ProbeReply, ProbeRequest, ProbeSample } from './probe
 
 const CALLS = 8;
 const WARM_UP_CALLS = 4;
+const SETTLE_MS = 2000;
 const AUTH_TOKEN = 'budget-test-token';
 const STORY = 'Once upon a time there was a shop. It sold pans and pots to the whole town. Everyone loved it. The end of the story.';
 /** A reply of six sentences (~15 s of audio, ~120 KB of µ-law): the calls are sampled while they play it. */
@@ -174,6 +175,10 @@ describe('per-call budgets (budgets.ts)', () => {
 
     const calls = Array.from({ length: CALLS }, () => place(SCRIPT));
     await until(() => calls.every(idleBetweenTurns), `${CALLS} calls to reach the idle line after four agent turns`, 90_000);
+    // The short timers a reply leaves behind (the clear/mark timeout 1 s, the false-interruption window 1.5 s) can
+    // still be pending the moment the last call reaches the line (a fresh clone measured 3.125 timers per call once):
+    // let them run out, and measure the calls as they idle (the idle re-prompt comes at 8 s).
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
     live = await probe.sample();
     if (process.env.BUDGET_HEAP_SNAPSHOTS) await probe.ask({ cmd: 'heapSnapshot', file: path.join(process.env.BUDGET_HEAP_SNAPSHOTS, 'live.heapsnapshot') });
     for (const call of calls) call.hangup();
