@@ -9,10 +9,10 @@
  * not get two cores to themselves, and the report says how much CPU the bench itself used.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startNginx } from '../test/support/nginx.js';
+import { createScratchDatabase } from '../test/support/scratch-database.js';
 import { analyzeLevel, type LevelResult } from './analyze.js';
 import { autoRampMs } from './bench.js';
 import { AUTH_TOKEN, runLevel } from './level.js';
@@ -60,25 +60,6 @@ async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
   }
   probe.disconnect();
   return { url, process: child };
-}
-
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `vco_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: POSTGRES_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 async function commandStats(redis: Redis): Promise<Map<string, number>> {
@@ -146,7 +127,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     const world = await startWorld(latencies);
     const redis = await startRedis();
     const admin = new Redis(redis.url);
-    const db = await createDatabase();
+    const db = await createScratchDatabase(POSTGRES_URL, 'vco_bench');
     const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
     const nginx = await startNginx(ports);
     const instances: ServerProcess[] = [];

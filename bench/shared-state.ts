@@ -5,7 +5,6 @@
  * stream's start, ownership claim), measured on the same operations in a loop.
  */
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { startOfflineStack } from '../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../offline/twilio-caller.js';
@@ -13,18 +12,10 @@ import type { ScriptStep } from '../offline/twilio-caller-types.js';
 import { createSharedState } from '../src/shared/shared-state.js';
 import { StreamTokens } from '../src/twilio/stream-token.js';
 import { silentLogger } from '../lib/logger.js';
+import { freePort } from './server-process.js';
 
 const CALLS = 6;
 const OPS = 2000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function commandStats(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');

@@ -5,20 +5,10 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { builtCli, builtServer } from '../support/built-server.js';
-import net from 'node:net';
+import { freePort } from '../../bench/server-process.js';
 
 // The CLI runs from the run's one production build (test/support/built-server.ts), as the package's bin does.
 beforeAll(() => builtServer(), 300_000);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function spawnTs(entry: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [builtCli(entry), ...args], {

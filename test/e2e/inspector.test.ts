@@ -11,16 +11,7 @@ import { startInspector, type CallInspector } from '../../src/server/inspector.j
 import { silentLogger } from '../../lib/logger.js';
 import { has } from '../support/externals.js';
 import { launchChromium } from '../console/browser.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../bench/server-process.js';
 
 type Message = { type?: string; event?: { type?: string }; actorRef?: { id?: string } };
 

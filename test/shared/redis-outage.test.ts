@@ -10,19 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { has } from '../support/externals.js';
 import { call, captureLogger, eventually, mediaUpgradeStatus, signedVoice, startStack, type E2eStack, type LogLine } from '../e2e/harness.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
+import { freePort } from '../../bench/server-process.js';
 
 const AUTH = 'offline-simulator-auth-token';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });

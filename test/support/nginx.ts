@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../bench/server-process.js';
+
+export { freePort };
 
 /** Debian's nginx (here, not in externals.ts, so that the bench can start nginx outside vitest). */
 export const NGINX_PATH = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
@@ -16,17 +19,6 @@ export const NGINX_CONF = path.join(DEPLOY_DIR, 'nginx.conf');
 export const NGINX_INSTANCES_CONF = path.join(DEPLOY_DIR, 'nginx-instances.conf');
 /** The port deploy/nginx.conf listens on (docker-compose publishes it). */
 export const NGINX_LISTEN_PORT = 8080;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The `server` parameters of the committed instance list (max_fails=… fail_timeout=…), kept for the test's list. */
 function serverParameters(): string {

@@ -2,10 +2,11 @@
  * A fresh PostgreSQL database per test file on the machine's server (`POSTGRES_URL`): `CREATE DATABASE
  * vco_test_<random>`, dropped (connections forced off) when the file is done.
  */
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
+import { freePort } from '../../bench/server-process.js';
 import { POSTGRES_URL } from './externals.js';
+import { createScratchDatabase } from './scratch-database.js';
 
 export interface TestDatabase {
   url: string;
@@ -16,37 +17,21 @@ export interface TestDatabase {
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `vco_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const db = await createScratchDatabase(POSTGRES_URL, 'vco_test');
+  const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   pool.on('error', () => undefined);
   return {
-    url: url.toString(),
-    name,
+    url: db.url,
+    name: db.name,
     query: (sql, params) => pool.query(sql, params),
     async drop() {
       await pool.end();
-      const c = new pg.Client({ connectionString: POSTGRES_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await db.drop();
     },
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A TCP forwarder on `port` to the real server: before it starts the port is closed (connection refused). */
 export function startProxy(port: number, targetPort: number): Promise<net.Server> {
