@@ -26,6 +26,7 @@ import type { DeepgramClient, FluxSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { SttAudioBuffer } from './deepgram-stt-buffer.js';
 import { SttAudioLink } from './stt-audio-link.js';
+import { AudioChunker } from './audio-chunker.js';
 import { FluxTurnTracker, parseTurnInfo } from './flux-turns.js';
 import { isRecord } from './deepgram-messages.js';
 
@@ -88,8 +89,7 @@ class FluxSttSession {
   private readonly reconnector: Reconnector<FluxSocket>;
   private readonly chunkBytes: number;
   private readonly fillMs: number;
-  private chunk: Buffer | null = null;
-  private chunkLength = 0;
+  private readonly chunker: AudioChunker;
   private fillTimer: NodeJS.Timeout | null = null;
   /** performance.now() of the last audio sent: audio only records it, the fill timer checks it when due. */
   private lastSentAt = 0;
@@ -103,6 +103,7 @@ class FluxSttSession {
     private readonly report: (event: CallEvent) => void,
   ) {
     this.chunkBytes = Math.max(1, Math.round((deps.options.chunkMs ?? 80) * BYTES_PER_MS));
+    this.chunker = new AudioChunker(this.chunkBytes, (chunk) => this.sendChunk(chunk));
     this.fillMs = deps.options.silenceFillMs ?? 500;
     this.link = new SttAudioLink(new SttAudioBuffer((deps.options.maxBufferMs ?? 10_000) * BYTES_PER_MS), deps.log, 'stt');
     const args = fluxConnectArgs(deps.options);
@@ -120,6 +121,7 @@ class FluxSttSession {
       onGiveUp: (reason) => {
         this.dead = true;
         this.link.discard(); // nothing will ever send it
+        this.chunker.discard();
         this.reportAll(this.tracker.connectionLost(now()));
         this.report({ type: 'STT.ERROR', message: reason, recoverable: false, at: now() });
       },
@@ -136,8 +138,9 @@ class FluxSttSession {
 
   stop(): void {
     if (this.stopped) return;
-    this.stopped = true;
     this.deps.pipe.onInbound(null);
+    if (!this.dead) this.chunker.flush(); // the caller's last words go out before CloseStream
+    this.stopped = true;
     if (this.fillTimer) clearTimeout(this.fillTimer);
     this.reconnector.stop((socket) => socket.sendCloseStream({ type: 'CloseStream' }));
     this.deps.log.info('stt: stopped');
@@ -146,24 +149,12 @@ class FluxSttSession {
   /** 20 ms Twilio frames, gathered into `chunkMs` messages. */
   private onAudio(frame: Buffer): void {
     if (this.stopped || this.dead || frame.length === 0) return; // never an empty binary frame
-    let offset = 0;
-    while (offset < frame.length) {
-      this.chunk ??= Buffer.allocUnsafe(this.chunkBytes);
-      const n = frame.copy(this.chunk, this.chunkLength, offset);
-      this.chunkLength += n;
-      offset += n;
-      if (this.chunkLength === this.chunkBytes) this.flushChunk();
-    }
+    this.chunker.push(frame);
   }
 
-  private flushChunk(): void {
-    const chunk = this.chunk;
-    if (!chunk || this.chunkLength === 0) return;
-    const out = this.chunkLength === chunk.length ? chunk : chunk.subarray(0, this.chunkLength);
-    this.chunk = null;
-    this.chunkLength = 0;
+  private sendChunk(chunk: Buffer): void {
     // 12 messages a second: re-arming a timer per message costs more than recording the time.
-    if (this.link.send(this.reconnector.current, out)) this.lastSentAt = performance.now();
+    if (this.link.send(this.reconnector.current, chunk)) this.lastSentAt = performance.now();
   }
 
   private onOpen(socket: FluxSocket): void {
@@ -182,7 +173,7 @@ class FluxSttSession {
     }
     const socket = this.reconnector.current;
     if (socket && !this.dead) {
-      this.flushChunk();
+      this.chunker.flush();
       const fill = silence(Math.min(quietMs, MAX_FILL_MS));
       for (let at = 0; at < fill.length; at += this.chunkBytes) this.link.send(socket, fill.subarray(at, at + this.chunkBytes));
       this.deps.log.debug('stt: no caller audio; silence sent to Flux', { ms: Math.round(quietMs) });

@@ -23,6 +23,7 @@ import { BYTES_PER_MS, isSpeech } from '../lib/mulaw.js';
 import type { DeepgramClient, ListenSocket } from './deepgram-client.js';
 import { defaultReconnectPolicy, Reconnector, wireAndConnect, type ReconnectPolicy } from './deepgram-reconnect.js';
 import { SttAudioBuffer } from './deepgram-stt-buffer.js';
+import { AudioChunker } from './audio-chunker.js';
 import { isRecord } from './deepgram-messages.js';
 import { SilenceWatchdog } from './silence-watchdog.js';
 
@@ -31,6 +32,8 @@ export interface SttOptions {
   endpointingMs: number;
   /** ≥ 1000 against Deepgram (its minimum); only a simulated world on a faster clock passes less. */
   utteranceEndMs: number;
+  /** Caller audio is sent in messages of this many ms (whole 20 ms frames gathered). Default 40; 20 = frame by frame. */
+  chunkMs?: number;
   /** Send KeepAlive after this long without audio. Default 5000 (Deepgram closes after 10 s). */
   keepAliveMs?: number;
   language?: string;
@@ -86,6 +89,7 @@ export function createDeepgramStt(deps: DeepgramSttDeps) {
 
 class SttSession {
   private readonly buffer: SttAudioBuffer;
+  private readonly chunker: AudioChunker;
   private readonly reconnector: Reconnector<ListenSocket>;
   private readonly watchdog: SilenceWatchdog;
   private readonly keepAliveMs: number;
@@ -101,6 +105,7 @@ class SttSession {
   ) {
     this.keepAliveMs = deps.options.keepAliveMs ?? 5000;
     this.buffer = new SttAudioBuffer((deps.options.maxBufferMs ?? 10_000) * BYTES_PER_MS);
+    this.chunker = new AudioChunker(Math.max(1, Math.round((deps.options.chunkMs ?? 40) * BYTES_PER_MS)), (chunk) => this.sendAudio(chunk));
     const args = listenConnectArgs(deps.options);
     this.reconnector = new Reconnector<ListenSocket>({
       name: 'stt',
@@ -116,6 +121,7 @@ class SttSession {
       onGiveUp: (reason) => {
         this.dead = true;
         this.watchdog.stop();
+        this.chunker.discard();
         this.buffer.takeReplay(); // nothing will ever send it
         this.report({ type: 'STT.ERROR', message: reason, recoverable: false, at: now() });
       },
@@ -125,7 +131,9 @@ class SttSession {
 
   start(): void {
     // Attach first, synchronously: the pipe hands over audio it kept before we existed.
-    this.deps.pipe.onInbound((chunk) => this.onAudio(chunk));
+    this.deps.pipe.onInbound((frame) => {
+      if (!this.stopped && !this.dead && frame.length > 0) this.chunker.push(frame); // never an empty binary frame
+    });
     this.lastSentAt = performance.now();
     this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs);
     this.reconnector.start();
@@ -133,16 +141,16 @@ class SttSession {
 
   stop(): void {
     if (this.stopped) return;
-    this.stopped = true;
     this.deps.pipe.onInbound(null);
+    if (!this.dead) this.chunker.flush(); // the caller's last words go out before CloseStream
+    this.stopped = true;
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
     this.watchdog.stop();
     this.reconnector.stop((socket) => socket.sendCloseStream({ type: 'CloseStream' }));
     this.deps.log.info('stt: stopped');
   }
 
-  private onAudio(chunk: Buffer): void {
-    if (this.stopped || this.dead || chunk.length === 0) return; // never an empty binary frame
+  private sendAudio(chunk: Buffer): void {
     const socket = this.reconnector.current;
     if (!socket) {
       this.buffer.hold(chunk);
@@ -196,6 +204,12 @@ class SttSession {
     if (quietMs < this.keepAliveMs - 1) {
       // Something was sent since the timer was armed: wait for the rest of the quiet period.
       this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs - quietMs);
+      return;
+    }
+    if (this.chunker.pendingBytes > 0 && !this.dead) {
+      // The caller's frames stopped mid-chunk: send the rest of their audio rather than a KeepAlive.
+      this.chunker.flush();
+      this.keepAliveTimer = setTimeout(() => this.onKeepAliveDue(), this.keepAliveMs);
       return;
     }
     const socket = this.reconnector.current;

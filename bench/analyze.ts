@@ -9,6 +9,7 @@
  * Equivalently: (speech_final sent → first audio at the caller) − (LLM time to the first sentence) − (TTS time to
  * first audio), both measured at the simulators.
  */
+import { writeFileSync } from 'node:fs';
 import type { AgentTurn, CallerTurn, CallRecord } from '../offline/twilio-caller.js';
 import type { CallOutcome, LevelRaw } from './level.js';
 import { ECHO_PREFIX, lastTag, TAG_PATTERN, type PlannedUtterance } from './scenario.js';
@@ -97,6 +98,7 @@ export function analyzeLevel(raw: LevelRaw): LevelResult {
   let unmeasured = 0;
   let callSeconds = 0;
   const examples: string[] = [];
+  const failedCallDumps: unknown[] = [];
 
   for (const outcome of raw.calls) {
     const { record, plan } = outcome;
@@ -121,11 +123,17 @@ export function analyzeLevel(raw: LevelRaw): LevelResult {
       }
     }
     for (const p of problems) if (examples.length < 12) examples.push(`call ${plan.callId}: ${p}`);
+    if (problems.some((p) => !p.startsWith('unmeasured turn')))
+      failedCallDumps.push({ problems, plan, record, llm: recordings.llm.filter((r) => plan.utterances.some((u) => r.lastUserText.includes(u.tag))), listen: ctx.listen, speak: ctx.speak });
     // A turn the bench could not measure is counted apart (unmeasuredTurns); it does not fail the call.
     const kinds = new Set(problems.map((p) => p.replace(/:.*$/, '')).filter((k) => k !== 'unmeasured turn'));
     if (kinds.size > 0) failedCalls++;
     for (const k of kinds) failures[k] = (failures[k] ?? 0) + 1;
   }
+
+  // Everything the bench knows of each failed call, to start an investigation from (BENCH_FAILED_CALLS=<file.json>).
+  const dumpTo = process.env.BENCH_FAILED_CALLS;
+  if (dumpTo !== undefined && dumpTo !== '' && failedCallDumps.length > 0) writeFileSync(dumpTo, JSON.stringify(failedCallDumps, null, 1));
 
   const serverWarnings: Record<string, number> = {};
   for (const line of raw.serverLogs) {

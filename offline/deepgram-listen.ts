@@ -131,6 +131,7 @@ export class ListenSession {
       }
       this.armIdleTimer();
       this.ctx.stats.listenAudioBytes += buf.length;
+      this.ctx.stats.listenAudioMessages++;
       this.onAudio(buf);
       return;
     }

@@ -96,6 +96,8 @@ export interface DeepgramSimStats {
   authRejected: number;
   /** Caller audio bytes received on /v1/listen and /v2/listen. */
   listenAudioBytes: number;
+  /** Binary audio messages received on /v1/listen (a client may gather several 20 ms frames into one). */
+  listenAudioMessages: number;
   /** 20 ms frames judged on /v1/listen, and those loud enough to be speech. */
   listenFrames: number;
   listenSpeechFrames: number;
@@ -117,6 +119,7 @@ export function newStats(): DeepgramSimStats {
     speakConnections: 0,
     authRejected: 0,
     listenAudioBytes: 0,
+    listenAudioMessages: 0,
     listenFrames: 0,
     listenSpeechFrames: 0,
     keepAlives: 0,

@@ -90,6 +90,8 @@ const schema = z.object({
   STT_MODEL: z.string().min(1).default('nova-3'),
   STT_ENDPOINTING_MS: int(10, 10000).default(300),
   STT_UTTERANCE_END_MS: int(1000, 5000).default(1000),
+  /** Caller audio goes to Deepgram in messages of this many ms (whole 20 ms frames): 40 halves the socket writes. */
+  STT_CHUNK_MS: int(20, 100).default(40),
   /** Deepgram's `language` (BCP-47 like `en`, `es`, `pt-BR`, or `multi`); unset = the model's default. */
   STT_LANGUAGE: optionalString.refine((v) => v === undefined || /^(multi|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$/.test(v), 'must be a language code like en, es, pt-BR or multi'),
   /** `nova`: /v1/listen, end of turn by endpointing silence; `flux`: /v2/listen, Deepgram Flux's model-based end of turn. */

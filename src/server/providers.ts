@@ -148,6 +148,7 @@ export async function createProviders(config: Config, log: Logger, sim: Simulato
       model: config.STT_MODEL,
       endpointingMs: config.STT_ENDPOINTING_MS,
       utteranceEndMs: config.STT_UTTERANCE_END_MS,
+      chunkMs: config.STT_CHUNK_MS,
       language: config.STT_LANGUAGE,
       silenceWatchdogMs: config.STT_SILENCE_WATCHDOG_MS,
     },

@@ -9,7 +9,7 @@ import { createDeepgramStt, type SttOptions } from '../../actors/deepgram-stt.js
 import { silentLogger } from '../../lib/logger.js';
 import { silence } from '../../lib/mulaw.js';
 import { startDeepgramSimulator, type DeepgramSimOptions, type DeepgramSimulator } from '../../offline/deepgram.js';
-import { delay, feedFast, feedRealtime, nextSimEvent, runChild, utterance, type ChildHarness } from './deepgram-harness.js';
+import { delay, feedFast, feedRealtime, frames, nextSimEvent, runChild, utterance, type ChildHarness } from './deepgram-harness.js';
 
 const options: SttOptions = { model: 'nova-2', endpointingMs: 300, utteranceEndMs: 1000 };
 
@@ -155,6 +155,28 @@ describe('deepgram STT actor ⇄ simulator', () => {
     await closeStream;
     expect((await closed).code).toBe(1000);
     expect(s.stats.emptyFrames).toBe(0);
+  });
+
+  it('gathers two 20 ms frames per message (half the writes) and sends the last odd frame before CloseStream', async () => {
+    const { harness: h, sim: s, send } = await setup();
+    await h.waitFor('STT.CONNECTED');
+    const count = 81; // frames (1.62 s), an odd number: the last one waits for its pair until stop
+    await feedFast(send, Buffer.concat([utterance('two by two', 500), silence(1000)]).subarray(0, count * 160));
+    await h.waitFor('STT.FINAL', (e) => e.speechFinal);
+    const closeStream = nextSimEvent(s, 'listen.closeStream');
+    h.stop();
+    await closeStream;
+    expect(s.stats.listenAudioBytes).toBe(count * 160);
+    expect(s.stats.listenAudioMessages).toBe((count + 1) / 2);
+  });
+
+  it('sends frame by frame with chunkMs 20', async () => {
+    const { harness: h, sim: s, send } = await setup({}, { chunkMs: 20 });
+    await h.waitFor('STT.CONNECTED');
+    const audio = utterance('one by one', 500);
+    await feedFast(send, audio);
+    await h.waitFor('STT.FINAL', (e) => e.speechFinal);
+    expect(s.stats.listenAudioMessages).toBe(frames(audio).length);
   });
 
   it('reports an unrecoverable error when the key is rejected', async () => {
