@@ -87,7 +87,7 @@ class TtsSession {
   private dead = false;
   private stopped = false;
   private chain: Promise<void> = Promise.resolve();
-  /** The audio of this call's last fully synthesised segments, by text (see SAY). */
+  /** The audio of the reply's segments synthesised in full and not yet heard in full, by text (see SAY). */
   private readonly held = new HeldAudio();
 
   constructor(
@@ -120,12 +120,14 @@ class TtsSession {
   }
 
   start(): void {
+    this.deps.pipe.onPlayed((segment) => this.held.played(segment));
     this.reconnector.start();
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.deps.pipe.onPlayed(null);
     this.watchdog.stop();
     this.reconnector.stop((socket) => socket.sendClose({ type: 'Close' }));
     this.deps.log.info('tts: stopped');

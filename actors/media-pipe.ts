@@ -6,6 +6,8 @@
  * - inbound: caller audio, transport → stt.
  * - outbound: agent audio and marks, tts → transport, in one ordered channel so a mark can never overtake the
  *   audio it must follow.
+ * - played: transport → tts, a segment the caller heard in full (its mark came back played), so the TTS child can let
+ *   go of audio it held for a resume.
  */
 export interface MarkOptions {
   /**
@@ -24,6 +26,7 @@ export interface OutboundSink {
 export class MediaPipe {
   private inboundSink: ((chunk: Buffer) => void) | null = null;
   private outboundSink: OutboundSink | null = null;
+  private playedSink: ((segment: string) => void) | null = null;
   /** Inbound audio that arrived before the STT actor attached (kept, never silently lost). */
   private early: Buffer[] = [];
 
@@ -51,5 +54,13 @@ export class MediaPipe {
 
   sendMark(name: string, opts?: MarkOptions): void {
     this.outboundSink?.mark(name, opts);
+  }
+
+  onPlayed(sink: ((segment: string) => void) | null): void {
+    this.playedSink = sink;
+  }
+
+  sendPlayed(segment: string): void {
+    this.playedSink?.(segment);
   }
 }

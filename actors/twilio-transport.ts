@@ -313,6 +313,7 @@ export function createTwilioTransport(deps: TwilioTransportDeps) {
           }
           log.debug('mark echoed', { name: echo.name, played: echo.played, segmentMs: echo.ms });
           sendBack({ type: 'TRANSPORT.MARK', name: echo.name, played: echo.played, at: now() });
+          if (echo.played) pipe.sendPlayed(echo.name);
           return;
         }
         case 'dtmf':

@@ -24,17 +24,17 @@ export const PER_CALL_BUDGETS = {
   /**
    * Memory outside the JS heap per live call (`process.memoryUsage().external` after GC: ArrayBuffers' backing
    * stores — audio, socket data — and C++ objects), the call idle between turns as above. What it is (heap snapshot):
-   * the audio of the reply just spoken, held for a false-interruption resume (actors/held-audio.ts, ~35 KB), and the
-   * caller audio Deepgram has not finalised yet, kept for a reconnect's replay (actors/stt-byte-queue.ts, ~24–36 KB:
-   * it was 64–128 KB while the queue doubled its buffer and never gave it back).
+   * the caller audio Deepgram has not finalised yet, kept for a reconnect's replay (actors/stt-byte-queue.ts, ~24–36
+   * KB: it was 64–128 KB while the queue doubled its buffer and never gave it back). The reply just spoken holds
+   * nothing any more once the caller heard it (actors/held-audio.ts; 71–96 KB here while it held a whole reply).
    */
-  externalBytesPerIdleCall: 112 * 1024, // measured 71–96 KB (±10 KB of noise: undici's wasm parser memory grows)
+  externalBytesPerIdleCall: 64 * 1024, // measured 37 KB (±10 KB of noise: undici's wasm parser memory grows)
   /**
-   * The same while each call plays a six-sentence reply whose audio has all arrived: the held audio is the whole
-   * reply (~136 KB of 8 kHz µ-law for ~17 s) plus the STT queue. Linear PCM, base64 strings or every turn's audio
-   * would each add ~136 KB or more.
+   * The same while each call plays a six-sentence reply whose audio has all arrived: what is held for a resume is the
+   * segment playing and the next (actors/held-audio.ts, ≤ 96 KB; ~30 KB here) plus the STT queue. Holding the whole
+   * reply (~136 KB for ~17 s of 8 kHz µ-law) measured 161–165 KB; linear PCM or base64 strings would add more.
    */
-  externalBytesPerSpeakingCall: 192 * 1024, // measured 161–165 KB
+  externalBytesPerSpeakingCall: 96 * 1024, // measured 67 KB
   /** …and once the calls have ended: what leaks outside the heap. */
   externalBytesPerEndedCall: 8 * 1024, // measured 1 KB
   /** Heap still retained per call once the calls have ended (after GC): what leaks. */

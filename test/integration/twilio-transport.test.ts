@@ -193,6 +193,8 @@ describe('twilio transport actor', () => {
 
   it('reports marks as played, or not played when they were outstanding at a clear, and AUDIO_STARTED per idle→audio', async () => {
     const h = await connect();
+    const playedInFull: string[] = []; // what the pipe tells the TTS child it may let go of
+    h.pipe.onPlayed((segment) => playedInFull.push(segment));
     h.client.send(START());
     await until(() => h.events.length === 1, 'START');
 
@@ -221,6 +223,7 @@ describe('twilio transport actor', () => {
       { name: 'seg-2', played: false },
       { name: 'seg-3', played: true },
     ]);
+    expect(playedInFull).toEqual(['seg-1', 'seg-3']);
     expect(h.events.map((e) => e.type)).toEqual([
       'TRANSPORT.START',
       'TRANSPORT.AUDIO_STARTED',

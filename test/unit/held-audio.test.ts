@@ -23,17 +23,31 @@ describe('HeldAudio', () => {
     expect(held.get('Hi.')).toEqual(audio(3, 8));
   });
 
-  it('forgets the oldest segments beyond its segment and byte bounds', () => {
+  it('beyond its segment and byte bounds keeps the earliest segments, not the newest (a resume needs those first)', () => {
     const held = new HeldAudio(2, 10);
-    held.keep('one', [audio(4)]);
-    held.keep('two', [audio(4)]);
-    held.keep('three', [audio(4)]);
-    expect([held.get('one'), held.get('two'), held.get('three')].map((a) => a?.length)).toEqual([undefined, 4, 4]);
-    held.keep('four', [audio(8)]); // 4 + 4 + 8 > 10 bytes: the oldest go until it fits
-    expect([held.get('two'), held.get('three'), held.get('four')].map((a) => a?.length)).toEqual([undefined, undefined, 8]);
-    held.keep('huge', [audio(11)]); // larger than the whole budget: not kept, nothing evicted for it
-    expect(held.get('huge')).toBeUndefined();
-    expect(held.get('four')?.length).toBe(8);
+    held.keep('one', [audio(4)], 't1-s1');
+    held.keep('two', [audio(4)], 't1-s2');
+    held.keep('three', [audio(1)], 't1-s3'); // a third segment: over the segment bound
+    expect([held.get('one'), held.get('two'), held.get('three')].map((a) => a?.length)).toEqual([4, 4, undefined]);
+    held.played('t1-s1');
+    held.keep('four', [audio(8)], 't1-s4'); // 4 + 8 > 10 bytes: not kept, nothing evicted for it
+    expect([held.get('two'), held.get('four')].map((a) => a?.length)).toEqual([4, undefined]);
+    held.keep('five', [audio(6)], 't1-s5');
+    expect(held.get('five')?.length).toBe(6);
+    expect(held.heldBytes).toBe(10);
+  });
+
+  it('lets a segment go once the caller heard it in full, and a new turn lets the last turn go', () => {
+    const held = new HeldAudio();
+    held.keep('First.', [audio(5)], 't1-s1');
+    held.keep('Second.', [audio(5)], 't1-s2');
+    held.played('t1-s1');
+    held.played('t9-s9'); // not held: nothing happens
+    expect(held.get('First.')).toBeUndefined();
+    expect(held.get('Second.')?.length).toBe(5);
+    held.keep('Next turn.', [audio(3)], 't2-s1');
+    expect(held.get('Second.')).toBeUndefined();
+    expect(held.heldBytes).toBe(3);
   });
 
   it('holds a short segment in memory of its own, never a slice of a larger shared buffer (a per-call budget)', () => {
