@@ -83,9 +83,9 @@ describe.skipIf(!has('chromium'))('console: a conversation flow, live and past',
     expect(await page.textContent('.call .flow-path')).toBe('Flow: identify → booking → done');
     // The step marks sit where the flow moved: after the caller's words that moved it, before the reply from the new step.
     const lines = await page.locator('.call .transcript li').evaluateAll((els) => els.map((el) => `${el.className}: ${el.querySelector('.said')?.textContent ?? ''}`));
-    const at = (line: string): number => lines.indexOf(line);
+    const at = (start: string): number => lines.findIndex((l) => l.startsWith(start));
     expect(at('step: → booking (VERIFIED)')).toBeGreaterThan(at('caller: Lovelace, born 1815-12-10.'));
-    expect(at('step: → booking (VERIFIED)')).toBe(at('agent: Thanks. Tuesday 9:00 is free.') - 1);
+    expect(at('step: → booking (VERIFIED)')).toBe(lines.findIndex((l) => l.startsWith('agent:') && l.includes('Tuesday 9:00 is free.')) - 1);
     expect(at('step: → done (BOOKED)')).toBeGreaterThan(at('caller: Tuesday at 9 please.'));
     expect(lines.filter((l) => l.startsWith('step:'))).toHaveLength(2);
     const turns = await page.locator('.timeline .turn').evaluateAll((els) =>
