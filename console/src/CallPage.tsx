@@ -25,6 +25,11 @@ export function CallPage({ callSid, inspector, onError }: { callSid: string; ins
         {when(call.startedAt)} · {duration(call.durationMs)} · {call.agent ?? 'agent'} · {call.direction || 'inbound'} · ended:{' '}
         {call.endReason ?? call.status} · <code>{call.callSid}</code>
       </p>
+      {call.flow !== undefined && (
+        <p class="meta flow-path" title="the conversation flow's steps, in the order the call went through them">
+          Flow: {call.flow.path.join(' → ')}
+        </p>
+      )}
       <div class="columns">
         <div>
           <h3>Transcript</h3>
@@ -52,12 +57,14 @@ export function CallPage({ callSid, inspector, onError }: { callSid: string; ins
   );
 }
 
-/** The conversation as the caller experienced it: what they said, what they heard, and what was cut off. */
+/** The conversation as the caller experienced it: what they said, what they heard, what was cut off; where the flow moved. */
 function transcriptOf(call: CallSummary): TranscriptLine[] {
   const lines: TranscriptLine[] = [];
   for (const e of call.conversation) {
     if (e.kind === 'caller') lines.push({ role: 'caller', text: e.text });
     if (e.kind === 'dtmf') lines.push({ role: 'caller', text: `[keypad: ${e.digits}]` });
+    // The initial step is no change: the flow path above names it.
+    if (e.kind === 'step' && e.from !== null) lines.push({ role: 'step', text: e.step, event: e.event ?? undefined });
     if (e.kind === 'agent') {
       const cut = e.interrupted && e.generated.startsWith(e.heard) ? e.generated.slice(e.heard.length).trim() : undefined;
       lines.push({ role: 'agent', text: e.heard, cut, note: e.source === 'reply' ? undefined : `(${e.source})` });

@@ -30,6 +30,15 @@ function LiveCallCard({ call }: { call: LiveCall }) {
       </header>
       <p class="meta">
         {call.agent ?? 'agent'} · {call.direction || 'inbound'} · <code>{call.callSid}</code>
+        {call.step !== undefined && (
+          <>
+            {' '}
+            · step{' '}
+            <span class="flow-step" data-step={call.step}>
+              {call.step}
+            </span>
+          </>
+        )}
       </p>
       <Transcript lines={call.lines} />
       {call.tools.length > 0 && <Tools tools={call.tools} />}

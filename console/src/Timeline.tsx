@@ -1,8 +1,9 @@
 /**
  * Per turn, a waterfall of the reply's latency parts (end of speech → LLM request → first text → first TTS audio →
- * first audio at the caller), the turn's tool calls on the same scale, and its barge-ins.
+ * first audio at the caller), the turn's tool calls on the same scale, and its barge-ins. With a conversation flow,
+ * each turn is labelled with the step its reply spoke from, and a turn in which the flow moved says so.
  */
-import type { CallSummary, ToolEntry, TurnLatency } from '../../src/records/summary-types.ts';
+import type { CallSummary, StepEntry, ToolEntry, TurnLatency } from '../../src/records/summary-types.ts';
 import { ms } from './format.ts';
 
 const PARTS: ReadonlyArray<{ key: keyof TurnLatency; label: string; cls: string }> = [
@@ -16,6 +17,7 @@ export function Timeline({ call }: { call: CallSummary }) {
   const callerAt = new Map<number, number>();
   for (const e of call.conversation) if (e.kind === 'caller') callerAt.set(e.turn, e.atMs);
   const toolsOf = (turn: number): ToolEntry[] => call.conversation.filter((e): e is ToolEntry => e.kind === 'tool' && e.turn === turn);
+  const stepChangesOf = (turn: number): StepEntry[] => call.conversation.filter((e): e is StepEntry => e.kind === 'step' && e.from !== null && e.turn === turn);
   const toolEnd = (t: ToolEntry): number => Math.max(0, t.atMs - (callerAt.get(t.turn) ?? t.atMs)) + (t.durationMs ?? 0);
   const scale = Math.max(1, ...call.turns.map((t) => t.latency.totalMs ?? sum(t.latency)), ...call.conversation.filter((e): e is ToolEntry => e.kind === 'tool').map(toolEnd));
   const pct = (v: number): string => `${Math.min(100, (v / scale) * 100).toFixed(2)}%`;
@@ -35,10 +37,16 @@ export function Timeline({ call }: { call: CallSummary }) {
       {call.turns.map((turn) => {
         let offset = 0;
         const bargeIns = call.bargeIns.filter((b) => b.turn === turn.turn);
+        const stepChanges = stepChangesOf(turn.turn);
         return (
-          <div class="turn" key={turn.turn} data-turn={turn.turn}>
+          <div class={stepChanges.length > 0 ? 'turn step-changed' : 'turn'} key={turn.turn} data-turn={turn.turn}>
             <div class="turn-label">
               <strong>Turn {turn.turn}</strong> <span class="muted">{ms(turn.latency.totalMs)}</span>
+              {turn.step !== undefined && (
+                <span class="turn-step" data-step={turn.step} title="the flow step the reply spoke from">
+                  {turn.step}
+                </span>
+              )}
               <div class="turn-text" title={turn.userText}>
                 “{turn.userText}”
               </div>
@@ -70,6 +78,11 @@ export function Timeline({ call }: { call: CallSummary }) {
                   </div>
                 );
               })}
+              {stepChanges.map((c, i) => (
+                <div class="step-change" key={`step-${i}`} data-step={c.step}>
+                  → step {c.step} (from {c.from}{c.event === null ? '' : `, ${c.event}`})
+                </div>
+              ))}
               {bargeIns.map((b, i) => (
                 <div class="barge-in" key={i}>
                   ✂ barge-in during {b.during}: “{b.callerText}” — clear sent {ms(b.clearSentMs)}, TTS cleared {ms(b.ttsClearedMs)}

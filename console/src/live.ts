@@ -12,6 +12,8 @@ export function applyFeed(calls: readonly LiveCall[], m: FeedMessage): LiveCall[
     switch (m.type) {
       case 'state':
         return { ...c, state: m.state };
+      case 'step':
+        return { ...c, step: m.step };
       case 'lines':
         return { ...c, lines: [...c.lines.slice(0, m.from), ...m.lines] };
       case 'tool': {

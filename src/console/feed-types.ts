@@ -3,11 +3,15 @@
  * page (type-only, no imports): a snapshot on connect, then small diffs per meaningful change — never per audio frame.
  */
 
-/** One line of the transcript. An interrupted agent line has the part the caller heard in `text`, the rest in `cut`. */
+/**
+ * One line of the transcript. An interrupted agent line has the part the caller heard in `text`, the rest in `cut`.
+ * A `step` line marks where the conversation flow moved: `text` is the step entered, `event` the flow event that did it.
+ */
 export interface LiveLine {
-  role: 'caller' | 'agent';
+  role: 'caller' | 'agent' | 'step';
   text: string;
   cut?: string;
+  event?: string;
 }
 
 export interface LiveTool {
@@ -43,6 +47,8 @@ export interface LiveCall {
   startedAt: number;
   /** The machine's current state: greeting, listening, thinking, tool, speaking, interrupted, goodbye, … */
   state: string;
+  /** The conversation flow's current step (absent: the agent has no flow). */
+  step?: string;
   lines: LiveLine[];
   tools: LiveTool[];
   latency: LiveLatency | null;
@@ -52,6 +58,8 @@ export type FeedMessage =
   | { type: 'snapshot'; calls: LiveCall[] }
   | { type: 'call'; call: LiveCall }
   | { type: 'state'; callSid: string; state: string }
+  /** The flow entered `step` (a change also appends its step line to the transcript, in a `lines` message). */
+  | { type: 'step'; callSid: string; step: string }
   /** The transcript from line `from` on is replaced by `lines` (a line grows as it is heard, or gets its cut). */
   | { type: 'lines'; callSid: string; from: number; lines: LiveLine[] }
   | { type: 'tool'; callSid: string; tool: LiveTool }

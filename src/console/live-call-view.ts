@@ -6,7 +6,7 @@
  */
 import type { StateValue } from 'xstate';
 import type { AgentSpeech, CallContext } from '../../machines/context.js';
-import type { CallEmitted, TurnEmitted } from '../../machines/emitted.js';
+import type { CallEmitted, FlowStepEmitted, TurnEmitted } from '../../machines/emitted.js';
 import { heardText } from '../../machines/heard.js';
 import type { FeedMessage, LiveCall, LiveLatency, LiveLine, LiveTool } from './feed-types.js';
 
@@ -111,6 +111,9 @@ export class LiveCallView {
           durationMs: Math.round((e.at - e.startedAt) * 10) / 10,
         });
         break;
+      case 'call.flowStep':
+        this.stepEntered(e);
+        break;
       case 'call.ended':
         this.end(e.reason);
         break;
@@ -140,6 +143,7 @@ export class LiveCallView {
       agent: this.agent,
       startedAt: this.now(),
       state: stateLabel(s.value),
+      ...(ctx.flow === null ? {} : { step: ctx.flow.step }),
       lines,
       tools,
       latency: null,
@@ -184,6 +188,17 @@ export class LiveCallView {
     if (latency.totalMs === null && latency.llmMs === null) return; // nothing measured (e.g. cut before any audio)
     call.latency = latency;
     this.send({ type: 'latency', callSid: call.callSid, latency });
+  }
+
+  /** The flow entered a step: the card's step changes and, unless it is the initial step, the transcript marks it. */
+  private stepEntered(e: FlowStepEmitted): void {
+    const call = this.call;
+    if (call === null) return;
+    if (call.step !== e.step) {
+      call.step = e.step;
+      this.send({ type: 'step', callSid: call.callSid, step: e.step });
+    }
+    if (e.from !== null) this.append(e.event === null ? { role: 'step', text: e.step } : { role: 'step', text: e.step, event: e.event });
   }
 
   /** The transcript line of speech `key`: replaced where it is, or appended (and remembered) the first time. */

@@ -39,6 +39,7 @@ export class RemoteCalls {
     const c = this.calls.get(m.callSid)?.call;
     if (c === undefined) return;
     if (m.type === 'state') c.state = m.state;
+    else if (m.type === 'step') c.step = m.step;
     else if (m.type === 'lines') c.lines = [...c.lines.slice(0, m.from), ...m.lines];
     else if (m.type === 'latency') c.latency = m.latency;
     else if (m.type === 'tool') {

@@ -41,7 +41,10 @@ export interface CallSummary {
   /** transfer_call requests: target, number, outcome (records stored before transfers were kept read back as []). */
   transfers: TransferRecord[];
   errors: CallErrorRecord[];
-  /** The agent's conversation flow (absent for agents without one): the steps it went through, the initial first. */
+  /**
+   * The agent's conversation flow (absent for agents without one): the steps it went through, the initial first.
+   * `conversation` has a `step` entry for each, where it happened.
+   */
   flow?: FlowRecord;
   eventLog: { entries: number; truncated: boolean };
 }
@@ -50,7 +53,7 @@ export interface FlowRecord {
   path: string[];
 }
 
-export type ConversationEntry = CallerEntry | AgentEntry | ToolEntry | DtmfEntry;
+export type ConversationEntry = CallerEntry | AgentEntry | ToolEntry | DtmfEntry | StepEntry;
 
 /** One caller turn: every final transcript of it, joined (what the LLM was asked to answer). */
 export interface CallerEntry {
@@ -96,6 +99,20 @@ export interface DtmfEntry {
   kind: 'dtmf';
   turn: number;
   digits: string;
+  atMs: number;
+}
+
+/**
+ * The conversation flow entered a step, where it happened in the conversation (only agents with a flow have these).
+ * The first one is the initial step (`from` and `event` null, turn 0); each later one a change a tool's event caused.
+ */
+export interface StepEntry {
+  kind: 'step';
+  step: string;
+  from: string | null;
+  event: string | null;
+  /** The caller turn in progress when the flow moved (0: before the first). */
+  turn: number;
   atMs: number;
 }
 

@@ -242,6 +242,7 @@ export class CallSummaryBuilder {
         return;
       case 'call.flowStep':
         this.s.flow = { path: [...(this.s.flow?.path ?? []), e.step] };
+        this.s.conversation.push({ kind: 'step', step: e.step, from: e.from, event: e.event, turn: e.turn, atMs: rel(e.at) });
         return;
       case 'call.ended':
         this.s.endReason = e.reason;

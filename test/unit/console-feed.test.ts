@@ -110,6 +110,25 @@ describe('LiveCallView', () => {
     expect(sent[1]?.type === 'tool' && sent[1].tool.id).toBe('c1');
   });
 
+  it("shows the flow's step, and marks each step change in the transcript where it happens (one small diff each)", () => {
+    const { v, sent } = view();
+    const inFlow: CallContext = { ...started, flow: { step: 'identify', instructions: '', tools: [], summary: '' } };
+    v.snapshot({ value: live('listening'), context: inFlow });
+    expect(sent[0]?.type === 'call' && sent[0].call.step).toBe('identify');
+    v.emitted({ type: 'call.userUtterance', turn: 1, text: 'Lovelace', at: 1 });
+    v.emitted({ type: 'call.flowStep', step: 'booking', from: 'identify', event: 'VERIFIED', turn: 1, at: 2 });
+    expect(sent.slice(1)).toEqual([
+      { type: 'lines', callSid: 'CA1', from: 0, lines: [{ role: 'caller', text: 'Lovelace' }] },
+      { type: 'step', callSid: 'CA1', step: 'booking' },
+      { type: 'lines', callSid: 'CA1', from: 1, lines: [{ role: 'step', text: 'booking', event: 'VERIFIED' }] },
+    ]);
+    expect(v.current()?.step).toBe('booking');
+    // Without a flow, the call has no step at all.
+    const plain = view();
+    plain.v.snapshot({ value: live('listening'), context: started });
+    expect(plain.sent[0]?.type === 'call' && plain.sent[0].call).not.toHaveProperty('step');
+  });
+
   it('labels states as a person reads them', () => {
     expect(stateLabel('connecting')).toBe('connecting');
     expect(stateLabel({ live: 'listening' })).toBe('listening');

@@ -137,6 +137,31 @@ describe('call summary after a false interruption', () => {
       'resumed:1:On weekends at ten.',
     ]);
   });
+
+  it("marks each flow step in the conversation where it was entered (tool before it, the reply from it after); none without a flow", () => {
+    const reply = (t: number, turn: number, text: string): LogEntry =>
+      emit(t, { type: 'call.turn', turn, userText: 'x', assistantText: text, generatedText: text, interrupted: false, timestamps: { ...noTimes, llmFirstTextAt: at(t) } });
+    const tool = { turn: 2, round: 1, id: 'v1', name: 'verify_patient', args: {} };
+    const entries: LogEntry[] = [
+      emit(1, { type: 'call.flowStep', step: 'identify', from: null, event: null, turn: 0, at: at(1) }),
+      emit(100, { type: 'call.userUtterance', turn: 1, text: 'an appointment please', at: at(100) }),
+      reply(200, 1, 'Your name?'),
+      emit(300, { type: 'call.userUtterance', turn: 2, text: 'Lovelace', at: at(300) }),
+      emit(310, { type: 'call.toolStarted', ...tool, at: at(310) }),
+      emit(320, { type: 'call.flowStep', step: 'booking', from: 'identify', event: 'VERIFIED', turn: 2, at: at(320) }),
+      emit(330, { type: 'call.toolFinished', ...tool, outcome: 'ok', content: '{}', startedAt: at(310), at: at(330) }),
+      reply(400, 2, 'Tuesday is free.'),
+    ];
+    const s = buildCallSummary(log(entries));
+    expect(s.conversation.map((e) => (e.kind === 'step' ? `step:${e.step}` : e.kind))).toEqual(['step:identify', 'caller', 'agent', 'caller', 'tool', 'step:booking', 'agent']);
+    expect(s.conversation.filter((e) => e.kind === 'step')).toEqual([
+      { kind: 'step', step: 'identify', from: null, event: null, turn: 0, atMs: 1 },
+      { kind: 'step', step: 'booking', from: 'identify', event: 'VERIFIED', turn: 2, atMs: 320 },
+    ]);
+    expect(s.flow).toEqual({ path: ['identify', 'booking'] });
+    const plain = buildCallSummary(log(entries.filter((e) => !('emit' in e && e.emit.type === 'call.flowStep'))));
+    expect(plain.conversation.map((e) => e.kind)).toEqual(['caller', 'agent', 'caller', 'tool', 'agent']);
+  });
 });
 
 describe('combineInspect', () => {
