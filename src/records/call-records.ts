@@ -88,6 +88,8 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
   let shared: SharedRecords | undefined;
   let offReason = 'call records are off (CALL_RECORDS=off)';
   let outbox: WebhookOutbox | undefined;
+  /** Calls whose record is still being written (close waits for them). */
+  const recording = new Set<CallRecorder>();
 
   const prune = async (): Promise<void> => {
     if (store === null || config.CALL_RECORD_RETENTION_DAYS === 0) return;
@@ -171,7 +173,8 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
     },
     startRecording(callLog) {
       if (store === null && opts.onCallEnd === undefined) return undefined;
-      return new CallRecorder({
+      const recorder: CallRecorder = new CallRecorder({
+        onFinished: () => recording.delete(recorder),
         store,
         log: callLog,
         metrics,
@@ -182,9 +185,13 @@ export function startCallRecords(opts: CallRecordsOptions): CallRecords {
         onWebhookQueued: () => outbox?.kick(),
         onCallEnd: opts.onCallEnd,
       });
+      recording.add(recorder);
+      return recorder;
     },
     async close() {
       clearInterval(pruneTimer);
+      // The calls' last writes first (each compresses its events off the event loop before it reaches the store).
+      await Promise.all([...recording].map((r) => r.settled()));
       await outbox?.stop();
       if (shared !== undefined) await shared.close();
       else await store?.close();

@@ -7,7 +7,10 @@
 import type { EventObject, StateValue } from 'xstate';
 import type { CallEmitted } from '../../machines/emitted.js';
 import type { CallEvent, TransportCommand, TtsCommand } from '../../machines/events.js';
-import { inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRawSync } from 'node:zlib';
+
+const deflateRawAsync = promisify(deflateRaw);
 
 /** The machine's events, plus XState's own (timers, child failures) and events of children added later. */
 export type LoggedEvent = CallEvent | EventObject;
@@ -84,6 +87,15 @@ export function formatEventLog(log: EventLog): string {
   const { entries, ...header } = log;
   const head = JSON.stringify(header, null, 1).replace(/\n}$/, '');
   return `${head},\n "entries": [\n${entries.map((e) => `  ${JSON.stringify(e)}`).join(',\n')}\n ]\n}\n`;
+}
+
+/**
+ * One stored chunk of a call's event log (a JSON array of entries), compressed as both stores keep it: control events
+ * are repetitive JSON (≈ 3× smaller). On libuv's thread pool, not the event loop (it was ~1 % of the loop's busy time
+ * at 200 calls, in one block per call), at level 1 (a third of the default's time for 7 % more bytes).
+ */
+export function packEventChunk(eventsJson: string): Promise<Buffer> {
+  return deflateRawAsync(eventsJson, { level: 1 });
 }
 
 /**

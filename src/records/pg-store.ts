@@ -5,11 +5,10 @@
  * time and a dead instance's claim passes to another when its lease ends. Pruning runs on one instance at a time.
  */
 import { randomUUID } from 'node:crypto';
-import { deflateRawSync } from 'node:zlib';
 import pg from 'pg';
-import { eventLogFromChunks, type EventLog } from './event-log.js';
+import { eventLogFromChunks, packEventChunk, type EventLog } from './event-log.js';
 import { inTransaction, LOCK_NAMESPACE, LOCKS, schemaVersion, SCHEMA_VERSION } from './pg-schema.js';
-import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
+import { PendingWrites, type CallListQuery, type CallStore, type CallWrite, type OutboxItem, type OutboxTrim, type WriteSize } from './store.js';
 import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 export interface PgPoolOptions {
@@ -80,6 +79,8 @@ const SEARCH_SQL = `AND (call_sid ILIKE $5 OR (summary::jsonb)->>'from' ILIKE $5
 type OutboxRow = { id: string; call_sid: string; url: string; body: string; attempts: number };
 
 export class PostgresCallStore implements CallStore {
+  private readonly pending = new PendingWrites();
+
   constructor(
     private readonly pool: pg.Pool,
     /** Recorded with the outbox claims (which instance is delivering). */
@@ -87,10 +88,13 @@ export class PostgresCallStore implements CallStore {
   ) {}
 
   async writeCall(w: CallWrite): Promise<WriteSize> {
+    return this.pending.track(this.writeNow(w));
+  }
+
+  private async writeNow(w: CallWrite): Promise<WriteSize> {
     const summary = JSON.stringify(w.summary);
     const input = w.input === undefined ? null : JSON.stringify(w.input);
-    // Compressed as in SQLite: control events are repetitive JSON (≈ 3× smaller), level 1 for little event-loop time.
-    const packed = w.eventCount > 0 ? deflateRawSync(w.eventsJson, { level: 1 }) : null;
+    const packed = w.eventCount > 0 ? await packEventChunk(w.eventsJson) : null;
     await this.pool.query(WRITE_SQL, [
       w.summary.callSid,
       Date.parse(w.summary.startedAt),
@@ -220,6 +224,7 @@ export class PostgresCallStore implements CallStore {
   }
 
   async close(): Promise<void> {
+    await this.pending.settled();
     await this.pool.end();
   }
 }

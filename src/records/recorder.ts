@@ -28,6 +28,8 @@ export interface RecorderDeps {
   webhookUrl?: string;
   onWebhookQueued?: () => void;
   onCallEnd?: (summary: CallSummary) => void | Promise<void>;
+  /** The call's last write is done (or failed), or it had nothing to write: the recorder holds nothing more. */
+  onFinished?: () => void;
 }
 
 export class CallRecorder {
@@ -69,6 +71,11 @@ export class CallRecorder {
     });
   }
 
+  /** Resolves once every write asked for so far is done (or failed): for tests, which must not guess a duration. */
+  async settled(): Promise<void> {
+    await this.writing;
+  }
+
   private scheduleFlush(): void {
     if (this.flushScheduled || this.ended) return;
     this.flushScheduled = true;
@@ -84,6 +91,7 @@ export class CallRecorder {
     const summary = this.flush(true, endReason);
     if (summary === undefined) {
       this.deps.log.debug('stream ended before Twilio start: no call record');
+      this.deps.onFinished?.();
       return;
     }
     void this.writing.then(() => {
@@ -91,6 +99,7 @@ export class CallRecorder {
         this.deps.metrics.writeMs.observe(this.writeMs);
         this.deps.metrics.bytes.observe(this.appendedBytes + this.summaryBytes);
       }
+      this.deps.onFinished?.();
     });
     if (this.truncated) this.deps.metrics.truncatedLogs.inc();
     const hook = this.deps.onCallEnd;

@@ -15,6 +15,9 @@ import { defaultCallOptions } from '../../machines/options.js';
 import { silentLogger } from '../../lib/logger.js';
 import { createRecordMetrics } from '../../src/records/record-metrics.js';
 import { CallRecorder } from '../../src/records/recorder.js';
+import { startCallRecords } from '../../src/records/call-records.js';
+import { loadConfig } from '../../src/server/config.js';
+import { FailedAuthThrottle } from '../../src/shared/failed-auth-throttle.js';
 import { openSqliteStore } from '../../src/records/sqlite-store.js';
 import type { CallStore, CallWrite } from '../../src/records/store.js';
 import type { CallSummary } from '../../src/records/summary-types.js';
@@ -76,7 +79,12 @@ function recordedCall(store: CallStore | null, opts: { maxLogBytes?: number; onC
   actor.start();
   let at = 1_800_000_000_000;
   const send = (e: WithoutAt<CallEvent>) => actor.send({ at: (at += 10), ...e } as CallEvent);
-  return { actor, send, metrics };
+  // A write is scheduled after the events of one tick, and compresses its events off the event loop: settle waits for both.
+  const settle = async (): Promise<void> => {
+    await tick();
+    await recorder.settled();
+  };
+  return { actor, send, metrics, settle };
 }
 
 type WithoutAt<T> = T extends unknown ? Omit<T, 'at'> : never;
@@ -95,17 +103,17 @@ describe('call recorder', () => {
     const file = path.join(dir, 'recorder.db');
     const store = openSqliteStore(file);
     let ended: CallSummary | undefined;
-    const { send } = recordedCall(store, { onCallEnd: (s) => (ended = s) });
+    const { send, settle } = recordedCall(store, { onCallEnd: (s) => (ended = s) });
     send({ type: 'TRANSPORT.START', streamSid: 'MZ1', callSid: 'CArec', accountSid: 'AC1', customParameters: { From: '+1555' } });
-    await tick(); // the configure child (the agent's onCallStart) answers
+    await settle(); // the configure child (the agent's onCallStart) answers
     send({ type: 'TRANSPORT.MARK', name: 'greeting', played: true });
-    await tick();
+    await settle();
     expect((await store.getCall('CArec'))?.status).toBe('in-progress'); // written at call.started
     playTurn(send, 'hello there');
-    await tick();
+    await settle();
     expect((await store.getCall('CArec'))?.turns).toHaveLength(1); // written at call.turn
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
-    await tick();
+    await settle();
     const record = await store.getCall('CArec');
     expect(record).toMatchObject({ status: 'ended', endReason: 'transport-stop', agent: 'test-agent', from: '+1555' });
     expect(ended).toEqual(record);
@@ -118,15 +126,40 @@ describe('call recorder', () => {
     await store.close();
   });
 
+  it("closing the records waits for a call's last write: a call ended just before shutdown is stored as ended", async () => {
+    const file = path.join(dir, 'shutdown.db');
+    const config = loadConfig({ OFFLINE: 'true', CALL_RECORDS: 'true', CALL_DB_PATH: file });
+    const records = startCallRecords({ config, log: silentLogger, metrics: { registry: new Registry() }, bearerThrottle: new FailedAuthThrottle() });
+    const recorder = records.startRecording(silentLogger);
+    if (recorder === undefined) throw new Error('records are on: a recorder was expected');
+    const inert = <T extends EventObject, I = unknown>() => fromCallback<T, I>(() => undefined);
+    const machine = callMachine.provide({ actors: { transport: inert(), stt: inert(), tts: inert(), llm: inert<EventObject, LlmInput>() } });
+    const input = { options: defaultCallOptions };
+    const actor = createActor(machine, { input, clock: new SimulatedClock(), inspect: recorder.capture.inspect });
+    recorder.attach(actor, input);
+    actor.start();
+    let at = 1_800_000_000_000;
+    const send = (e: WithoutAt<CallEvent>) => actor.send({ at: (at += 10), ...e } as CallEvent);
+    send({ type: 'TRANSPORT.START', streamSid: 'MZ9', callSid: 'CAlast', accountSid: 'AC1', customParameters: {} });
+    await tick();
+    playTurn(send, 'one question');
+    send({ type: 'TRANSPORT.STOP', reason: 'stop' });
+    await records.close(); // at once, as the server's close does once its calls are done
+    const db = new Database(file, { readonly: true });
+    const row = db.prepare<[string], { status: string }>('SELECT status FROM calls WHERE call_sid = ?').get('CAlast');
+    db.close();
+    expect(row?.status).toBe('ended');
+  });
+
   it('bounds the stored log per call but summarises the whole call', async () => {
     const store = openSqliteStore(path.join(dir, 'bounded.db'));
-    const { send, metrics } = recordedCall(store, { maxLogBytes: 2000 });
+    const { send, metrics, settle } = recordedCall(store, { maxLogBytes: 2000 });
     send({ type: 'TRANSPORT.START', streamSid: 'MZ2', callSid: 'CAbig', accountSid: 'AC1', customParameters: {} });
-    await tick();
+    await settle();
     for (let i = 0; i < 40; i++) send({ type: 'STT.INTERIM', text: `word ${i}` });
     playTurn(send, 'a long question');
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
-    await tick();
+    await settle();
     const log = await store.getEventLog('CAbig');
     expect(log?.truncated).toBe(true);
     expect(JSON.stringify(log?.entries).length).toBeLessThanOrEqual(2000);
@@ -150,12 +183,12 @@ describe('call recorder', () => {
         return real.writeCall(w);
       },
     });
-    const { send, metrics } = recordedCall(flaky);
+    const { send, metrics, settle } = recordedCall(flaky);
     send({ type: 'TRANSPORT.START', streamSid: 'MZ3', callSid: 'CAflaky', accountSid: 'AC1', customParameters: {} });
-    await tick(); // this write fails
+    await settle(); // this write fails
     expect(await real.getCall('CAflaky')).toBeUndefined();
     send({ type: 'TRANSPORT.STOP', reason: 'stop' });
-    await tick();
+    await settle();
     expect((await real.getEventLog('CAflaky'))?.entries.some((e) => 'in' in e && e.in.type === 'TRANSPORT.START')).toBe(true);
     expect((await metrics.storeErrors.get()).values).toEqual([expect.objectContaining({ labels: { op: 'write' }, value: 1 })]);
     await real.close();
