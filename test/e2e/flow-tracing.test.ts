@@ -10,6 +10,7 @@ import dentalFlow from '../../agents/dental-flow.js';
 import { callTracingFromEnv, type CallTracing } from '../../src/telemetry/call-tracing.js';
 import { call, eventually, startStack, type E2eStack } from './harness.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
+import { dentalFlowBooking, dentalFlowModel } from '../support/dental-flow-call.js';
 
 describe('traces of a flow agent\'s call', () => {
   let receiver: OtlpReceiver;
@@ -23,30 +24,10 @@ describe('traces of a flow agent\'s call', () => {
     stack = await startStack({
       agent: dentalFlow,
       tracing,
-      simulators: {
-        llm: {
-          script: [
-            { when: /appointment/, text: 'Sure. Your last name and date of birth?' },
-            { when: /lovelace/i, toolCall: { name: 'verify_patient', args: { lastName: 'Lovelace', dateOfBirth: '1815-12-10' } } },
-            { afterTool: 'verify_patient', text: 'Thanks. Tuesday 9:00 is free.' },
-            { when: /tuesday/i, toolCall: { name: 'book', args: { slot: 'Tuesday 9:00' } } },
-            { afterTool: 'book', text: 'Tuesday 9:00 it is.' },
-            { when: /bye/i, text: 'Goodbye!', toolCall: { name: 'end_call', args: {} } },
-          ],
-        },
-      },
+      simulators: { llm: { script: dentalFlowModel } },
     });
-    const record = await call(stack, [
-      { waitForAgent: 'reply' },
-      { say: 'I would like an appointment.' },
-      { waitForAgent: 'reply' },
-      { say: 'Lovelace, born 1815-12-10.' },
-      { waitForAgent: 'reply' },
-      { say: 'Tuesday at 9 please.' },
-      { waitForAgent: 'reply' },
-      { say: 'Thanks, bye.' },
-      { waitForAgent: 'reply' },
-    ]);
+    // A first turn that stays in `identify`, then the booking.
+    const record = await call(stack, [{ waitForAgent: 'reply' }, { say: 'I would like an appointment.' }, { waitForAgent: 'reply' }, ...dentalFlowBooking]);
     expect(record.errors).toEqual([]);
     await eventually(() => stack.events.some((e) => e.type === 'call.ended'), 'the call ended');
     await tracing?.shutdown(); // exports every span still batched

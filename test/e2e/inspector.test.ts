@@ -14,6 +14,7 @@ import { has } from '../support/externals.js';
 import { launchChromium } from '../console/browser.js';
 import { freePort } from '../../bench/server-process.js';
 import dentalFlow from '../../agents/dental-flow.js';
+import { dentalFlowModel } from '../support/dental-flow-call.js';
 
 type Message = {
   type?: string;
@@ -159,14 +160,7 @@ describe('Stately inspector, a flow agent\'s call', () => {
     stack = await startStack({
       inspector,
       agent: dentalFlow,
-      simulators: {
-        llm: {
-          script: [
-            { when: /lovelace/i, toolCall: { name: 'verify_patient', args: { lastName: 'Lovelace', dateOfBirth: '1815-12-10' } } },
-            { afterTool: 'verify_patient', text: 'Thank you. Tuesday 9:00 is free.' },
-          ],
-        },
-      },
+      simulators: { llm: { script: dentalFlowModel } },
     });
     await call(stack, [{ waitForAgent: 'reply' }, { say: 'Lovelace, born 1815-12-10.' }, { waitForAgent: 'reply' }, { hangup: true }]);
     await eventually(() => messages.some((m) => m.type === '@xstate.event' && m.event?.type === 'TRANSPORT.STOP'), 'call events relayed');
