@@ -13,8 +13,9 @@
  * (open-telemetry/semantic-conventions-genai, docs/gen-ai at 002c8a6). `gen_ai.agent.invocation.end_reason` and the
  * `voice.*` attributes are this project's own. An agent with a conversation flow (src/agent/flow.ts) adds
  * `voice.flow.step` (the active step) to its turn and tool spans, and a `voice.flow.step` span event on the call span
- * at each step it enters (the conventions name nothing for flows; agents without one get none of these). Message content (transcripts, replies, tool arguments and results)
- * only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: it is personal data.
+ * at each step it enters (the conventions name nothing for flows; agents without one get none of these). Message
+ * content (transcripts, replies, tool arguments and results) only with
+ * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: it is personal data.
  */
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { LlmClient, LlmStreamEvent } from '../../actors/llm-types.js';
