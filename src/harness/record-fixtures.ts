@@ -21,6 +21,8 @@ interface Fixture {
   note: string;
   simulators?: SimulatorOptions;
   env?: Record<string, string>;
+  /** The agent's module (default: the bundled example, whose tools make the tool round). */
+  agent?: string;
   script: ScriptStep[];
 }
 
@@ -76,6 +78,31 @@ const FIXTURES: readonly Fixture[] = [
     note: 'the caller asks about an order: the LLM says "Let me check that order." and calls lookup_order, the tool runner answers, the next round speaks the status',
     script: [{ waitForAgent: 'reply' }, { say: 'where is my order 4271' }, { waitForAgent: 'reply' }, { hangup: true }],
   },
+  {
+    name: 'flow',
+    note: 'the dental-flow example: verify_patient moves the flow identify -> booking, book moves it to done (its fixed phrase said at once, the history summarised), then end_call',
+    agent: 'agents/dental-flow.ts',
+    simulators: {
+      llm: {
+        script: [
+          { when: /lovelace/i, toolCall: { name: 'verify_patient', args: { lastName: 'Lovelace', dateOfBirth: '1815-12-10' } } },
+          { afterTool: 'verify_patient', text: 'Thanks. Tuesday 9:00 is free.' },
+          { when: /tuesday/i, toolCall: { name: 'book', args: { slot: 'Tuesday 9:00' } } },
+          { afterTool: 'book', text: 'Tuesday 9:00 it is.' },
+          { when: /bye/i, text: 'Goodbye!', toolCall: { name: 'end_call', args: {} } },
+        ],
+      },
+    },
+    script: [
+      { waitForAgent: 'reply' },
+      { say: 'Lovelace, born 1815-12-10.' },
+      { waitForAgent: 'reply' },
+      { say: 'Tuesday at 9 please.' },
+      { waitForAgent: 'reply' },
+      { say: 'Thanks, bye.' },
+      { waitForAgent: 'reply' },
+    ],
+  },
 ];
 
 const TOKEN = 'fixture-recorder-token-of-32-characters';
@@ -84,7 +111,7 @@ async function recordFixture(fixture: Fixture, outDir: string, dbDir: string): P
   const stack = await startOfflineStack({
     env: { ...fixture.env, CALL_RECORDS: 'on', CALL_DB_PATH: path.join(dbDir, `${fixture.name}.db`), CALLS_API_TOKEN: TOKEN },
     simulators: fixture.simulators,
-    agent: await loadAgent(DEFAULT_AGENT), // the bundled example: its tools make the tool round
+    agent: await loadAgent(fixture.agent ?? DEFAULT_AGENT),
   });
   try {
     const call = await placeSimulatedCall({

@@ -6,7 +6,7 @@
  * provided once, with stand-ins that hand each child actor the real logic of its own call, found through the call's
  * actor system.
  */
-import { createActor, type Actor, type ActorOptions, type AnyActorLogic, type AnyActorScope } from 'xstate';
+import { Actor, createActor, type ActorOptions, type AnyActorLogic, type AnyActorScope } from 'xstate';
 import { callMachine, type CallActors, type CallInput, type CallMachine } from '../../machines/call.machine.js';
 
 type CallSystem = Actor<CallMachine>['system'];
@@ -29,13 +29,16 @@ function childrenOf(system: CallSystem): CallActors {
 function standIn(name: keyof CallActors): AnyActorLogic {
   const real = (scope: AnyActorScope): AnyActorLogic => childrenOf(scope.system as CallSystem)[name];
   return {
-    // The Stately inspector draws a child from its logic's `config`, read when the child is created (while its call's
-    // root is being built): the flow child shows its own steps.
-    get config(): unknown {
-      return name === 'flow' ? (constructing?.flow as { config?: unknown } | undefined)?.config : undefined;
-    },
+    config: undefined,
     transition: (snapshot, event, scope) => real(scope).transition(snapshot, event, scope),
-    getInitialSnapshot: (scope, input) => real(scope).getInitialSnapshot(scope, input),
+    getInitialSnapshot: (scope, input) => {
+      const logic = real(scope);
+      // The Stately inspector draws a child from its actor's `logic.config`, which it reads on a timer after the
+      // child was created (not while the call's root is being built): from its creation on, the flow child's actor
+      // holds its call's own flow machine, so the inspector shows the flow's steps, not an empty box.
+      if (name === 'flow' && scope.self instanceof Actor) scope.self.logic = logic;
+      return logic.getInitialSnapshot(scope, input);
+    },
     start: (snapshot, scope) => real(scope).start?.(snapshot, scope),
     // Callback and promise snapshots persist as they are (what fromCallback/fromPromise do).
     getPersistedSnapshot: (snapshot) => snapshot,

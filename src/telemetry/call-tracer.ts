@@ -11,12 +11,15 @@
  *
  * Follows the OpenTelemetry GenAI semantic conventions (development status) as of semantic-conventions v1.41.1
  * (open-telemetry/semantic-conventions-genai, docs/gen-ai at 002c8a6). `gen_ai.agent.invocation.end_reason` and the
- * `voice.*` attributes are this project's own. Message content (transcripts, replies, tool arguments and results)
- * only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: it is personal data.
+ * `voice.*` attributes are this project's own. An agent with a conversation flow (src/agent/flow.ts) adds
+ * `voice.flow.step` (the active step) to its turn and tool spans, and a `voice.flow.step` span event on the call span
+ * at each step it enters (the conventions name nothing for flows; agents without one get none of these). Message
+ * content (transcripts, replies, tool arguments and results) only with
+ * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: it is personal data.
  */
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { LlmClient, LlmStreamEvent } from '../../actors/llm-types.js';
-import type { CallEmitted, TurnEmitted } from '../../machines/emitted.js';
+import type { CallEmitted, FlowStepEmitted, TurnEmitted } from '../../machines/emitted.js';
 import { errorMessage } from '../../lib/logger.js';
 
 export type EndReason = 'completed' | 'interrupted' | 'session_closed';
@@ -48,6 +51,10 @@ export class CallTracer {
   private conversationId = '';
   private current: OpenTurn | undefined;
   private readonly tools = new Map<string, { span: Span; ctx: Context }>();
+  /** The flow's active step (null: the agent has no flow, or it has not reported its first step yet). */
+  private flowStep: string | null = null;
+  /** Steps entered before the call span started (the initial one: the flow starts with the machine). */
+  private readonly earlySteps: FlowStepEmitted[] = [];
 
   constructor(private readonly opts: CallTracerOptions) {}
 
@@ -78,6 +85,8 @@ export class CallTracer {
       case 'call.error':
         if (!e.recoverable) (this.current?.span ?? this.callSpan)?.setStatus({ code: SpanStatusCode.ERROR, message: `${e.source} failed` }).setAttribute('error.type', e.source);
         return;
+      case 'call.flowStep':
+        return this.stepEntered(e);
       case 'call.ended':
         return this.ended(e.reason);
       default:
@@ -116,6 +125,35 @@ export class CallTracer {
     return { 'gen_ai.conversation.id': this.conversationId };
   }
 
+  /** The active flow step, for the spans that run in it (nothing for an agent without a flow). */
+  private step(): Attributes {
+    return this.flowStep === null ? {} : { 'voice.flow.step': this.flowStep };
+  }
+
+  /**
+   * The flow entered a step: a span event on the call span (the call's step timeline in one place), and the open
+   * turn's `voice.flow.step` moves with it, so a turn span names the step its reply ended in (as the call record does).
+   */
+  private stepEntered(e: FlowStepEmitted): void {
+    this.flowStep = e.step;
+    this.current?.span.setAttributes(this.step());
+    if (this.callSpan === undefined) this.earlySteps.push(e);
+    else this.addStepEvent(this.callSpan, e, e.at);
+  }
+
+  private addStepEvent(span: Span, e: FlowStepEmitted, at: number): void {
+    span.addEvent(
+      'voice.flow.step',
+      {
+        'voice.flow.step': e.step,
+        ...(e.from === null ? {} : { 'voice.flow.previous_step': e.from }),
+        ...(e.event === null ? {} : { 'voice.flow.event': e.event }),
+        'voice.turn': e.turn,
+      },
+      at,
+    );
+  }
+
   private started(callSid: string, direction: string, at: number): void {
     this.conversationId = callSid;
     this.callSpan = this.opts.tracer.startSpan(
@@ -124,6 +162,8 @@ export class CallTracer {
       context.active(),
     );
     this.callCtx = trace.setSpan(context.active(), this.callSpan);
+    // (at the call's start at the earliest: a span event before its span's start would read as clock skew)
+    for (const step of this.earlySteps.splice(0)) this.addStepEvent(this.callSpan, step, Math.max(step.at, at));
   }
 
   private turnStarted(turn: number, text: string, at: number): void {
@@ -141,6 +181,7 @@ export class CallTracer {
           'gen_ai.agent.name': this.opts.agentName,
           ...(provider ? { 'gen_ai.provider.name': provider } : {}),
           'voice.turn': turn,
+          ...this.step(),
           ...(this.opts.captureContent ? { 'gen_ai.input.messages': messages('user', text) } : {}),
         },
       },
@@ -205,6 +246,7 @@ export class CallTracer {
           'gen_ai.tool.name': name,
           'gen_ai.tool.call.id': id,
           'gen_ai.tool.type': 'function',
+          ...this.step(),
           ...(this.opts.captureContent ? { 'gen_ai.tool.call.arguments': JSON.stringify(args) } : {}),
         },
       },

@@ -1,8 +1,9 @@
 /**
- * INSPECT: every live call machine and its children reach the Stately inspector's bridge — and only a viewer holding
- * the token, from the bridge's own page or a non-browser client, on loopback, gets to see them.
+ * INSPECT: every live call machine and its children reach the Stately inspector's bridge — a flow agent's flow child
+ * too, drawn with its steps, its snapshot following the step — and only a viewer holding the token, from the bridge's
+ * own page or a non-browser client, on loopback, gets to see them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import { WebSocket } from 'ws';
@@ -12,8 +13,20 @@ import { silentLogger } from '../../lib/logger.js';
 import { has } from '../support/externals.js';
 import { launchChromium } from '../console/browser.js';
 import { freePort } from '../../bench/server-process.js';
+import dentalFlow from '../../agents/dental-flow.js';
+import { dentalFlowModel } from '../support/dental-flow-call.js';
 
-type Message = { type?: string; event?: { type?: string }; actorRef?: { id?: string } };
+type Message = {
+  type?: string;
+  event?: { type?: string };
+  actorRef?: { id?: string };
+  name?: string;
+  sessionId?: string;
+  parentId?: string;
+  rootId?: string;
+  definition?: string;
+  snapshot?: { value?: unknown };
+};
 
 /** A WebSocket to the relay; resolves with it open and collecting, or with the handshake's HTTP status. */
 function connect(url: string, headers: Record<string, string> = {}): Promise<{ ws?: WebSocket; status?: number; messages: Message[] }> {
@@ -131,5 +144,55 @@ describe('Stately inspector', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('Stately inspector, a flow agent\'s call', () => {
+  let stack: E2eStack | undefined;
+  let inspector: CallInspector | undefined;
+  let viewer: WebSocket | undefined;
+  let messages: Message[] = [];
+  beforeAll(async () => {
+    inspector = await startInspector({ host: '127.0.0.1', port: await freePort(), log: silentLogger });
+    const connected = await connect(wsUrl(inspector));
+    viewer = connected.ws;
+    messages = connected.messages;
+    stack = await startStack({
+      inspector,
+      agent: dentalFlow,
+      simulators: { llm: { script: dentalFlowModel } },
+    });
+    await call(stack, [{ waitForAgent: 'reply' }, { say: 'Lovelace, born 1815-12-10.' }, { waitForAgent: 'reply' }, { hangup: true }]);
+    await eventually(() => messages.some((m) => m.type === '@xstate.event' && m.event?.type === 'TRANSPORT.STOP'), 'call events relayed');
+  });
+  afterAll(async () => {
+    viewer?.close();
+    await stack?.close();
+    inspector?.stop();
+  });
+
+  const flowActor = (): Message | undefined => messages.find((m) => m.type === '@xstate.actor' && m.name === 'flow');
+
+  it('registers the flow child under the call, drawn with its steps, in its initial step', () => {
+    const callActor = messages.find((m) => m.type === '@xstate.actor' && m.sessionId !== undefined && m.sessionId === m.rootId);
+    const flow = flowActor();
+    expect(callActor).toBeDefined();
+    expect(flow).toBeDefined();
+    expect(flow?.parentId).toBe(callActor?.sessionId);
+    expect(flow?.rootId).toBe(callActor?.sessionId);
+    // The inspector draws the child from its definition: the flow's own steps, not an empty box.
+    const definition = JSON.parse(flow?.definition ?? '{}') as { id?: string; initial?: string; states?: Record<string, unknown> };
+    expect(definition).toMatchObject({ id: 'flow', initial: 'identify' });
+    expect(Object.keys(definition.states ?? {}).sort()).toEqual(['booking', 'done', 'identify', 'transfer']);
+    expect(flow?.snapshot?.value).toBe('identify');
+  });
+
+  it('shows the step change as a snapshot update of the flow child', () => {
+    const flow = flowActor();
+    const updates = messages.filter((m) => m.type === '@xstate.snapshot' && m.sessionId === flow?.sessionId);
+    expect(updates.map((m) => [m.event?.type, m.snapshot?.value])).toContainEqual(['VERIFIED', 'booking']);
+    // and the call machine heard of it from its child
+    const reported = messages.find((m) => m.type === '@xstate.event' && m.event?.type === 'FLOW.STEP' && (m as { sourceId?: string }).sourceId === flow?.sessionId);
+    expect(reported).toBeDefined();
   });
 });

@@ -7,8 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { offlineLlmScript } from '../../agents/front-desk-model-script.js';
+import dentalFlow from '../../agents/dental-flow.js';
+import { dentalFlowBooking, dentalFlowModel } from '../support/dental-flow-call.js';
 import type { CallRecord } from '../../offline/twilio-caller-types.js';
-import { parseEventLog } from '../../src/records/event-log.js';
+import { parseEventLog, type LogEntry } from '../../src/records/event-log.js';
+import { buildCallSummary } from '../../src/records/summary.js';
 import { openSqliteStore } from '../../src/records/sqlite-store.js';
 import type { AgentEntry, CallListItem, CallSummary } from '../../src/records/summary-types.js';
 import { replayCall } from '../../src/replay/replay.js';
@@ -138,6 +141,36 @@ describe('call records', () => {
     expect(metrics).toMatch(/voice_call_record_write_ms_per_call_count 1/);
     expect(metrics).not.toMatch(/voice_call_record_errors_total\{/);
   }, 60_000);
+
+  it('keeps a flow call\'s path and the step of each turn, and its replay takes the same path', async () => {
+    stack = await startStack({
+      env: env('flow.db'),
+      agent: dentalFlow,
+      simulators: { llm: { script: dentalFlowModel } },
+    });
+    const caller = await call(stack, [{ waitForAgent: 'reply' }, ...dentalFlowBooking]);
+    expect(caller.errors).toEqual([]);
+    const record = await endedRecord(stack, caller.callSid);
+    expect(record.endReason).toBe('end_call');
+    expect(record.flow).toEqual({ path: ['identify', 'booking', 'done'] });
+    // Each turn's step: the one its reply ended in (the tools moved the flow within the first two turns).
+    expect(record.turns.map((t) => t.step)).toEqual(['booking', 'done', 'done']);
+
+    // The stored event log replays on the machine: the same flow steps, in the same turns.
+    const log = parseEventLog(await (await api(stack, `/calls/${caller.callSid}/events`)).json());
+    const replay = await replayCall(log);
+    expect(replay.divergence?.message).toBeUndefined();
+    expect(replay.ok).toBe(true);
+    const flowSteps = (entries: readonly LogEntry[]) => entries.flatMap((e) => ('emit' in e && e.emit.type === 'call.flowStep' ? [e.emit] : []));
+    expect(flowSteps(replay.replayed).map(({ at: _at, ...step }) => step)).toEqual([
+      { type: 'call.flowStep', step: 'identify', from: null, event: null, turn: 0 },
+      { type: 'call.flowStep', step: 'booking', from: 'identify', event: 'VERIFIED', turn: 1 },
+      { type: 'call.flowStep', step: 'done', from: 'booking', event: 'BOOKED', turn: 2 },
+    ]);
+    const replayed = buildCallSummary({ ...log, entries: replay.replayed });
+    expect(replayed.flow).toEqual(record.flow);
+    expect(replayed.turns.map((t) => t.step)).toEqual(record.turns.map((t) => t.step));
+  });
 
   it('records concurrent calls apart, lists them newest first with a cursor, and guards the API', async () => {
     stack = await startStack({ env: env('many.db') });

@@ -183,6 +183,13 @@ describe('traces of a call (InMemorySpanExporter)', () => {
     }
     expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain('4271');
   });
+
+  it('has no flow step for an agent without a flow (test/e2e/flow-tracing.test.ts has one)', () => {
+    for (const span of spans) {
+      expect(Object.keys(span.attributes).filter((key) => key.startsWith('voice.flow.'))).toEqual([]);
+      expect(span.events).toEqual([]);
+    }
+  });
 });
 
 describe('traces exported over OTLP/HTTP JSON, configured by the standard variables', () => {

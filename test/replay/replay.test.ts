@@ -47,6 +47,15 @@ const SHOWS: Record<string, (log: EventLog) => void> = {
     expect(inputs(log.entries)).toContain('TOOL.RESULT');
     expect(states(log.entries)).toContain('respond.tooling');
   },
+  flow: (log) => {
+    expect(emits(log.entries).flatMap((e) => (e.type === 'call.flowStep' ? [`${e.from ?? ''}>${e.step}:${e.event ?? ''}`] : []))).toEqual([
+      '>identify:',
+      'identify>booking:VERIFIED',
+      'booking>done:BOOKED',
+    ]);
+    // Entering `done` said its fixed phrase at once.
+    expect(log.entries.some((e) => 'cmd' in e && e.cmd.type === 'TTS.SAY' && (e.cmd as { text?: string }).text === 'You are all set.')).toBe(true);
+  },
   reprompt: (log) => {
     expect(inputs(log.entries).some((t) => t.startsWith('xstate.after.idleTimeout'))).toBe(true);
     expect(commands(log.entries)).toContain('tts:TTS.SAY');
@@ -74,6 +83,9 @@ describe('replay of the recorded calls in test/replay/', () => {
       const withoutTimes = (s: typeof recorded) => s.conversation.map(({ atMs: _atMs, ...entry }) => entry);
       expect(withoutTimes(replayed)).toEqual(withoutTimes(recorded));
       expect(replayed.endReason).toBe(recorded.endReason);
+      // A flow call's path and the step of each turn (undefined for the others).
+      expect(replayed.flow).toEqual(recorded.flow);
+      expect(replayed.turns.map((t) => t.step)).toEqual(recorded.turns.map((t) => t.step));
     });
   }
 
@@ -87,6 +99,13 @@ describe('a changed machine fails the replay and says where', () => {
     // The recording cleared Twilio in answer to the caller's first interim; the changed machine keeps talking.
     expect(result.divergence?.message).toMatch(/^the recording did command TRANSPORT\.CLEAR to transport, the replay did not, in answer to event #\d+ STT\.INTERIM/);
     expect(result.divergence?.after?.type).toMatch(/^STT\./);
+  });
+
+  it('flow steps no longer taken in (noteFlowStep does nothing): the first step\'s report is missing', async () => {
+    const changed = callMachine.provide({ actions: { noteFlowStep: () => undefined } });
+    const result = await replayCall(load('flow'), { machine: changed });
+    expect(result.ok).toBe(false);
+    expect(result.divergence?.message).toMatch(/^the recording did emit call\.flowStep \{"step":"identify".*, the replay did not, in answer to event #\d+ FLOW\.STEP/);
   });
 
   it('a longer idle timeout: the recorded re-prompt timer is not due when it fired', async () => {

@@ -1,6 +1,6 @@
 /**
- * A minimal OTLP/HTTP trace receiver on loopback (`POST /v1/traces`): keeps what JSON exports carry (span names and
- * attributes, resource service names), answers protobuf exports with an empty success. Tests use it as the
+ * A minimal OTLP/HTTP trace receiver on loopback (`POST /v1/traces`): keeps what JSON exports carry (span names,
+ * attributes and events, resource service names), answers protobuf exports with an empty success. Tests use it as the
  * collector; `npx tsx test/support/otlp-receiver.ts [port]` runs it on its own (the tracing overhead bench points
  * OTEL_EXPORTER_OTLP_ENDPOINT at it) and prints the spans received per second.
  */
@@ -10,12 +10,14 @@ import { pathToFileURL } from 'node:url';
 
 type AnyValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean; arrayValue?: { values?: AnyValue[] } };
 type KeyValue = { key: string; value: AnyValue };
-type JsonSpan = { name: string; attributes?: KeyValue[] };
+type JsonSpan = { name: string; attributes?: KeyValue[]; events?: Array<{ name: string; attributes?: KeyValue[] }> };
 type ExportRequest = { resourceSpans?: Array<{ resource?: { attributes?: KeyValue[] }; scopeSpans?: Array<{ spans?: JsonSpan[] }> }> };
 
 export interface ReceivedSpan {
   name: string;
   attributes: Record<string, unknown>;
+  /** The span's events, in the order the span had them. */
+  events: Array<{ name: string; attributes: Record<string, unknown> }>;
 }
 
 export interface OtlpReceiver {
@@ -59,7 +61,12 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
           for (const rs of body.resourceSpans ?? []) {
             const name = toRecord(rs.resource?.attributes)['service.name'];
             if (typeof name === 'string') services.add(name);
-            for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) spans.push({ name: s.name, attributes: toRecord(s.attributes) });
+            for (const ss of rs.scopeSpans ?? []) {
+              for (const s of ss.spans ?? []) {
+                const events = (s.events ?? []).map((e) => ({ name: e.name, attributes: toRecord(e.attributes) }));
+                spans.push({ name: s.name, attributes: toRecord(s.attributes), events });
+              }
+            }
           }
         } catch {
           return void res.writeHead(400).end();
