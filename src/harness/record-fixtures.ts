@@ -15,6 +15,7 @@ import { DEFAULT_AGENT, loadAgent } from '../agent/agent-loader.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
 import { errorMessage } from '../../lib/logger.js';
+import { dentalFlowBooking, dentalFlowModel } from './dental-flow-call.js';
 
 interface Fixture {
   name: string;
@@ -83,25 +84,9 @@ const FIXTURES: readonly Fixture[] = [
     note: 'the dental-flow example: verify_patient moves the flow identify -> booking, book moves it to done (its fixed phrase said at once, the history summarised), then end_call',
     agent: 'agents/dental-flow.ts',
     simulators: {
-      llm: {
-        script: [
-          { when: /lovelace/i, toolCall: { name: 'verify_patient', args: { lastName: 'Lovelace', dateOfBirth: '1815-12-10' } } },
-          { afterTool: 'verify_patient', text: 'Thanks. Tuesday 9:00 is free.' },
-          { when: /tuesday/i, toolCall: { name: 'book', args: { slot: 'Tuesday 9:00' } } },
-          { afterTool: 'book', text: 'Tuesday 9:00 it is.' },
-          { when: /bye/i, text: 'Goodbye!', toolCall: { name: 'end_call', args: {} } },
-        ],
-      },
+      llm: { script: dentalFlowModel },
     },
-    script: [
-      { waitForAgent: 'reply' },
-      { say: 'Lovelace, born 1815-12-10.' },
-      { waitForAgent: 'reply' },
-      { say: 'Tuesday at 9 please.' },
-      { waitForAgent: 'reply' },
-      { say: 'Thanks, bye.' },
-      { waitForAgent: 'reply' },
-    ],
+    script: [{ waitForAgent: 'reply' }, ...dentalFlowBooking],
   },
 ];
 

@@ -3,8 +3,10 @@
  * a browser). One browser per test file; a fresh context (cookies) per test.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { startOfflineStack, type OfflineStack, type OfflineStackOptions } from '../../src/harness/offline-stack.js';
 
 export { CHROMIUM_PATH as CHROMIUM } from '../support/externals.js';
 import { CHROMIUM_PATH as CHROMIUM } from '../support/externals.js';
@@ -35,4 +37,30 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(RESULTS_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * The console of an offline stack with call records in a temp dir, open in Chromium and logged in at `hash`: what the
+ * console's browser tests start from. `close` ends all three.
+ */
+export async function consoleWithRecords(opts: { password: string; hash: string; stack: Omit<OfflineStackOptions, 'env'> }): Promise<{
+  stack: OfflineStack;
+  browser: Browser;
+  page: Page;
+  close: () => Promise<void>;
+}> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-'));
+  const env = { CONSOLE_PASSWORD: opts.password, CALL_RECORDS: 'on', CALL_DB_PATH: path.join(dir, 'calls.db') };
+  const [stack, browser] = await Promise.all([startOfflineStack({ ...opts.stack, env }), launchChromium()]);
+  const page = await loginToConsole(browser, stack.server.localUrl, opts.password, opts.hash);
+  return {
+    stack,
+    browser,
+    page,
+    async close() {
+      await browser.close();
+      await stack.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

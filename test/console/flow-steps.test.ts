@@ -4,47 +4,30 @@
  * each change — then its page shows the flow path, the step marks at their place in the transcript, and the step of
  * each turn in the timeline. Screenshots go to test-results/.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { has } from '../support/externals.js';
-import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
+import type { OfflineStack } from '../../src/harness/offline-stack.js';
 import { callerScript } from '../../offline/twilio-caller-script.js';
 import agent from '../../agents/dental-flow.js';
-import { launchChromium, loginToConsole, screenshot } from './browser.js';
+import { consoleWithRecords, screenshot } from './browser.js';
 import { SIM_SPEED } from '../support/sim-speed.js';
+import { dentalFlowModel } from '../../src/harness/dental-flow-call.js';
 
 const PASSWORD = 'flow-test-password-of-32-characters';
 
-/** The model of dental-flow's own test, cut to the booking: verify (→ booking), then book (→ done), then goodbye. */
-const model = [
-  { when: /appointment/, text: 'Sure. Your last name and date of birth?' },
-  { when: /lovelace/i, toolCall: { name: 'verify_patient', args: { lastName: 'Lovelace', dateOfBirth: '1815-12-10' } } },
-  { afterTool: 'verify_patient', text: 'Thanks. Tuesday 9:00 is free.' },
-  { when: /tuesday/i, toolCall: { name: 'book', args: { slot: 'Tuesday 9:00' } } },
-  { afterTool: 'book', text: 'Tuesday 9:00 it is.' },
-  { when: /bye/i, text: 'Goodbye!', toolCall: { name: 'end_call', args: {} } },
-];
 
 describe.skipIf(!has('chromium'))('console: a conversation flow, live and past', () => {
   let stack: OfflineStack;
-  let browser: Browser;
   let page: Page;
-  let dir: string;
+  let closeConsole: (() => Promise<void>) | undefined;
   let callSid = '';
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-flow-'));
-    const env = { CONSOLE_PASSWORD: PASSWORD, CALL_RECORDS: 'on', CALL_DB_PATH: path.join(dir, 'calls.db') };
-    [stack, browser] = await Promise.all([startOfflineStack({ env, agent, speed: SIM_SPEED, simulators: { llm: { script: model } } }), launchChromium()]);
-    page = await loginToConsole(browser, stack.server.localUrl, PASSWORD, '#/live');
+    ({ stack, page, close: closeConsole } = await consoleWithRecords({ password: PASSWORD, hash: '#/live', stack: { agent, speed: SIM_SPEED, simulators: { llm: { script: dentalFlowModel } } } }));
   });
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await closeConsole?.();
   });
 
   it("shows the live call's step as the flow moves, and marks each change in its transcript", async () => {

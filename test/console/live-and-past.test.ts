@@ -3,38 +3,29 @@
  * state changes and transcript lines show up as they happen, they move to past calls at hangup, search finds them,
  * and a call's page renders its timeline. Screenshots of each view go to test-results/.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { has } from '../support/externals.js';
-import type { Browser, Page } from 'playwright-core';
-import { startOfflineStack, type OfflineStack } from '../../src/harness/offline-stack.js';
+import type { Page } from 'playwright-core';
+import type { OfflineStack } from '../../src/harness/offline-stack.js';
 import { placeSimulatedCall } from '../../offline/twilio-caller.js';
 import { demoCallerScript } from '../../agents/front-desk-caller-script.js';
 import { loadAgent } from '../../src/agent/agent-loader.js';
-import { launchChromium, loginToConsole, screenshot } from './browser.js';
+import { consoleWithRecords, screenshot } from './browser.js';
 import { fastCaller, fastSimulators, simMs } from '../support/sim-speed.js';
 
 const PASSWORD = 'live-test-password-of-32-characters';
 
 describe.skipIf(!has('chromium'))('console: live calls, past calls, timeline', () => {
   let stack: OfflineStack;
-  let browser: Browser;
   let page: Page;
-  let dir: string;
+  let closeConsole: (() => Promise<void>) | undefined;
   let callSid = '';
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-'));
-    const env = { CONSOLE_PASSWORD: PASSWORD, CALL_RECORDS: 'on', CALL_DB_PATH: path.join(dir, 'calls.db') };
-    [stack, browser] = await Promise.all([startOfflineStack({ env, agent: await loadAgent(), simulators: fastSimulators() }), launchChromium()]);
-    page = await loginToConsole(browser, stack.server.localUrl, PASSWORD, '#/live');
+    ({ stack, page, close: closeConsole } = await consoleWithRecords({ password: PASSWORD, hash: '#/live', stack: { agent: await loadAgent(), simulators: fastSimulators() } }));
   });
   afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await closeConsole?.();
   });
 
   it('shows a call live: its states, its transcript as it grows, its tool; it leaves at hangup', async () => {

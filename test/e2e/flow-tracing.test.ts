@@ -10,7 +10,7 @@ import dentalFlow from '../../agents/dental-flow.js';
 import { callTracingFromEnv, type CallTracing } from '../../src/telemetry/call-tracing.js';
 import { call, eventually, startStack, type E2eStack } from './harness.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
-import { dentalFlowBooking, dentalFlowModel } from '../support/dental-flow-call.js';
+import { dentalFlowBooking, dentalFlowModel } from '../../src/harness/dental-flow-call.js';
 
 describe('traces of a flow agent\'s call', () => {
   let receiver: OtlpReceiver;

@@ -14,7 +14,7 @@ import { has } from '../support/externals.js';
 import { launchChromium } from '../console/browser.js';
 import { freePort } from '../../bench/server-process.js';
 import dentalFlow from '../../agents/dental-flow.js';
-import { dentalFlowModel } from '../support/dental-flow-call.js';
+import { dentalFlowModel } from '../../src/harness/dental-flow-call.js';
 
 type Message = {
   type?: string;

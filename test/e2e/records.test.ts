@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { offlineLlmScript } from '../../agents/front-desk-model-script.js';
 import dentalFlow from '../../agents/dental-flow.js';
-import { dentalFlowBooking, dentalFlowModel } from '../support/dental-flow-call.js';
+import { dentalFlowBooking, dentalFlowModel } from '../../src/harness/dental-flow-call.js';
 import type { CallRecord } from '../../offline/twilio-caller-types.js';
 import { parseEventLog, type LogEntry } from '../../src/records/event-log.js';
 import { buildCallSummary } from '../../src/records/summary.js';

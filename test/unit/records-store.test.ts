@@ -71,6 +71,16 @@ describe('webhook signature (t=…,v1=HMAC-SHA256 of "t.body")', () => {
 function recordedCall(store: CallStore | null, opts: { maxLogBytes?: number; onCallEnd?: (s: CallSummary) => void } = {}) {
   const metrics = createRecordMetrics(new Registry());
   const recorder = new CallRecorder({ store, log: silentLogger, metrics, agent: 'test-agent', maxLogBytes: opts.maxLogBytes ?? 1e6, onCallEnd: opts.onCallEnd });
+  // A write is scheduled after the events of one tick, and compresses its events off the event loop: settle waits for both.
+  const settle = async (): Promise<void> => {
+    await tick();
+    await recorder.settled();
+  };
+  return { ...recordedMachine(recorder), metrics, settle };
+}
+
+/** A real call machine with inert children whose events `recorder` records; `send` stamps each event 10 ms apart. */
+function recordedMachine(recorder: CallRecorder) {
   const inert = <T extends EventObject, I = unknown>() => fromCallback<T, I>(() => undefined);
   const machine = callMachine.provide({ actors: { transport: inert(), stt: inert(), tts: inert(), llm: inert<EventObject, LlmInput>() } });
   const input = { options: defaultCallOptions };
@@ -79,12 +89,7 @@ function recordedCall(store: CallStore | null, opts: { maxLogBytes?: number; onC
   actor.start();
   let at = 1_800_000_000_000;
   const send = (e: WithoutAt<CallEvent>) => actor.send({ at: (at += 10), ...e } as CallEvent);
-  // A write is scheduled after the events of one tick, and compresses its events off the event loop: settle waits for both.
-  const settle = async (): Promise<void> => {
-    await tick();
-    await recorder.settled();
-  };
-  return { actor, send, metrics, settle };
+  return { actor, send };
 }
 
 type WithoutAt<T> = T extends unknown ? Omit<T, 'at'> : never;
@@ -132,14 +137,7 @@ describe('call recorder', () => {
     const records = startCallRecords({ config, log: silentLogger, metrics: { registry: new Registry() }, bearerThrottle: new FailedAuthThrottle() });
     const recorder = records.startRecording(silentLogger);
     if (recorder === undefined) throw new Error('records are on: a recorder was expected');
-    const inert = <T extends EventObject, I = unknown>() => fromCallback<T, I>(() => undefined);
-    const machine = callMachine.provide({ actors: { transport: inert(), stt: inert(), tts: inert(), llm: inert<EventObject, LlmInput>() } });
-    const input = { options: defaultCallOptions };
-    const actor = createActor(machine, { input, clock: new SimulatedClock(), inspect: recorder.capture.inspect });
-    recorder.attach(actor, input);
-    actor.start();
-    let at = 1_800_000_000_000;
-    const send = (e: WithoutAt<CallEvent>) => actor.send({ at: (at += 10), ...e } as CallEvent);
+    const { send } = recordedMachine(recorder);
     send({ type: 'TRANSPORT.START', streamSid: 'MZ9', callSid: 'CAlast', accountSid: 'AC1', customParameters: {} });
     await tick();
     playTurn(send, 'one question');

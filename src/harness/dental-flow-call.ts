@@ -1,7 +1,8 @@
 /**
  * A call of the dental-flow example (agents/dental-flow.ts) that goes through its flow: the scripted model and the
  * caller's lines. verify_patient moves the flow identify → booking, book moves it to done, the goodbye ends the call.
- * The tests that need a flow call through the stack (records and replay, traces, the inspector) share it.
+ * The tests that need a flow call through the stack (records and replay, traces, the inspector, the console) and the
+ * replay fixture `flow` (record-fixtures.ts) share it.
  */
 import type { LlmScriptEntry } from '../../offline/llm-script.js';
 import type { ScriptStep } from '../../offline/twilio-caller-types.js';
