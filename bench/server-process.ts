@@ -105,6 +105,12 @@ export async function startServerProcess(opts: ServerOptions): Promise<ServerPro
     CALL_DB_PATH: opts.callDbPath ?? path.join(recordsDir, 'calls.db'),
     // Tracing on for the server under test when the bench's own environment says so (OTEL_EXPORTER_OTLP_ENDPOINT, …).
     ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
+    // Experiments: BENCH_SERVER_<NAME>=value sets the server's NAME (e.g. BENCH_SERVER_CALL_RECORDS=false).
+    ...Object.fromEntries(
+      Object.entries(process.env)
+        .filter(([name]) => name.startsWith('BENCH_SERVER_') && name.length > 'BENCH_SERVER_'.length)
+        .map(([name, value]) => [name.slice('BENCH_SERVER_'.length), value]),
+    ),
     ...opts.env,
   };
   const entry = opts.entry ?? buildServer(opts.cwd);
