@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
+import { stampBuild } from '../../scripts/build-stamp.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -34,6 +35,7 @@ async function build(outcomeFile: string): Promise<void> {
   try {
     // Incremental (tsconfig.build.json): when dist/ is already current this is a few seconds of checking.
     await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+    stampBuild(REPO_ROOT); // as `npm run build` does: dist/ is current now, even where tsc had nothing to rewrite
   } catch (err) {
     const { stdout = '', message } = err as { stdout?: string; message: string };
     outcome = { ok: false, output: (stdout || message).split('\n').slice(0, 30).join('\n') };
