@@ -1,30 +1,7 @@
 /** The live feed in the page: an EventSource on /console/api/live folded into the list of live calls. */
 import { useEffect, useState } from 'preact/hooks';
 import type { FeedMessage, LiveCall } from '../../src/console/feed-types.ts';
-
-/** Applies one feed message to the calls (pure: returns a new array when something changed). */
-export function applyFeed(calls: readonly LiveCall[], m: FeedMessage): LiveCall[] {
-  if (m.type === 'snapshot') return m.calls;
-  if (m.type === 'call') return [...calls.filter((c) => c.callSid !== m.call.callSid), m.call];
-  if (m.type === 'ended') return calls.filter((c) => c.callSid !== m.callSid);
-  return calls.map((c) => {
-    if (c.callSid !== m.callSid) return c;
-    switch (m.type) {
-      case 'state':
-        return { ...c, state: m.state };
-      case 'step':
-        return { ...c, step: m.step };
-      case 'lines':
-        return { ...c, lines: [...c.lines.slice(0, m.from), ...m.lines] };
-      case 'tool': {
-        const at = c.tools.findIndex((t) => t.id === m.tool.id);
-        return { ...c, tools: at < 0 ? [...c.tools, m.tool] : c.tools.map((t, i) => (i === at ? m.tool : t)) };
-      }
-      case 'latency':
-        return { ...c, latency: m.latency };
-    }
-  });
-}
+import { applyFeed } from '../../src/console/feed-fold.ts';
 
 export type FeedStatus = 'connecting' | 'live' | 'lost';
 

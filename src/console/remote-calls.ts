@@ -4,6 +4,7 @@
  * whose owner stopped heartbeating (the instance died) is dropped by `sweep`.
  */
 import type { FeedMessage, LiveCall } from './feed-types.js';
+import { updateCall } from './feed-fold.js';
 
 interface RemoteCall {
   instance: string;
@@ -36,17 +37,8 @@ export class RemoteCalls {
       this.calls.delete(m.callSid);
       return;
     }
-    const c = this.calls.get(m.callSid)?.call;
-    if (c === undefined) return;
-    if (m.type === 'state') c.state = m.state;
-    else if (m.type === 'step') c.step = m.step;
-    else if (m.type === 'lines') c.lines = [...c.lines.slice(0, m.from), ...m.lines];
-    else if (m.type === 'latency') c.latency = m.latency;
-    else if (m.type === 'tool') {
-      const at = c.tools.findIndex((t) => t.id === m.tool.id);
-      if (at < 0) c.tools.push(m.tool);
-      else c.tools[at] = m.tool;
-    }
+    const remote = this.calls.get(m.callSid);
+    if (remote !== undefined) remote.call = updateCall(remote.call, m);
   }
 
   /** Forgets the calls of `instance` (it said it is gone). */
