@@ -25,12 +25,13 @@ const REALTIME = [
 ];
 
 /**
- * Files of the `suite` project at a time. With the simulated world at the tests' pace (test/support/sim-speed.ts)
- * the files wait much less than they did, and loading a file's modules is CPU work: a run of the whole suite used
- * ~300 s of CPU on 2 cores, so beyond 3 files the cores, not the waits, are the limit, and more workers only add
- * scheduling jitter to the tests that have timeouts. Measured on a shared, loaded 2-core machine (see the README).
+ * Files of each group-0 project at a time. The longest files mostly wait (the per-call budget at real pace, the
+ * cluster, the package install, the demo played in real time) and the sequencer starts them first: with 3 workers a
+ * stretch of ~150 s had the 2 cores 15–30 % busy (vmstat every 5 s) and the whole run took 454 s; with 4, 392 s and
+ * the cores 80 % busy on average; with 5, 391 s, 88 % busy, and every file slower from contention. Measured
+ * 2026-12-07 on this 2-core machine, 685 tests, CI=true.
  */
-const PARALLEL_WORKERS = 3;
+const PARALLEL_WORKERS = 4;
 
 /** Files that need no isolation from each other: no server of their own in the module graph, no process-wide state. */
 const SHARED_GRAPH = ['test/unit/**/*.test.ts', 'test/machine/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/replay/**/*.test.ts'];
