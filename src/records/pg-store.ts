@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { eventLogFromChunks, packEventChunk, type EventLog } from './event-log.js';
 import { inTransaction, LOCK_NAMESPACE, LOCKS, schemaVersion, SCHEMA_VERSION } from './pg-schema.js';
-import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
+import { PendingWrites, type CallListQuery, type CallStore, type CallWrite, type OutboxItem, type OutboxTrim, type WriteSize } from './store.js';
 import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 export interface PgPoolOptions {
@@ -79,6 +79,8 @@ const SEARCH_SQL = `AND (call_sid ILIKE $5 OR (summary::jsonb)->>'from' ILIKE $5
 type OutboxRow = { id: string; call_sid: string; url: string; body: string; attempts: number };
 
 export class PostgresCallStore implements CallStore {
+  private readonly pending = new PendingWrites();
+
   constructor(
     private readonly pool: pg.Pool,
     /** Recorded with the outbox claims (which instance is delivering). */
@@ -86,6 +88,10 @@ export class PostgresCallStore implements CallStore {
   ) {}
 
   async writeCall(w: CallWrite): Promise<WriteSize> {
+    return this.pending.track(this.writeNow(w));
+  }
+
+  private async writeNow(w: CallWrite): Promise<WriteSize> {
     const summary = JSON.stringify(w.summary);
     const input = w.input === undefined ? null : JSON.stringify(w.input);
     const packed = w.eventCount > 0 ? await packEventChunk(w.eventsJson) : null;
@@ -218,6 +224,7 @@ export class PostgresCallStore implements CallStore {
   }
 
   async close(): Promise<void> {
+    await this.pending.settled();
     await this.pool.end();
   }
 }

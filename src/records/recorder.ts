@@ -71,16 +71,9 @@ export class CallRecorder {
     });
   }
 
-  /**
-   * Resolves once no write is left (done or failed), counting writes asked for while it waits — the call's last one
-   * comes a microtask after its end: closing the records waits for it, and so do tests.
-   */
+  /** Resolves once every write asked for so far is done (or failed): for tests, which must not guess a duration. */
   async settled(): Promise<void> {
-    let seen: Promise<void>;
-    do {
-      seen = this.writing;
-      await seen;
-    } while (seen !== this.writing);
+    await this.writing;
   }
 
   private scheduleFlush(): void {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { eventLogFromChunks, packEventChunk, type EventLog } from './event-log.js';
-import type { CallListQuery, CallStore, CallWrite, OutboxItem, OutboxTrim, WriteSize } from './store.js';
+import { PendingWrites, type CallListQuery, type CallStore, type CallWrite, type OutboxItem, type OutboxTrim, type WriteSize } from './store.js';
 import { listItemOf, withTransfers, type CallListItem, type CallSummary } from './summary-types.js';
 
 const SCHEMA_VERSION = 1;
@@ -108,6 +108,7 @@ class SqliteCallStore implements CallStore {
   private readonly insertChunk;
   private readonly enqueue;
   private readonly write;
+  private readonly pending = new PendingWrites();
 
   constructor(private readonly db: Database.Database) {
     this.upsertCall = db.prepare<{ sid: string; started: number; status: string; summary: string; input: string | null; count: number; chunks: number; truncated: number }>(`
@@ -153,8 +154,7 @@ class SqliteCallStore implements CallStore {
   }
 
   async writeCall(write: CallWrite): Promise<WriteSize> {
-    // Compressed first, off the event loop; the recorder chains a call's writes, and closing the records waits for them.
-    return this.write(write, write.eventCount > 0 ? await packEventChunk(write.eventsJson) : null);
+    return this.pending.track((async () => this.write(write, write.eventCount > 0 ? await packEventChunk(write.eventsJson) : null))());
   }
 
   async listCalls(query: CallListQuery): Promise<CallListItem[]> {
@@ -273,6 +273,7 @@ class SqliteCallStore implements CallStore {
   }
 
   async close(): Promise<void> {
+    await this.pending.settled();
     if (this.db.open) this.db.close();
   }
 }

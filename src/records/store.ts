@@ -84,3 +84,24 @@ export interface CallStore extends OutboxStore {
   pruneCalls(cutoffMs: number): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * Writes still running, so that a store's `close` waits for them: a write compresses its events off the event loop
+ * before it reaches the database, and a call's last write must not meet a closed database at shutdown.
+ */
+export class PendingWrites {
+  private readonly running = new Set<Promise<unknown>>();
+
+  track<T>(write: Promise<T>): Promise<T> {
+    this.running.add(write);
+    const forget = (): void => {
+      this.running.delete(write);
+    };
+    write.then(forget, forget);
+    return write;
+  }
+
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
+}
